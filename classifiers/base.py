@@ -1,0 +1,76 @@
+"""The small protocol every classifier follows and the records they return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = ["TOPICS", "Classification", "Tagger", "Topic", "TopicMatch"]
+
+Topic = Literal[
+    "designated_org",
+    "glorification",
+    "recruitment",
+    "incitement",
+    "instruction",
+    "financing",
+    "perpetrator_content",
+]
+
+TOPICS: tuple[Topic, ...] = (
+    "designated_org",
+    "glorification",
+    "recruitment",
+    "incitement",
+    "instruction",
+    "financing",
+    "perpetrator_content",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """One lexicon hit: its topic, family and term, and where it is in the original text."""
+
+    topic: str
+    family: str
+    term: str
+    start: int
+    end: int
+    lang: tuple[str, ...]
+    # Designation layer (un_listed, multi_jurisdiction, national_only) so national-only
+    # names can be reported separately; None for topics other than designated_org.
+    layer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """Everything the classification stage says about one post."""
+
+    language: str
+    script: str | None
+    language_probability: float
+    matches: tuple[TopicMatch, ...]
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Sorted unique topic names among the matches."""
+        return tuple(sorted({match.topic for match in self.matches}))
+
+    @property
+    def flagged(self) -> bool:
+        """True when any lexicon term matched."""
+        return bool(self.matches)
+
+
+@runtime_checkable
+class Tagger(Protocol):
+    """A text tagger: stored tags record its name and version so they can be recomputed."""
+
+    name: str
+    version: str
+    labels: tuple[str, ...]
+
+    def tag(self, text: str) -> list[TopicMatch]:
+        """Return the matches found in text, in order of position."""
+        ...

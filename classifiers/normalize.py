@@ -1,0 +1,155 @@
+"""Text normalisation shared by all matchers, keeping a map back to the original text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["SEPARATORS", "Normalized", "clean_text", "normalize", "original_span", "squeeze"]
+
+# Invisible characters used (deliberately or by keyboards) to split words: removed for matching.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+# Arabic tatweel and short-vowel marks: decoration that would otherwise break exact matching.
+_ARABIC_MARKS = "\u0640\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652"
+# Combining accents left over after NFKC have no precomposed letter (Russian stress marks,
+# "zalgo" decoration), so they only get in the way of matching.
+_LEFTOVER_ACCENTS = "\u0300-\u036f"
+_DELETE_RE = re.compile(f"[{_INVISIBLE}{_ARABIC_MARKS}{_LEFTOVER_ACCENTS}]+")
+_SPACE_RUN_RE = re.compile(r" {2,}")
+
+_FOLD: dict[int, str] = {
+    # Uzbek Latin oʻ/gʻ and the tutuq belgisi are typed with many look-alike apostrophes.
+    **dict.fromkeys(map(ord, "\u02bb\u02bc\u2019\u2018`\u02bf\u02be"), "'"),
+    # ё is optional in Russian spelling, so the same word comes both ways.
+    ord("ё"): "е",
+    # Arabic hamza carriers on alef are very often dropped in informal writing.
+    **dict.fromkeys(map(ord, "أإآٱ"), "ا"),
+    # Persian keyboards type ی and ک where Arabic has ي and ك.
+    ord("ی"): "ي",
+    ord("ک"): "ك",
+    # Every kind of whitespace becomes one plain space before runs are collapsed.
+    **dict.fromkeys(map(ord, "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029"), " "),
+    **dict.fromkeys(range(0x2000, 0x200B), " "),
+    **dict.fromkeys(map(ord, "\u202f\u205f\u3000"), " "),
+}
+# A regex finds the few characters to fold: str.translate is slow on non-ASCII text.
+_FOLD_CLASS = re.escape("".join(map(chr, _FOLD)))
+_FOLD_RE = re.compile(f"[{_FOLD_CLASS}]")
+# One scan tells whether any folding or deleting is needed at all (often it is not).
+_ANY_CHANGE_RE = re.compile(f"[{_FOLD_CLASS}{_INVISIBLE}{_ARABIC_MARKS}{_LEFTOVER_ACCENTS}]|  ")
+
+# What may stand between the words of a multi-word name in normalised text: "Хизб ут-Тахрир",
+# "Хизбут Тахрир" and "#Хизб_ут_Тахрир" are one name, and Uzbek apostrophes are often dropped.
+SEPARATORS = " -_'\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+_RARE_SEPARATORS = SEPARATORS.replace(" ", "")
+
+# clean_text keeps ZWNJ/ZWJ: they are part of Persian spelling and of emoji sequences.
+_CLEAN_INVISIBLE_RE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+_CLEAN_HSPACE_RE = re.compile(r"[^\S\n]+")
+_CLEAN_BLANKS_RE = re.compile(r" ?\n ?")
+_CLEAN_MANY_LINES_RE = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """Normalised text plus, for each of its characters, the index of its source character."""
+
+    text: str
+    offsets: list[int]
+
+
+def normalize(text: str) -> Normalized:
+    """NFKC, casefold and fold spelling variants, keeping offsets into the original text."""
+    folded = text.casefold()
+    if (
+        len(folded) == len(text)
+        and unicodedata.is_normalized("NFKC", text)
+        and unicodedata.is_normalized("NFKC", folded)
+    ):
+        # Fast path for almost every post: casefold never shrinks a character, so equal
+        # lengths mean a one-to-one mapping and the offsets are the identity.
+        offsets = list(range(len(text)))
+    else:
+        folded, offsets = _normalize_by_cluster(text)
+    if _ANY_CHANGE_RE.search(folded) is not None:
+        folded = _FOLD_RE.sub(_fold_char, folded)
+        folded, offsets = _delete(folded, offsets, _DELETE_RE)
+        folded, offsets = _delete(folded, offsets, _SPACE_RUN_RE, keep_first=True)
+    if folded.startswith(" "):
+        folded, offsets = folded[1:], offsets[1:]
+    if folded.endswith(" "):
+        folded, offsets = folded[:-1], offsets[:-1]
+    return Normalized(folded, offsets)
+
+
+def original_span(norm: Normalized, original: str, start: int, end: int) -> tuple[int, int]:
+    """Map the normalised span [start, end) back to a span of the original text."""
+    begin = norm.offsets[start]
+    stop = norm.offsets[end - 1] + 1
+    # A decomposed accent (combining mark) belongs to the letter the span ends with.
+    while stop < len(original) and unicodedata.combining(original[stop]):
+        stop += 1
+    return begin, stop
+
+
+def squeeze(normalized_text: str) -> str:
+    """Drop SEPARATORS from normalised text, so multi-word names compare as one string."""
+    # str.replace per separator is several times faster than one regex substitution here.
+    text = normalized_text.replace(" ", "")
+    for separator in _RARE_SEPARATORS:
+        if separator in text:
+            text = text.replace(separator, "")
+    return text
+
+
+def clean_text(text: str) -> str:
+    """Cheap clean-up for storage: NFC, no invisible characters, tidy spaces, line breaks kept."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _CLEAN_INVISIBLE_RE.sub("", text)
+    text = _CLEAN_HSPACE_RE.sub(" ", text)
+    text = _CLEAN_BLANKS_RE.sub("\n", text)
+    return _CLEAN_MANY_LINES_RE.sub("\n\n", text).strip()
+
+
+def _fold_char(match: re.Match[str]) -> str:
+    return _FOLD[ord(match.group())]
+
+
+def _normalize_by_cluster(text: str) -> tuple[str, list[int]]:
+    """Slow path: normalise base letter + combining marks together so composition still works."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    start = 0
+    length = len(text)
+    while start < length:
+        stop = start + 1
+        while stop < length and unicodedata.combining(text[stop]):
+            stop += 1
+        cluster = unicodedata.normalize("NFKC", text[start:stop]).casefold()
+        # Casefolding can leave a decomposed sequence (e.g. ǰ), so normalise once more.
+        cluster = unicodedata.normalize("NFKC", cluster)
+        parts.append(cluster)
+        offsets.extend([start] * len(cluster))
+        start = stop
+    return "".join(parts), offsets
+
+
+def _delete(
+    text: str, offsets: list[int], pattern: re.Pattern[str], *, keep_first: bool = False
+) -> tuple[str, list[int]]:
+    """Remove every match of pattern (all but its first character if keep_first)."""
+    if pattern.search(text) is None:
+        return text, offsets
+    pieces: list[str] = []
+    kept: list[int] = []
+    previous = 0
+    skip = 1 if keep_first else 0
+    for match in pattern.finditer(text):
+        cut = match.start() + skip
+        pieces.append(text[previous:cut])
+        kept.extend(offsets[previous:cut])
+        previous = match.end()
+    pieces.append(text[previous:])
+    kept.extend(offsets[previous:])
+    return "".join(pieces), kept

@@ -1,0 +1,216 @@
+"""The `vemeter` command: crawl, count, check configs, migrate databases and run the offline demo."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crawler.config import load_config, with_window
+from crawler.errors import ConfigError, VemeterError
+from crawler.output import Format, render
+from crawler.rules_base import as_utc
+
+app = typer.Typer(
+    help="Measure how much violent-extremist content circulates in public online spaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check project configs.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True)
+
+ConfigArg = Annotated[
+    Path, typer.Argument(help="Project config (YAML), e.g. configs/example.yaml.")
+]
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (write 2025-01-31 or 2025-01-31T12:00:00Z)"
+        ) from None
+
+
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Only posts published at or after this date (UTC).")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Only posts published before this date (UTC).")
+]
+
+
+@app.command()
+def crawl(
+    config: ConfigArg,
+    source: Annotated[
+        str | None, typer.Option(help="Crawl only the source with this name.")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Ignore where earlier runs stopped; page every target again."),
+    ] = False,
+) -> None:
+    """Collect public posts for every source of CONFIG. Example: vemeter crawl configs/example.yaml"""
+    from crawler.runner import run_crawl
+    from crawler.summary import print_summary
+
+    cfg = with_window(load_config(config), _date(since), _date(until))
+    summary = run_crawl(cfg, source=source, full=full, console=err)
+    print_summary(summary, err)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(
+    config: ConfigArg,
+    by: Annotated[
+        str, typer.Option(help="Comma-separated keys: platform,source,target,language,topic,day.")
+    ] = "",
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """Count stored and flagged posts. Example: vemeter stats configs/example.yaml --by target --format json"""
+    from storage.engine import open_database
+    from storage.stats import GROUP_KEYS, count_posts
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    bad = [k for k in keys if k not in GROUP_KEYS]
+    if bad:
+        raise typer.BadParameter(
+            f"cannot group by {', '.join(bad)} (use any of: {','.join(GROUP_KEYS)})",
+            param_hint="--by",
+        )
+    cfg = load_config(config)
+    engine = open_database(cfg.database_url)
+    rows = count_posts(engine, keys, since=_date(since), until=_date(until))
+    engine.dispose()
+    render(rows, [*keys, "posts", "flagged"], fmt, title=f"{cfg.project}: posts and flagged posts")
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the demo config and database.")
+    ] = Path("demo-output"),
+    communities: Annotated[int, typer.Option(min=3, max=50)] = 6,
+    posts: Annotated[int, typer.Option(min=10, max=5000, help="Posts per community.")] = 450,
+) -> None:
+    """Crawl a local fake VK API (no network) into a new SQLite file and print the counts."""
+    from crawler.demo import run_demo
+
+    run_demo(directory, communities=communities, posts=posts, console=err)
+
+
+@app.command()
+def platforms() -> None:
+    """List the platforms vemeter can crawl."""
+    from spiders.registry import PLATFORMS
+
+    render(
+        [{"platform": p.key, "what": p.title, "access": p.access} for p in PLATFORMS.values()],
+        ["platform", "what", "access"],
+        Format.table,
+    )
+
+
+@config_app.command("check")
+def config_check(config: ConfigArg) -> None:
+    """Validate CONFIG and report every problem at once. Example: vemeter config check configs/example.yaml"""
+    import os
+
+    cfg = load_config(config)
+    table = Table(title=f"{config}: project {cfg.project!r} is valid", header_style="bold")
+    for col in ("source", "platform", "targets", "searches", "window"):
+        table.add_column(col)
+    for s in cfg.sources:
+        window = f"{s.since:%Y-%m-%d} … " if s.since else "… "
+        window += f"{s.until:%Y-%m-%d}" if s.until else "now"
+        table.add_row(s.name, s.platform, str(len(s.targets)), str(len(s.searches)), window)
+    Console().print(table)
+    envs = {cfg.privacy.pseudonym_key_env} | {
+        e for s in cfg.sources if (e := getattr(s, "token_env", None))
+    }
+    for env in sorted(envs):
+        if not os.environ.get(env):
+            err.print(
+                f"Warning: environment variable {env} is not set; `vemeter crawl` will need it",
+                highlight=False,
+            )
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigArg) -> None:
+    """Create or migrate the database of CONFIG to the current schema."""
+    from storage.engine import make_engine, upgrade
+
+    cfg = load_config(config)
+    engine = make_engine(cfg.database_url)
+    before, after = upgrade(engine)
+    engine.dispose()
+    err.print(
+        f"database {engine.url.render_as_string(hide_password=True)}: schema {before or 'empty'} → {after}",
+        highlight=False,
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        from crawler.pipelines import vemeter_version
+
+        typer.echo(f"vemeter {vemeter_version()}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point: every VemeterError becomes `Error: …` lines and a non-zero exit, in one place."""
+    try:
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        code = app(standalone_mode=False)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"Error: {problem}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except VemeterError as exc:
+        err.print(f"Error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

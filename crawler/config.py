@@ -1,0 +1,255 @@
+"""Load and validate a project config (YAML), reporting every problem at once, one per line."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from crawler.errors import ConfigError
+from crawler.rules_base import SourceRules
+from spiders.registry import PLATFORMS
+
+DEFAULT_LANGUAGES = (
+    "ru",
+    "kk",
+    "ky",
+    "uz",
+    "tg",
+    "tk",
+    "ar",
+    "fa",
+    "en",
+    "tt",
+    "az",
+    "tr",
+    "uk",
+    "ba",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Strict):
+    """Where posts and counts are stored."""
+
+    url: str = Field(
+        "sqlite:///vemeter.db",
+        description="SQLAlchemy URL; SQLite paths are relative to the config file",
+    )
+    batch_size: int = Field(500, ge=1, le=50_000)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError(
+                f"{value!r} is not a supported database URL (use sqlite:///FILE.db or "
+                "postgresql+psycopg://USER@HOST/DB)"
+            )
+        return value.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+class PrivacySettings(_Strict):
+    """What is kept about posts and authors."""
+
+    keep_text: Literal["none", "flagged", "all"] = "flagged"
+    pseudonym_key_env: str = Field("VEMETER_PSEUDONYM_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    text_retention_days: int | None = Field(365, ge=1)
+
+
+class ClassifierSettings(_Strict):
+    """Language identification and topic lexicons."""
+
+    engine: Literal["py3langid", "langdetect"] = "py3langid"
+    languages: list[str] = Field(default_factory=lambda: list(DEFAULT_LANGUAGES))
+    lexicons: list[Path] = Field(
+        default_factory=list, description="files or folders; empty: the shipped lexicons"
+    )
+
+
+class ProjectConfig(_Strict):
+    """One measurement project: its storage, privacy and classifier settings, and its sources."""
+
+    project: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    storage: StorageSettings = Field(default_factory=lambda: StorageSettings())
+    privacy: PrivacySettings = Field(default_factory=lambda: PrivacySettings())
+    classifier: ClassifierSettings = Field(default_factory=lambda: ClassifierSettings())
+    sources: list[Any] = Field(min_length=1)
+    path: Path = Path("vemeter.yaml")
+    config_hash: str = ""
+
+    def source(self, name: str) -> SourceRules:
+        for src in self.sources:
+            if src.name == name:
+                return src  # type: ignore[no-any-return]
+        known = ", ".join(s.name for s in self.sources)
+        raise ConfigError([f"{self.path}: no source named {name!r} (sources: {known})"])
+
+    @property
+    def database_url(self) -> str:
+        """The storage URL with a relative SQLite path resolved against the config's folder."""
+        url = self.storage.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite:///:memory:":
+            path = Path(url[len(prefix) :])
+            if not path.is_absolute():
+                path = (self.path.parent / path).resolve()
+            return prefix + str(path)
+        return url
+
+    def lexicon_paths(self) -> list[Path]:
+        return [
+            p if p.is_absolute() else (self.path.parent / p).resolve()
+            for p in self.classifier.lexicons
+        ]
+
+
+_HINTS = {
+    "extra_forbidden": "unknown key (check its spelling against configs/example.yaml)",
+    "missing": "required key is missing (add it)",
+    "string_pattern_mismatch": "has characters that are not allowed (use letters, digits, - _ .)",
+    "literal_error": "",
+    "too_short": "needs at least one entry",
+    "datetime_from_date_parsing": "is not a date (write 2025-01-31 or 2025-01-31T12:00:00Z)",
+    "datetime_parsing": "is not a date (write 2025-01-31 or 2025-01-31T12:00:00Z)",
+    "datetime_type": "is not a date (write 2025-01-31 or 2025-01-31T12:00:00Z)",
+}
+
+
+def _describe(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    message = str(err["msg"]).removeprefix("Value error, ")
+    hint = _HINTS.get(kind)
+    if hint:
+        return hint
+    if kind == "literal_error":
+        return f"{message[0].lower()}{message[1:]}"
+    return message
+
+
+def _path(loc: Sequence[int | str]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _problems(file: Path, exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[str]:
+    return [
+        f"{file}: {_path(prefix + tuple(e['loc']))}: {_describe(dict(e))}" for e in exc.errors()
+    ]
+
+
+def parse_config(text: str, file: Path) -> ProjectConfig:
+    """Validate config text; raise ConfigError listing every problem as `file: key.path: problem`."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(
+            [
+                f"{file}: {where}: YAML syntax error: {problem} (fix the indentation or quoting there)"
+            ]
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [
+                f"{file}: (top level): expected a mapping of keys such as `project:` and `sources:` (see configs/example.yaml)"
+            ]
+        )
+
+    problems: list[str] = []
+    sources_raw = data.get("sources")
+    sources: list[SourceRules] = []
+    if isinstance(sources_raw, list):
+        names: set[str] = set()
+        for i, raw in enumerate(sources_raw):
+            if not isinstance(raw, dict):
+                problems.append(
+                    f"{file}: sources.{i}: expected a mapping with name, platform, targets"
+                )
+                continue
+            key = raw.get("platform")
+            if key not in PLATFORMS:
+                known = ", ".join(sorted(PLATFORMS))
+                problems.append(
+                    f"{file}: sources.{i}.platform: {key!r} is not a supported platform (use one of: {known})"
+                )
+                continue
+            try:
+                src = TypeAdapter(PLATFORMS[key].rules).validate_python(raw)
+            except ValidationError as exc:
+                problems.extend(_problems(file, exc, ("sources", i)))
+                continue
+            if src.name in names:
+                problems.append(
+                    f"{file}: sources.{i}.name: {src.name!r} is used by another source (names must be unique)"
+                )
+            names.add(src.name)
+            sources.append(src)
+    elif sources_raw is not None:
+        problems.append(
+            f"{file}: sources: expected a list of sources (each with name, platform, targets)"
+        )
+
+    try:
+        config = ProjectConfig.model_validate(
+            {
+                **data,
+                "sources": sources or data.get("sources") or [],
+                "path": file.resolve(),
+                "config_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
+            }
+        )
+    except ValidationError as exc:
+        # Sources were validated one by one above; only their absence is reported from here.
+        problems.extend(
+            _problems(
+                file,
+                ValidationError.from_exception_data(
+                    exc.title,
+                    [e for e in exc.errors() if e["loc"][:1] != ("sources",) or len(e["loc"]) == 1],  # type: ignore[misc]
+                ),
+            )
+        )
+        config = None
+    if problems:
+        raise ConfigError(problems)
+    assert config is not None
+    return config
+
+
+def load_config(path: Path | str) -> ProjectConfig:
+    """Read and validate the config file at `path`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{file}: file not found (give the path of a project YAML, e.g. configs/example.yaml)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: cannot read it ({exc})"]) from None
+    return parse_config(text, file)
+
+
+def with_window(
+    config: ProjectConfig, since: datetime | None, until: datetime | None
+) -> ProjectConfig:
+    """A copy of the config whose sources use the command line's `--since/--until` instead."""
+    if since is None and until is None:
+        return config
+    sources = [
+        s.model_copy(
+            update={k: v for k, v in (("since", since), ("until", until)) if v is not None}
+        )
+        for s in config.sources
+    ]
+    return config.model_copy(update={"sources": sources})

@@ -1,0 +1,54 @@
+"""The item every spider yields: one public post, already pseudonymised, not yet classified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class PostItem:
+    """A post as collected. `author` is a keyed pseudonym; the raw id never leaves the spider."""
+
+    platform: str
+    source: str
+    target: str
+    post_id: str
+    published_at: datetime
+    text: str
+    url: str | None = None
+    author: str | None = None
+    extra_text: str = ""  # text the post carries from elsewhere, e.g. a repost's original
+    is_repost: bool = False
+    is_pinned: bool = False
+    views: int | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    attachments: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.platform, self.post_id)
+
+    @property
+    def classify_text(self) -> str:
+        """What classifiers read: own text plus the reposted original, if any."""
+        if self.extra_text:
+            return f"{self.text}\n{self.extra_text}" if self.text else self.extra_text
+        return self.text
+
+
+@dataclass(slots=True, frozen=True)
+class TargetReport:
+    """What happened to one target in a crawl: yielded by spiders, stored with the run."""
+
+    platform: str
+    source: str
+    target: str
+    status: str  # ok | inaccessible | rate-limited | error
+    reason: str | None = None
+    newest_post_id: str | None = None
+    newest_published_at: datetime | None = None
+    complete: bool = False
+    collected: int = 0

@@ -1,0 +1,108 @@
+"""Downloader middlewares: per-credential rate limits, and retries with exponential back-off.
+
+Scrapy's own RetryMiddleware retries at once; platforms that answer 429 or 5xx want the client
+to slow down, so this one waits (honouring Retry-After) before each new attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Any
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+from crawler.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524})
+
+
+class RateLimitMiddleware:
+    """Hold each request until its `rate_key` (meta) may start another request."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.limiter = RateLimiter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
+        mw = cls(crawler)
+        crawler.rate_limiter = mw.limiter  # type: ignore[attr-defined]
+        return mw
+
+    async def process_request(self, request: Request) -> None:
+        blocked = getattr(self.crawler.spider, "blocked_reason", None)
+        if blocked is not None and (reason := blocked(request)):
+            raise IgnoreRequest(reason)
+        key = request.meta.get("rate_key")
+        if key is None:
+            return
+        rate = request.meta.get("rate_per_second")
+        if rate and self.limiter.rate(key) is None:
+            self.limiter.set_rate(key, float(rate))
+        waited = await self.limiter.wait(key)
+        if waited and self.crawler.stats:
+            self.crawler.stats.inc_value("vemeter/rate_limit_wait_ms", int(waited * 1000))
+
+
+class BackoffRetryMiddleware:
+    """Retry 429, 5xx and network errors with exponential back-off and Retry-After."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.max_retries = settings.getint("VEMETER_RETRY_TIMES", 5)
+        self.base = settings.getfloat("VEMETER_RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("VEMETER_RETRY_BACKOFF_MAX", 60.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(self.cap, max(0.0, float(retry_after)))
+            except ValueError:
+                pass
+        backoff: float = min(self.cap, self.base * 2 ** (attempt - 1))
+        return backoff * (0.8 + 0.4 * random.random())
+
+    async def _retry(
+        self, request: Request, why: str, retry_after: str | None = None
+    ) -> Request | None:
+        attempt = int(request.meta.get("retry_times", 0)) + 1
+        if attempt > self.max_retries or request.meta.get("dont_retry"):
+            request.meta["gave_up"] = f"{why} after {attempt} attempts"
+            return None
+        delay = self._delay(attempt, retry_after)
+        log.info(
+            "retrying %s (%s) in %.1fs, attempt %d", request.url.split("?")[0], why, delay, attempt
+        )
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("vemeter/retries")
+        await asyncio.sleep(delay)
+        meta = {
+            k: v for k, v in request.meta.items() if k not in ("download_latency", "download_slot")
+        }
+        retry = request.replace(dont_filter=True, meta=meta)
+        retry.meta["retry_times"] = attempt
+        return retry
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
+        if response.status not in RETRY_STATUSES:
+            return response
+        retry_after = response.headers.get("Retry-After")
+        new = await self._retry(
+            request, f"HTTP {response.status}", retry_after.decode() if retry_after else None
+        )
+        return new or response
+
+    async def process_exception(self, request: Request, exception: Exception) -> Any:
+        return await self._retry(request, type(exception).__name__)

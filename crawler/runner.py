@@ -1,0 +1,149 @@
+"""Run a crawl of a project in this process: check everything first, show progress, summarise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+
+from classifiers import PostClassifier
+from crawler.classification import build_classifier
+from crawler.config import ProjectConfig
+from crawler.errors import ConfigError
+from crawler.pseudonym import Pseudonymiser
+from crawler.secrets import read_secret
+from spiders.registry import PLATFORMS
+from storage.engine import open_database
+from storage.models import CrawlRun, RunTarget
+from storage.runs import get_run, run_targets
+
+
+@dataclass
+class CrawlSummary:
+    """What one `vemeter crawl` did, read back from the database."""
+
+    database: str
+    runs: list[CrawlRun] = field(default_factory=list)
+    targets: list[RunTarget] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(r.posts_new for r in self.runs)
+
+    @property
+    def seen(self) -> int:
+        return sum(r.posts_seen for r in self.runs)
+
+    @property
+    def flagged(self) -> int:
+        return sum(r.posts_flagged for r in self.runs)
+
+    @property
+    def problems(self) -> list[RunTarget]:
+        return [t for t in self.targets if t.status != "ok"]
+
+    @property
+    def failed(self) -> bool:
+        """Nothing usable came out: storage failed, or no target ended ok or inaccessible."""
+        if any(r.status == "failed" for r in self.runs):
+            return True
+        return bool(self.targets) and all(
+            t.status not in ("ok", "inaccessible") for t in self.targets
+        )
+
+
+def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def preflight(config: ProjectConfig, source: str | None) -> PostClassifier:
+    """Fail before crawling, with one line, on anything the crawl would trip over later."""
+    sources = [s for s in config.sources if source is None or s.name == source]
+    if source is not None and not sources:
+        config.source(source)
+    Pseudonymiser.from_env(config.privacy.pseudonym_key_env)
+    for s in sources:
+        env = getattr(s, "token_env", None)
+        if env:
+            read_secret(
+                env, f"the {s.platform} access token of source {s.name!r}", f"export {env}=…"
+            )
+    if not sources:
+        raise ConfigError([f"{config.path}: sources: nothing to crawl"])
+    open_database(config.database_url).dispose()
+    return build_classifier(config)
+
+
+def run_crawl(
+    config: ProjectConfig,
+    *,
+    source: str | None = None,
+    full: bool = False,
+    console: Console | None = None,
+    settings: dict[str, Any] | None = None,
+) -> CrawlSummary:
+    """Crawl every source (or one) of `config`; returns the summary of the runs it recorded."""
+    classifier = preflight(config, source)
+    console = console or Console(stderr=True)
+    process = CrawlerProcess(scrapy_settings({"LOG_LEVEL": "WARNING", **(settings or {})}))
+    crawlers: list[Crawler] = []
+    platforms = sorted({s.platform for s in config.sources if source is None or s.name == source})
+    for key in platforms:
+        crawler = process.create_crawler(PLATFORMS[key].spider_class())
+        crawlers.append(crawler)
+        process.crawl(crawler, config=config, source=source, full=full, classifier=classifier)
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
+        task = progress.add_task("starting…", total=None)
+        ticks = [0]
+
+        def tick() -> None:
+            requests = new = seen = flagged = 0
+            for c in crawlers:
+                if c.stats:
+                    requests += int(c.stats.get_value("downloader/request_count", 0) or 0)
+                pipeline = getattr(c, "vemeter_pipeline", None)
+                if pipeline is not None:
+                    n, s, f = pipeline.live_counts()
+                    new, seen, flagged = new + n, seen + s, flagged + f
+            line = f"requests {requests:,} · new posts {new:,} · already stored {seen:,} · flagged {flagged:,}"
+            progress.update(task, description=line)
+            ticks[0] += 1
+            if not console.is_terminal and ticks[0] % 40 == 0:  # every 10 s when not on a terminal
+                console.print(line, highlight=False)
+
+        from twisted.internet import task as ttask
+
+        loop = ttask.LoopingCall(tick)
+        loop.start(0.25, now=False)
+        process.start()
+        if loop.running:
+            loop.stop()
+
+    engine = open_database(config.database_url)
+    summary = CrawlSummary(database=config.database_url)
+    for c in crawlers:
+        run_id = c.stats.get_value("vemeter/run_id") if c.stats else None
+        if run_id is None:
+            continue
+        run = get_run(engine, int(run_id))
+        if run is not None:
+            summary.runs.append(run)
+            summary.targets.extend(run_targets(engine, run.id))
+    engine.dispose()
+    return summary

@@ -1,0 +1,42 @@
+"""Scrapy settings for vemeter; `scrapy crawl vk -a config=FILE` and `vemeter crawl` both use them."""
+
+from __future__ import annotations
+
+BOT_NAME = "vemeter"
+SPIDER_MODULES = ["spiders.vk.spider"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = "vemeter/0.1 (+https://github.com/vemeter/vemeter; public-content research crawler)"
+ROBOTSTXT_OBEY = True  # API hosts have none; HTML hosts (t.me, ok.ru) are obeyed.
+
+# Each platform's politeness lives in the rate limiter (per credential); these only cap
+# how much is in flight at once.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 8
+DOWNLOAD_DELAY = 0
+DOWNLOAD_TIMEOUT = 60
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+RETRY_ENABLED = False  # replaced by BackoffRetryMiddleware
+VEMETER_RETRY_TIMES = 5
+VEMETER_RETRY_BACKOFF_BASE = 1.0
+VEMETER_RETRY_BACKOFF_MAX = 60.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RateLimitMiddleware": 590,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.StoragePipeline": 300,
+}
+HTTPERROR_ALLOWED_CODES: list[int] = []
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+EXTENSIONS = {
+    "crawler.extensions.StatsFile": 500,
+}
+VEMETER_STATS_FILE = None

@@ -1,0 +1,85 @@
+"""The config model of a VK source: which communities and searches, which window, how fast."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from crawler.rules_base import SourceRules
+
+_TARGET = re.compile(r"^(?:-\d+|(?:club|public|event)\d+|[A-Za-z][A-Za-z0-9_.]{1,63})$")
+_URL = re.compile(r"^(?:https?://)?(?:m\.)?vk\.(?:com|ru)/([^/?#]+)/?$")
+
+
+def normalise_target(raw: str) -> str:
+    """Turn a target as people write it (URL, club123, -123, name) into the stored form."""
+    value = raw.strip()
+    url = _URL.match(value)
+    if url:
+        value = url.group(1)
+    if value.isdigit():
+        value = f"-{value}"
+    if not _TARGET.match(value):
+        raise ValueError(
+            f"{raw!r} is not a VK community (write -123, club123, public123, a screen name "
+            "or a vk.com/… address)"
+        )
+    return value
+
+
+class VKRules(SourceRules):
+    """A VK source: public community walls and keyword searches through the official API."""
+
+    platform: Literal["vk"]
+    token_env: str = Field(
+        "VK_TOKEN", description="environment variable holding the VK service token"
+    )
+    api_base: str = Field("https://api.vk.ru/method", description="VK API base URL")
+    api_version: str = "5.199"
+    requests_per_second: float = Field(
+        3.0,
+        ge=0,
+        description="per token, across all requests; 0 lifts the limit (local tests only)",
+    )
+    page_size: int = Field(100, ge=1, le=100)
+    search_page_size: int = Field(200, ge=1, le=200)
+    wall_filter: Literal["all", "owner"] = "all"
+    max_posts_per_target: int | None = Field(None, ge=1)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _numbers_are_ids(cls, value: object) -> object:
+        # YAML reads -123 as a number; it is a community id all the same.
+        if isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        return [normalise_target(t) for t in value]
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL (e.g. https://api.vk.ru/method)")
+        return value.rstrip("/")
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str) -> str:
+        if not re.match(r"^[A-Z_][A-Z0-9_]*$", value):
+            raise ValueError(
+                f"{value!r} is not an environment variable name; put the NAME of the variable "
+                "here (e.g. VK_TOKEN), never the token itself"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_crawl(self) -> VKRules:
+        if not self.targets and not self.searches:
+            raise ValueError("a VK source needs `targets` or `searches` (or both)")
+        return self

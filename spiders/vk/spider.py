@@ -1,0 +1,489 @@
+"""The VK spider: resolve and gate communities, page their walls and keyword searches politely.
+
+Requests carry the token in an Authorization header (never in a URL or a log), share one rate
+limit per token, and turn every VK error into an action (platforms.md §1.7): retry, stop a
+method or the source, park the token, or record the target as inaccessible and go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.config import ProjectConfig, load_config, with_window
+from crawler.items import PostItem, TargetReport
+from crawler.pseudonym import Pseudonymiser
+from crawler.rules_base import as_utc
+from crawler.secrets import read_secret
+from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED, TargetBook
+from spiders.vk.parse import (
+    Action,
+    LayoutError,
+    VKApiError,
+    VKPost,
+    parse_envelope,
+    parse_groups,
+    parse_resolved,
+    parse_search,
+    parse_wall,
+)
+from spiders.vk.rules import VKRules
+from storage.engine import open_database
+from storage.runs import Resume, load_resume_points
+
+log = logging.getLogger(__name__)
+
+SEARCH_DEFAULT_DAYS = 7
+CAPTCHA_PARK = timedelta(minutes=30)
+_NUMERIC = ("club", "public", "event")
+_OWN_META = ("cursor", "rate_key", "rate_per_second", "resume")
+
+
+def group_id_of(target: str) -> int | None:
+    """The community id a target names directly (-123, club123, public123), else None."""
+    if target.startswith("-") and target[1:].isdigit():
+        return int(target[1:])
+    for prefix in _NUMERIC:
+        if target.startswith(prefix) and target[len(prefix) :].isdigit():
+            return int(target[len(prefix) :])
+    return None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where one target's paging stands."""
+
+    source: str
+    target: str
+    method: str
+    group_id: int = 0
+    offset: int = 0
+    prev_count: int = 0
+    resume_after: int | None = None  # newest post id of the last complete crawl
+    query: str = ""
+    attempts: int = 0
+
+
+@dataclass
+class _Token:
+    key: str
+    value: str
+    env: str
+    blocked: dict[str, str]
+    halted: str | None = None
+
+
+class VKSpider(scrapy.Spider):
+    """Public VK community walls and keyword searches via the official API."""
+
+    name = "vk"
+
+    def __init__(
+        self,
+        config: str | Path | ProjectConfig | None = None,
+        source: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        full: bool | str = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if config is None:
+            raise ValueError("the vk spider needs a project config: scrapy crawl vk -a config=FILE")
+        cfg = config if isinstance(config, ProjectConfig) else load_config(config)
+        self.project_config: ProjectConfig = with_window(cfg, _when(since), _when(until))
+        self.rules: list[VKRules] = [
+            s
+            for s in self.project_config.sources
+            if isinstance(s, VKRules) and (source is None or s.name == source)
+        ]
+        if source is not None and not self.rules:
+            self.project_config.source(source)  # raises a ConfigError naming the sources
+        self.full = str(full).lower() in ("1", "true", "yes")
+        self.pseudonymise = Pseudonymiser.from_env(self.project_config.privacy.pseudonym_key_env)
+        self.tokens: dict[str, _Token] = {}
+        self.token_of: dict[str, _Token] = {}
+        for rules in self.rules:
+            value = read_secret(
+                rules.token_env,
+                f"the VK access token of source {rules.name!r}",
+                f"a service token from your VK app's settings: export {rules.token_env}=…",
+            )
+            key = "vk:" + hashlib.sha256(value.encode()).hexdigest()[:12]
+            self.token_of[rules.name] = self.tokens.setdefault(
+                key, _Token(key, value, rules.token_env, {})
+            )
+        self.book = TargetBook("vk")
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def target_reports(self) -> list[TargetReport]:
+        return self.book.reports()
+
+    def _rules(self, source: str) -> VKRules:
+        return next(r for r in self.rules if r.name == source)
+
+    def _request(self, cur: Cursor, params: dict[str, Any], callback: Any) -> scrapy.Request:
+        rules = self._rules(cur.source)
+        token = self.token_of[cur.source]
+        query = urlencode({**params, "v": rules.api_version})
+        return scrapy.Request(
+            f"{rules.api_base}/{cur.method}?{query}",
+            headers={"Authorization": f"Bearer {token.value}"},
+            callback=callback,
+            errback=self._failed,
+            dont_filter=True,
+            meta={
+                "cursor": cur,
+                "rate_key": token.key if rules.requests_per_second > 0 else None,
+                "rate_per_second": rules.requests_per_second,
+            },
+        )
+
+    def blocked_reason(self, request: scrapy.Request) -> str | None:
+        """Asked by the rate-limit middleware before sending: is this request's token or method stopped?"""
+        cur: Cursor | None = request.meta.get("cursor")
+        if cur is None:
+            return None
+        token = self.token_of[cur.source]
+        return token.halted or token.blocked.get(cur.method)
+
+    def _close_target(self, cur: Cursor, status: str, reason: str | None = None) -> None:
+        for target in cur.target.split(",") if cur.method == "groups.getById" else [cur.target]:
+            if self.book.finish(cur.source, target, status, reason) and status != OK:
+                # INFO: the end-of-run summary lists every target with a problem.
+                log.info("%s %s: %s (%s)", cur.source, target, status, reason)
+
+    async def _on_error(self, err: VKApiError, response: Response) -> scrapy.Request | None:
+        """Act on a VK error; returns a request to retry, or None when the target is closed."""
+        cur: Cursor = response.meta["cursor"]
+        token = self.token_of[cur.source]
+        what = f"VK error {err.code} on {cur.method}: {err.message}"
+        if err.action in (Action.RETRY_SOON, Action.RETRY_BACKOFF):
+            limit = 5 if err.action is Action.RETRY_SOON else 3
+            if cur.attempts >= limit:
+                status = RATE_LIMITED if err.action is Action.RETRY_SOON else ERROR
+                self._close_target(cur, status, f"{what} (still after {limit} retries)")
+                return None
+            if err.action is Action.RETRY_SOON:
+                limiter = getattr(self.crawler, "rate_limiter", None)
+                if limiter is not None:
+                    limiter.slow_down(token.key)
+                delay = 1.0
+            else:
+                delay = 2.0**cur.attempts
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value(f"vemeter/vk_error_{err.code}")
+            await asyncio.sleep(delay)
+            assert response.request is not None
+            keep = {k: v for k, v in response.request.meta.items() if k in _OWN_META}
+            retry = response.request.replace(
+                meta={**keep, "cursor": replace(cur, attempts=cur.attempts + 1)}
+            )
+            return retry
+        if err.action is Action.STOP_METHOD:
+            token.blocked[cur.method] = (
+                f"{what} — {cur.method} stopped for the token in {token.env}; run again after the quota resets"
+            )
+            self._close_target(cur, RATE_LIMITED, token.blocked[cur.method])
+        elif err.action is Action.STOP_SOURCE:
+            token.halted = f"{what} — the token in {token.env} was rejected; get a valid service token and run again"
+            log.error("source %s stopped: %s", cur.source, token.halted)
+            self._close_target(cur, ERROR, token.halted)
+        elif err.action is Action.PARK_TOKEN:
+            until = datetime.now(UTC) + CAPTCHA_PARK
+            token.halted = f"{what} — captcha requested; vemeter never solves captchas, token in {token.env} parked until {until:%H:%M} UTC"
+            self._close_target(cur, RATE_LIMITED, token.halted)
+        elif err.action is Action.INACCESSIBLE:
+            self._close_target(cur, INACCESSIBLE, what)
+        else:
+            self._close_target(cur, ERROR, what)
+        return None
+
+    def _failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        cur: Cursor = request.meta["cursor"]
+        error = failure.value
+        if isinstance(error, IgnoreRequest) and (reason := self.blocked_reason(request)):
+            status = RATE_LIMITED if "quota" in reason or "captcha" in reason else ERROR
+            self._close_target(cur, status, reason)
+        elif isinstance(error, HttpError):
+            response = error.response
+            why = request.meta.get("gave_up") or f"HTTP {response.status}"
+            self._close_target(
+                cur, RATE_LIMITED if response.status == 429 else ERROR, f"{cur.method}: {why}"
+            )
+        else:
+            why = request.meta.get("gave_up") or f"{type(error).__name__}: {error}"
+            rules = self._rules(cur.source)
+            self._close_target(cur, ERROR, f"cannot reach {rules.api_base} ({why})")
+
+    def _decode(self, response: Response) -> Any:
+        return parse_envelope(response.body)
+
+    def _item(self, cur: Cursor, post: VKPost) -> PostItem:
+        self.book.saw(
+            cur.source,
+            cur.target,
+            post.id if cur.method == "wall.get" else int(post.published_at.timestamp()),
+            post.post_id,
+            post.published_at,
+        )
+        return PostItem(
+            platform="vk",
+            source=cur.source,
+            target=cur.target,
+            post_id=post.post_id,
+            published_at=post.published_at,
+            text=post.text,
+            url=post.url,
+            author=self.pseudonymise("vk", post.author_id),
+            extra_text=post.repost_text,
+            is_repost=post.is_repost,
+            is_pinned=post.is_pinned,
+            views=post.views,
+            likes=post.likes,
+            reposts=post.reposts,
+            comments=post.comments,
+            attachments=post.attachments,
+        )
+
+    # ---- crawl ----------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        engine = open_database(self.project_config.database_url)
+        for rules in self.rules:
+            resume = {} if self.full else load_resume_points(engine, "vk", rules.name)
+            for request in self._start_source(rules, resume):
+                yield request
+        engine.dispose()
+
+    def _start_source(self, rules: VKRules, resume: dict[str, Resume]) -> Iterator[scrapy.Request]:
+        for target in rules.targets:
+            self.book.add(rules.name, target)
+        for start in range(0, len(rules.targets), 100):
+            chunk = rules.targets[start : start + 100]
+            names = [str(group_id_of(t) or t) for t in chunk]
+            cur = Cursor(rules.name, ",".join(chunk), "groups.getById")
+            req = self._request(
+                cur,
+                {"group_ids": ",".join(names), "fields": "is_closed,deactivated,screen_name,type"},
+                self.parse_groups,
+            )
+            req.meta["resume"] = resume
+            yield req
+        for query in rules.searches:
+            target = f"search:{query}"
+            self.book.add(rules.name, target)
+            since = rules.since
+            point = resume.get(target)
+            if (
+                point
+                and point.newest_published_at
+                and (since is None or point.newest_published_at > since)
+            ):
+                since = point.newest_published_at
+            if since is None:
+                since = datetime.now(UTC) - timedelta(days=SEARCH_DEFAULT_DAYS)
+            cur = Cursor(rules.name, target, "newsfeed.search", query=query)
+            params = {
+                "q": query,
+                "count": rules.search_page_size,
+                "start_time": int(since.timestamp()),
+            }
+            if rules.until:
+                params["end_time"] = int(rules.until.timestamp())
+            yield self._request(cur, params, self.parse_search)
+
+    def _wall_request(self, cur: Cursor) -> scrapy.Request:
+        rules = self._rules(cur.source)
+        params = {
+            "owner_id": -cur.group_id,
+            "offset": cur.offset,
+            "count": rules.page_size,
+            "filter": rules.wall_filter,
+        }
+        return self._request(cur, params, self.parse_wall)
+
+    async def parse_groups(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        batch: Cursor = response.meta["cursor"]
+        resume: dict[str, Resume] = response.meta.get("resume", {})
+        targets = batch.target.split(",")
+        try:
+            communities = parse_groups(self._decode(response))
+        except VKApiError as err:
+            if err.code != 100:  # 100: none of the names exists; each is reported below
+                if (retry := await self._on_error(err, response)) is not None:
+                    yield retry
+                return
+            communities = []
+        except LayoutError as exc:
+            self._close_target(batch, LAYOUT_CHANGED, f"groups.getById: {exc}")
+            return
+        by_id = {c.id: c for c in communities}
+        by_name = {c.screen_name.lower(): c for c in communities}
+        for target in targets:
+            gid = group_id_of(target)
+            community = by_id.get(gid) if gid is not None else by_name.get(target.lower())
+            if community is None:
+                cur = Cursor(batch.source, target, "utils.resolveScreenName")
+                if gid is not None:
+                    self._close_target(
+                        cur, INACCESSIBLE, f"community {target} not found (deleted, or a wrong id)"
+                    )
+                else:
+                    req = self._request(cur, {"screen_name": target}, self.parse_resolved)
+                    req.meta["resume"] = resume
+                    yield req
+                continue
+            cur = Cursor(batch.source, target, "wall.get", group_id=community.id)
+            if reason := community.inaccessible_reason:
+                self._close_target(cur, INACCESSIBLE, reason)
+                continue
+            yield self._wall_request(replace(cur, resume_after=_resume_id(resume.get(target))))
+
+    async def parse_resolved(self, response: Response) -> AsyncIterator[scrapy.Request]:
+        cur: Cursor = response.meta["cursor"]
+        try:
+            resolved = parse_resolved(self._decode(response))
+        except VKApiError as err:
+            if (retry := await self._on_error(err, response)) is not None:
+                yield retry
+            return
+        except LayoutError as exc:
+            self._close_target(cur, LAYOUT_CHANGED, f"utils.resolveScreenName: {exc}")
+            return
+        if resolved is None:
+            self._close_target(cur, INACCESSIBLE, f"screen name {cur.target!r} not found on VK")
+        elif resolved[0] not in ("group", "page", "event"):
+            self._close_target(
+                cur,
+                INACCESSIBLE,
+                f"{cur.target!r} is a {resolved[0]}, not a community (vemeter collects public community walls)",
+            )
+        else:
+            resume = response.meta.get("resume", {})
+            wall = replace(
+                cur,
+                method="wall.get",
+                group_id=resolved[1],
+                attempts=0,
+                resume_after=_resume_id(resume.get(cur.target)),
+            )
+            yield self._wall_request(wall)
+
+    async def parse_wall(self, response: Response) -> AsyncIterator[PostItem | scrapy.Request]:
+        cur: Cursor = response.meta["cursor"]
+        if not self.book.is_open(cur.source, cur.target):
+            return
+        try:
+            page = parse_wall(self._decode(response))
+        except VKApiError as err:
+            if (retry := await self._on_error(err, response)) is not None:
+                yield retry
+            return
+        except LayoutError as exc:
+            self._close_target(cur, LAYOUT_CHANGED, f"wall.get at offset {cur.offset}: {exc}")
+            return
+        if cur.offset and cur.prev_count and page.count < cur.prev_count:
+            # Posts above were deleted while paging: older posts moved to lower offsets.
+            back = cur.prev_count - page.count
+            yield self._wall_request(
+                replace(cur, offset=max(0, cur.offset - back), prev_count=page.count, attempts=0)
+            )
+            return
+        rules = self._rules(cur.source)
+        stop = False
+        for post in page.posts:
+            if not post.is_pinned:
+                if cur.resume_after is not None and post.id <= cur.resume_after:
+                    stop = True
+                    break
+                if rules.since and post.published_at < rules.since:
+                    stop = True
+                    break
+            elif rules.since and post.published_at < rules.since:
+                continue  # an old pinned post is outside the window but must not end the paging
+            if rules.until and post.published_at >= rules.until:
+                continue
+            yield self._item(cur, post)
+            if (
+                rules.max_posts_per_target
+                and self.book.collected(cur.source, cur.target) >= rules.max_posts_per_target
+            ):
+                stop = True
+                break
+        next_offset = cur.offset + len(page.posts)
+        if stop or not page.posts or next_offset >= page.count:
+            self._close_target(cur, OK)
+            return
+        yield self._wall_request(
+            replace(cur, offset=next_offset, prev_count=page.count, attempts=0)
+        )
+
+    async def parse_search(self, response: Response) -> AsyncIterator[PostItem | scrapy.Request]:
+        cur: Cursor = response.meta["cursor"]
+        if not self.book.is_open(cur.source, cur.target):
+            return
+        try:
+            page = parse_search(self._decode(response))
+        except VKApiError as err:
+            if (retry := await self._on_error(err, response)) is not None:
+                yield retry
+            return
+        except LayoutError as exc:
+            self._close_target(cur, LAYOUT_CHANGED, f"newsfeed.search: {exc}")
+            return
+        rules = self._rules(cur.source)
+        for post in page.posts:
+            if rules.until and post.published_at >= rules.until:
+                continue
+            yield self._item(cur, post)
+        if not page.next_from or not page.posts:
+            if self.book.collected(cur.source, cur.target) >= 1000:
+                log.warning(
+                    "search %r reached VK's 1000-result cap: narrow the window (since/until)",
+                    cur.query,
+                )
+            self._close_target(cur, OK)
+            return
+        params = dict(_query_params(response.url))
+        params["start_from"] = page.next_from
+        params.pop("v", None)
+        yield self._request(replace(cur, attempts=0), params, self.parse_search)
+
+
+def _resume_id(point: Resume | None) -> int | None:
+    if point is None or not point.newest_post_id:
+        return None
+    try:
+        return int(point.newest_post_id.rsplit("_", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _query_params(url: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return parse_qsl(urlsplit(url).query)
+
+
+def _when(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))

@@ -1,0 +1,156 @@
+"""Store classified posts in batches, once each: a re-run or a repeated page never double-counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, tuple_
+
+from storage.models import Post, Tag
+
+
+@dataclass(slots=True)
+class TagRecord:
+    kind: str
+    label: str
+    score: float
+    classifier: str
+    version: str
+    evidence: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class PostRecord:
+    """A post ready to store: classified, pseudonymised, text already trimmed per privacy."""
+
+    platform: str
+    source: str
+    target: str
+    post_id: str
+    published_at: datetime
+    language: str
+    script: str | None
+    language_probability: float
+    flagged: bool
+    has_text: bool
+    text: str | None = None
+    url: str | None = None
+    author: str | None = None
+    is_repost: bool = False
+    views: int | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    tags: list[TagRecord] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    new: int = 0
+    seen: int = 0
+    flagged: int = 0
+    per_target_new: Counter[tuple[str, str]] = field(default_factory=Counter)
+    per_target_seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, other: BatchResult) -> None:
+        self.new += other.new
+        self.seen += other.seen
+        self.flagged += other.flagged
+        self.per_target_new.update(other.per_target_new)
+        self.per_target_seen.update(other.per_target_seen)
+
+
+def _utc_naive(value: datetime) -> datetime:
+    """Stored as naive UTC: SQLite has no time zones, and both databases then agree."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+class PostWriter:
+    """Insert posts and their tags; posts already stored (same platform and post id) are counted as seen."""
+
+    def __init__(self, engine: Engine, run_id: int) -> None:
+        self.engine = engine
+        self.run_id = run_id
+
+    def write(self, records: list[PostRecord]) -> BatchResult:
+        result = BatchResult()
+        unique: dict[tuple[str, str], PostRecord] = {}
+        for rec in records:
+            if (rec.platform, rec.post_id) in unique:
+                result.seen += 1
+                result.per_target_seen[(rec.source, rec.target)] += 1
+            else:
+                unique[(rec.platform, rec.post_id)] = rec
+        if not unique:
+            return result
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.engine.begin() as conn:
+            existing: set[tuple[str, str]] = {
+                (row[0], row[1])
+                for row in conn.execute(
+                    select(Post.platform, Post.post_id).where(
+                        tuple_(Post.platform, Post.post_id).in_(list(unique))
+                    )
+                )
+            }
+            fresh = [rec for key, rec in unique.items() if key not in existing]
+            for key in existing:
+                rec = unique[key]
+                result.seen += 1
+                result.per_target_seen[(rec.source, rec.target)] += 1
+            if not fresh:
+                return result
+            rows = [
+                {
+                    "platform": r.platform,
+                    "source": r.source,
+                    "target": r.target,
+                    "post_id": r.post_id,
+                    "url": r.url,
+                    "author": r.author,
+                    "published_at": _utc_naive(r.published_at),
+                    "day": r.published_at.astimezone(UTC).date(),
+                    "language": r.language,
+                    "script": r.script,
+                    "language_probability": r.language_probability,
+                    "flagged": r.flagged,
+                    "is_repost": r.is_repost,
+                    "has_text": r.has_text,
+                    "text": r.text,
+                    "views": r.views,
+                    "likes": r.likes,
+                    "reposts": r.reposts,
+                    "comments": r.comments,
+                    "run_id": self.run_id,
+                    "collected_at": now,
+                }
+                for r in fresh
+            ]
+            ids = (
+                conn.execute(insert(Post).returning(Post.id, sort_by_parameter_order=True), rows)
+                .scalars()
+                .all()
+            )
+            tag_rows = [
+                {
+                    "post_pk": pk,
+                    "kind": t.kind,
+                    "label": t.label,
+                    "score": t.score,
+                    "classifier": t.classifier,
+                    "version": t.version,
+                    "evidence": t.evidence,
+                }
+                for pk, rec in zip(ids, fresh, strict=True)
+                for t in rec.tags
+            ]
+            if tag_rows:
+                conn.execute(insert(Tag), tag_rows)
+        for rec in fresh:
+            result.new += 1
+            result.flagged += rec.flagged
+            result.per_target_new[(rec.source, rec.target)] += 1
+        return result

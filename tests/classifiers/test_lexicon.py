@@ -1,0 +1,163 @@
+"""Tests for lexicon matching: modes, separators, Arabic clitics, spans and versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.lexicon import Lexicon, LexiconTagger, Term, TopicMatch
+
+TERMS = [
+    Term(term="ИГИЛ", lang=["ru"], mode="abbr"),
+    Term(term="ИДУ", lang=["ru"], mode="abbr"),
+    Term(term="ISIS", lang=["en"], mode="abbr"),
+    Term(term="ISIS-K", lang=["en"], mode="abbr"),
+    Term(term="Исламск государств", lang=["ru"], mode="stem"),
+    Term(term="Хизб ут-Тахрир", lang=["ru"], mode="word"),
+    Term(term="Oʻzbekiston islomiy harakat", lang=["uz"], mode="stem"),
+    Term(term="الدولة الإسلامية", lang=["ar"], mode="word"),
+    Term(term="داعش", lang=["ar"], mode="stem"),
+    Term(term="манифест", lang=["ru"], mode="stem", exclude=["манифестация", "манифестации"]),
+]
+
+
+def _tagger(terms: list[Term] = TERMS, family: str = "test_family") -> LexiconTagger:
+    lexicon = Lexicon(
+        topic="designated_org", family=family, layer="un_listed", source="tests", terms=terms
+    )
+    return LexiconTagger([lexicon])
+
+
+def _found(text: str, tagger: LexiconTagger | None = None) -> list[tuple[str, str]]:
+    return [
+        (match.term, text[match.start : match.end]) for match in (tagger or _tagger()).tag(text)
+    ]
+
+
+def test_stem_mode_matches_inflected_russian() -> None:
+    text = "Суд запретил деятельность Исламского государства в 2014 году."
+    assert _found(text) == [("Исламск государств", "Исламского государства")]
+
+
+def test_stem_mode_allows_at_most_five_extra_letters() -> None:
+    assert _found("исламскиииииии государства") == []
+
+
+def test_abbreviation_matches_as_whole_word() -> None:
+    assert _found("Боевики ИГИЛ* отступили.") == [("ИГИЛ", "ИГИЛ")]
+    assert _found("(ИГИЛ)") == [("ИГИЛ", "ИГИЛ")]
+
+
+@pytest.mark.parametrize("text", ["ИГИЛА", "ИГИЛОВЦЫ", "СИГИЛЛ", "ИГИЛ2", "2ИГИЛ", "ИГ ИЛ"])
+def test_abbreviation_inside_longer_words_does_not_match(text: str) -> None:
+    assert _found(text) == []
+
+
+@pytest.mark.parametrize("text", ["Я иду домой.", "Иду в магазин.", "игил"])
+def test_case_sensitive_abbreviation_ignores_everyday_words(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_multi_word_names_match_with_any_separator() -> None:
+    for text in ["члены Хизб ут-Тахрир", "члены Хизб ут Тахрир", "Хизбут-Тахрир", "#ХизбутТахрир"]:
+        assert [term for term, _ in _found(text)] == ["Хизб ут-Тахрир"], text
+    assert _found("#Хизб_ут_Тахрир") == [("Хизб ут-Тахрир", "Хизб_ут_Тахрир")]
+
+
+def test_separator_must_fall_between_words_of_the_name() -> None:
+    assert _found("Хиз бут Тахрир") == []
+    assert _found("Хизб ут-Тахрирская") == []
+
+
+def test_uzbek_apostrophe_may_be_any_form_or_missing() -> None:
+    for text in ["O‘zbekiston islomiy harakati", "Ozbekiston islomiy harakatining"]:
+        assert [term for term, _ in _found(text)] == ["Oʻzbekiston islomiy harakat"], text
+
+
+def test_arabic_clitic_prefixes() -> None:
+    for text in ["والدولة الإسلامية", "بالدولة الاسلامية", "للدولة الإسلامية", "وداعش"]:
+        matches = _found(text)
+        assert len(matches) == 1, text
+        assert matches[0][1] == text  # the span covers the clitic too
+    assert [term for term, _ in _found("الدواعش وداعشي")] == ["داعش"]
+
+
+def test_arabic_word_inside_another_word_does_not_match() -> None:
+    assert _found("تالدولة الإسلامية") == []
+    assert _found("مشداعش") == []
+
+
+def test_exclude_list() -> None:
+    assert _found("Опубликован манифест.") == [("манифест", "манифест")]
+    assert _found("Прошла манифестация.") == []
+
+
+def test_spans_refer_to_the_original_text() -> None:
+    text = "Сообщение:  «ИСЛАМСКОГО  ГОСУ\u200bДАРСТВА» и ＩＳＩＳ."
+    matches = _tagger().tag(text)
+    assert [text[m.start : m.end] for m in matches] == ["ИСЛАМСКОГО  ГОСУ\u200bДАРСТВА", "ＩＳＩＳ"]
+
+
+def test_match_records_topic_family_lang_and_layer() -> None:
+    (match,) = _tagger().tag("ИГИЛ")
+    assert match == TopicMatch(
+        topic="designated_org",
+        family="test_family",
+        term="ИГИЛ",
+        start=0,
+        end=4,
+        lang=("ru",),
+        layer="un_listed",
+    )
+
+
+def test_shorter_match_inside_a_longer_one_of_the_same_topic_is_dropped() -> None:
+    assert _found("ISIS-K claimed it") == [("ISIS-K", "ISIS-K")]
+    assert _found("ISIS and ISIS-K") == [("ISIS", "ISIS"), ("ISIS-K", "ISIS-K")]
+
+
+def test_no_match_in_neutral_text() -> None:
+    assert _found("Правительство утвердило новый бюджет на следующий год.") == []
+
+
+def test_empty_tagger() -> None:
+    assert LexiconTagger([]).tag("ИГИЛ") == []
+
+
+def test_version_changes_with_the_terms() -> None:
+    base = _tagger()
+    assert base.version.startswith("1.")
+    assert len(base.version) == len("1.") + 8
+    assert _tagger().version == base.version
+    changed = [*TERMS[:-1], Term(term="манифест", lang=["ru"], mode="word")]
+    assert _tagger(changed).version != base.version
+    assert _tagger([*TERMS, Term(term="ДАИШ", lang=["ru"], mode="word")]).version != base.version
+    assert _tagger(family="other_family").version != base.version
+
+
+def test_version_ignores_notes_and_file_order() -> None:
+    noted = [TERMS[0].model_copy(update={"note": "a note"}), *TERMS[1:]]
+    assert _tagger(noted).version == _tagger().version
+    first = Lexicon(topic="financing", family="a", source="x", terms=TERMS[:2])
+    second = Lexicon(topic="recruitment", family="b", source="y", terms=TERMS[2:4])
+    assert LexiconTagger([first, second]).version == LexiconTagger([second, first]).version
+
+
+def test_explicit_name_and_version() -> None:
+    tagger = LexiconTagger([], name="custom", version="9.9")
+    assert (tagger.name, tagger.version) == ("custom", "9.9")
+
+
+def test_tagger_from_files(tmp_path: Path) -> None:
+    from classifiers.lexicon import load_lexicons
+
+    (tmp_path / "a.yaml").write_text(
+        "topic: financing\nfamily: wallets\nsource: test\n"
+        "terms:\n  - {term: crypto wallet, lang: [en], mode: stem}\n",
+        encoding="utf-8",
+    )
+    tagger = LexiconTagger(load_lexicons([tmp_path]))
+    assert tagger.labels == ("financing",)
+    (match,) = tagger.tag("Two crypto wallets were named in the report.")
+    assert (match.topic, match.family, match.layer) == ("financing", "wallets", None)

@@ -1,0 +1,97 @@
+"""Tests for the shared text normalisation and its map back to the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.normalize import clean_text, normalize, original_span, squeeze
+
+
+def _check_offsets(original: str) -> None:
+    norm = normalize(original)
+    assert len(norm.offsets) == len(norm.text)
+    assert norm.offsets == sorted(norm.offsets)
+    assert all(0 <= offset < len(original) for offset in norm.offsets)
+
+
+def test_plain_text_is_casefolded_with_identity_offsets() -> None:
+    norm = normalize("Суд в Бишкеке")
+    assert norm.text == "суд в бишкеке"
+    assert norm.offsets == list(range(len("Суд в Бишкеке")))
+
+
+def test_offsets_after_nfkc_expansion_and_casefold() -> None:
+    # "ﬁ" (one ligature) -> "fi" and "ß" -> "ss": two normalised characters per source one.
+    original = "Oﬁce Straße ＩＳＩＳ"
+    norm = normalize(original)
+    assert norm.text == "ofice strasse isis"
+    assert norm.offsets[1:3] == [1, 1]
+    assert norm.offsets[10:12] == [9, 9]
+    start = norm.text.index("isis")
+    first, stop = original_span(norm, original, start, start + 4)
+    assert original[first:stop] == "ＩＳＩＳ"
+    _check_offsets(original)
+
+
+def test_offsets_skip_removed_zero_width_and_soft_hyphen() -> None:
+    original = "И\u200bГ\u00adИ\u2060Л и\ufeffдругие"
+    norm = normalize(original)
+    assert norm.text == "игил идругие"
+    assert norm.offsets[:4] == [0, 2, 4, 6]
+    first, stop = original_span(norm, original, 0, 4)
+    assert original[first:stop] == "И\u200bГ\u00adИ\u2060Л"
+    _check_offsets(original)
+
+
+def test_decomposed_letters_compose_and_span_keeps_the_mark() -> None:
+    original = "Таджики\u0306"  # и + combining breve = й, typed decomposed
+    norm = normalize(original)
+    assert norm.text == "таджикй"
+    first, stop = original_span(norm, original, 0, len(norm.text))
+    assert (first, stop) == (0, len(original))
+
+
+def test_stress_marks_are_removed() -> None:
+    assert normalize("госуда\u0301рство").text == "государство"
+
+
+@pytest.mark.parametrize("apostrophe", ["\u02bb", "\u02bc", "\u2019", "\u2018", "`", "'"])
+def test_uzbek_apostrophes_fold_to_ascii(apostrophe: str) -> None:
+    assert normalize(f"O{apostrophe}zbekiston").text == "o'zbekiston"
+
+
+def test_yo_folds_to_ye() -> None:
+    assert normalize("Всё ЁЛКИ").text == "все елки"
+
+
+def test_whitespace_runs_collapse_and_ends_are_trimmed() -> None:
+    original = "  Первая\n\n строка\t\u00a0 вторая  "
+    norm = normalize(original)
+    assert norm.text == "первая строка вторая"
+    assert original[norm.offsets[0]] == "П"
+    assert original[norm.offsets[-1]] == "я"
+    _check_offsets(original)
+
+
+def test_arabic_marks_and_hamza_forms_are_folded() -> None:
+    norm = normalize("الدَّوْلَة الإسلامـية")
+    assert norm.text == "الدولة الاسلامية"
+    _check_offsets("الدَّوْلَة الإسلامـية")
+
+
+def test_empty_text() -> None:
+    assert normalize("").text == ""
+    assert normalize(" \u200b ").offsets == []
+
+
+def test_squeeze_drops_separators() -> None:
+    assert squeeze("хизб ут-тахрир_o'z") == "хизбуттахрир" + "oz"
+
+
+def test_clean_text_keeps_line_breaks() -> None:
+    text = "Первая\u200b  строка \r\n\r\n\r\n\r\nвторая\u00ad строка\t\n"
+    assert clean_text(text) == "Первая строка\n\nвторая строка"
+
+
+def test_clean_text_keeps_persian_zero_width_non_joiner() -> None:
+    assert clean_text("می\u200cخواهم") == "می\u200cخواهم"

@@ -1,0 +1,45 @@
+"""Shared fixtures: each test gets its own temporary database, never a configured one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from storage.engine import open_database, upgrade
+
+POSTGRES_URL = os.environ.get("VEMETER_TEST_POSTGRES_URL")
+
+
+def _postgres_engine() -> Iterator[Engine]:
+    assert POSTGRES_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    upgrade(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh, migrated database: SQLite always, PostgreSQL when CI provides one."""
+    if request.param == "sqlite":
+        eng = open_database(f"sqlite:///{tmp_path / 'test.db'}")
+        yield eng
+        eng.dispose()
+    else:
+        if not POSTGRES_URL:
+            pytest.skip("set VEMETER_TEST_POSTGRES_URL to run PostgreSQL tests (.ci/run does)")
+        yield from _postgres_engine()
