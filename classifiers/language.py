@@ -167,7 +167,7 @@ class _FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
         # The tokenizer is an Aho-Corasick DFA of depth D, so the state after byte i depends
         # only on bytes i-D+1..i: walking D steps for all positions at once gives the same
         # states as the library's per-byte Python loop in about half the time.
-        nextmove, rowbase, output, depth = _tables()
+        nextmove, rowbase, output, depth = _tables(self.tk_nextmove, self.tk_row, self.tk_output)
         codes = np.frombuffer(data, dtype=np.uint8).astype(np.intp)
         size = codes.size
         states = np.zeros(size, dtype=np.intp)
@@ -190,9 +190,20 @@ def _new_py3langid(languages: Sequence[str]) -> _FastLanguageIdentifier:
         np.asarray(ptc), np.asarray(pc), classes, nextmove, output, norm_probs=True, tk_row=row
     )
     identifier.set_languages(list(languages))
-    # float16 -> float32 is exact and lets the product use BLAS (~1.5x faster per post).
+    # float16 -> float32 is exact and makes the score product ~1.5x faster (BLAS).
     identifier.nb_ptc = np.ascontiguousarray(identifier.nb_ptc, dtype=np.float32)
+    # The full 97-language matrix (28 MB) is only needed to widen the set again, which
+    # vemeter never does; dropping it here lets release_shared_model() free it.
+    identifier._full_model = (identifier.nb_ptc, identifier.nb_pc, identifier.nb_classes)
     return identifier
+
+
+def release_shared_model() -> None:
+    """Free the loaded full model once identifiers exist (long-running processes: ~60 MB less).
+
+    Identifiers built later load it again (~0.6 s).
+    """
+    _model.cache_clear()
 
 
 @functools.cache
@@ -201,9 +212,18 @@ def _model() -> tuple[Any, ...]:
     return tuple(_load_model(_langid.MODEL_DIR / _langid.MODEL_FILE))
 
 
-@functools.cache
-def _tables() -> tuple[Any, Any, Any, int]:
-    _, _, _, nextmove, row, output = _model()
+_TABLES: dict[int, tuple[Any, Any, Any, int]] = {}
+
+
+def _tables(nextmove: Any, row: Any, output: Any) -> tuple[Any, Any, Any, int]:
+    """NumPy views of an identifier's tokenizer DFA, built once per loaded model."""
+    cached = _TABLES.get(id(nextmove))
+    if cached is None:
+        cached = _TABLES[id(nextmove)] = _build_tables(nextmove, row, output)
+    return cached
+
+
+def _build_tables(nextmove: Any, row: Any, output: Any) -> tuple[Any, Any, Any, int]:
     # A zero-copy view: widening the 10M-entry table to intp would cost ~80 MB and cache misses.
     moves = np.frombuffer(nextmove, dtype=nextmove.typecode)
     rows = np.frombuffer(row, dtype=row.typecode).astype(np.intp)
@@ -211,14 +231,17 @@ def _tables() -> tuple[Any, Any, Any, int]:
 
 
 def _dfa_depth(moves: Any, rows: Any) -> int:
-    """Longest path from the start state to any state (breadth-first, ~0.3 s once)."""
+    """Depth of the deepest DFA state, found breadth-first from the start state (~0.3 s once)."""
     table = moves.reshape(-1, 256)
     seen = np.zeros(rows.size, dtype=bool)
     seen[0] = True
     frontier = np.zeros(1, dtype=np.intp)
     depth = 0
     while True:
-        reached = np.unique(table[np.unique(rows[frontier])])
+        # In slices: one gather of a whole level is ~50 MB, which glibc then keeps for good.
+        level = np.unique(rows[frontier])
+        parts = [np.unique(table[level[i : i + 1024]]) for i in range(0, level.size, 1024)]
+        reached = np.unique(np.concatenate(parts)) if parts else level[:0]
         frontier = reached[~seen[reached]]
         if not frontier.size:
             return depth

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from classifiers.base import TOPICS, Topic
 from classifiers.normalize import normalize, squeeze
 
+# The lexicons shipped with vemeter (configs/lexicons in the repository).
+DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[1] / "configs" / "lexicons"
+
 __all__ = ["Layer", "Lexicon", "LexiconError", "Mode", "Term", "load_lexicons"]
 
 Mode = Literal["abbr", "word", "stem"]

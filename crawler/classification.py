@@ -1,19 +1,19 @@
-"""Build a project's classifier from its config, turning lexicon problems into config errors."""
+"""Check a project's classifier settings before a crawl, turning lexicon problems into config errors.
+
+The classifier itself is built in the writer process (see crawler/storing.py), so the crawling
+process never loads the language model.
+"""
 
 from __future__ import annotations
 
-from classifiers import LexiconError, PostClassifier
+from classifiers import DEFAULT_LEXICON_DIR, LexiconError, LexiconTagger, load_lexicons
 from crawler.config import ProjectConfig
 from crawler.errors import ConfigError
 
 
-def build_classifier(config: ProjectConfig) -> PostClassifier:
-    """The project's classifier; a broken lexicon file is a config problem, reported as such."""
+def check_lexicons(config: ProjectConfig) -> LexiconTagger:
+    """Load the project's lexicons once; a broken file is reported as `file: key.path: problem`."""
     try:
-        return PostClassifier(
-            lexicon_paths=config.lexicon_paths() or None,
-            languages=config.classifier.languages,
-            engine=config.classifier.engine,
-        )
-    except (LexiconError, ValueError) as exc:
+        return LexiconTagger(load_lexicons(config.lexicon_paths() or [DEFAULT_LEXICON_DIR]))
+    except LexiconError as exc:
         raise ConfigError(str(exc).splitlines()) from None

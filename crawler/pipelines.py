@@ -1,9 +1,8 @@
-"""The item pipeline: normalise → de-duplicate → classify → store (the last two off-thread)."""
+"""The item pipeline: de-duplicate here, then normalise → classify → store in the writer process."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import hashlib
 import logging
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
@@ -12,10 +11,8 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from classifiers.normalize import clean_text
-from crawler.classification import build_classifier
 from crawler.items import PostItem
-from crawler.storing import BackgroundStore
+from crawler.storing import BackgroundStore, StoreSpec
 from crawler.targets import INACCESSIBLE, OK
 from storage.engine import open_database
 from storage.runs import TargetOutcome, finish_run, record_targets, start_run
@@ -35,7 +32,7 @@ class StoragePipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.seen: set[tuple[str, str]] = set()
+        self.seen: set[int] = set()
         self.duplicates: Counter[tuple[str, str]] = Counter()
         self.store: BackgroundStore | None = None
         self.run_id = 0
@@ -50,37 +47,35 @@ class StoragePipeline:
         spider: Any = self.crawler.spider
         cfg = spider.project_config
         self.engine = open_database(cfg.database_url)
-        # `vemeter crawl` builds (and checks) the classifier before the crawl starts.
-        classifier = getattr(spider, "classifier", None) or build_classifier(cfg)
-        versions = classifier.versions
+        # The writer process reports the classifier versions; finish_run records them.
         self.run_id = start_run(
-            self.engine,
-            project=cfg.project,
-            config_hash=cfg.config_hash,
-            version=vemeter_version(),
-            classifiers=versions,
+            self.engine, project=cfg.project, config_hash=cfg.config_hash,
+            version=vemeter_version(), classifiers={},
+        )  # fmt: skip
+        spec = StoreSpec(
+            database_url=cfg.database_url,
+            run_id=self.run_id,
+            lexicon_paths=tuple(cfg.lexicon_paths()),
+            languages=tuple(cfg.classifier.languages),
+            language_engine=cfg.classifier.engine,
+            keep_text=cfg.privacy.keep_text,
+            unsaved_path=Path(cfg.path).parent / f"vemeter-unsaved-run{self.run_id}.jsonl",
         )
-        self.store = BackgroundStore(
-            self.engine,
-            self.run_id,
-            classifier.classify,
-            versions,
-            cfg.privacy.keep_text,
-            cfg.storage.batch_size,
-        )
+        self.store = BackgroundStore(spec, cfg.storage.batch_size)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("vemeter/run_id", self.run_id)
         self.crawler.stats.set_value("vemeter/database", cfg.database_url)
 
     def process_item(self, item: PostItem) -> PostItem:
-        if item.key in self.seen:
+        # 8-byte digests instead of the keys: a few MB for a million posts (collision odds ~1e-7).
+        key = int.from_bytes(
+            hashlib.blake2b(f"{item.platform}:{item.post_id}".encode(), digest_size=8).digest()
+        )
+        if key in self.seen:
             # The same post again in this run: a page shifted by new posts, or a search hit.
             self.duplicates[(item.source, item.target)] += 1
             return item
-        self.seen.add(item.key)
-        item.text = clean_text(item.text)
-        if item.extra_text:
-            item.extra_text = clean_text(item.extra_text)
+        self.seen.add(key)
         assert self.store is not None
         self.store.submit(item)
         return item
@@ -89,7 +84,7 @@ class StoragePipeline:
         """(new, already stored, flagged) so far, for progress displays."""
         if self.store is None:
             return 0, 0, 0
-        t = self.store.totals
+        t = self.store.poll()
         return t.new, t.seen + sum(self.duplicates.values()), t.flagged
 
     def close_spider(self) -> None:
@@ -99,7 +94,10 @@ class StoragePipeline:
         totals = self.store.close()
         message = None
         if self.store.error is not None:
-            message = self._save_unsaved(spider)
+            message = (
+                f"storing posts failed ({self.store.error}); {self.store.unsaved} posts saved to "
+                f"{self.store.spec.unsaved_path} (JSON lines): fix the database, then crawl again"
+            )
             log.error(message)
         reports = spider.target_reports()
         outcomes = []
@@ -137,17 +135,3 @@ class StoragePipeline:
         )
         stats.set_value("vemeter/run_status", status)
         self.engine.dispose()
-
-    def _save_unsaved(self, spider: Any) -> str:
-        """Write posts the database refused to a JSONL file beside the config: nothing is lost."""
-        assert self.store is not None
-        path = Path(spider.project_config.path).parent / f"vemeter-unsaved-run{self.run_id}.jsonl"
-        with path.open("a", encoding="utf-8") as fh:
-            for item in self.store.unsaved:
-                row = dataclasses.asdict(item)
-                row["published_at"] = item.published_at.isoformat()
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return (
-            f"storing posts failed ({self.store.error}); {len(self.store.unsaved)} posts saved to {path} "
-            "(JSON lines): fix the database, then crawl again with --full or import the file"
-        )

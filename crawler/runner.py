@@ -10,8 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
-from classifiers import PostClassifier
-from crawler.classification import build_classifier
+from crawler.classification import check_lexicons
 from crawler.config import ProjectConfig
 from crawler.errors import ConfigError
 from crawler.pseudonym import Pseudonymiser
@@ -64,7 +63,7 @@ def scrapy_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
-def preflight(config: ProjectConfig, source: str | None) -> PostClassifier:
+def preflight(config: ProjectConfig, source: str | None) -> None:
     """Fail before crawling, with one line, on anything the crawl would trip over later."""
     sources = [s for s in config.sources if source is None or s.name == source]
     if source is not None and not sources:
@@ -79,7 +78,7 @@ def preflight(config: ProjectConfig, source: str | None) -> PostClassifier:
     if not sources:
         raise ConfigError([f"{config.path}: sources: nothing to crawl"])
     open_database(config.database_url).dispose()
-    return build_classifier(config)
+    check_lexicons(config)
 
 
 def run_crawl(
@@ -91,7 +90,7 @@ def run_crawl(
     settings: dict[str, Any] | None = None,
 ) -> CrawlSummary:
     """Crawl every source (or one) of `config`; returns the summary of the runs it recorded."""
-    classifier = preflight(config, source)
+    preflight(config, source)
     console = console or Console(stderr=True)
     process = CrawlerProcess(scrapy_settings({"LOG_LEVEL": "WARNING", **(settings or {})}))
     crawlers: list[Crawler] = []
@@ -99,7 +98,7 @@ def run_crawl(
     for key in platforms:
         crawler = process.create_crawler(PLATFORMS[key].spider_class())
         crawlers.append(crawler)
-        process.crawl(crawler, config=config, source=source, full=full, classifier=classifier)
+        process.crawl(crawler, config=config, source=source, full=full)
 
     with Progress(
         SpinnerColumn(),

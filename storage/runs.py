@@ -52,6 +52,7 @@ def finish_run(
     flagged: int,
     requests: int,
     message: str | None = None,
+    classifiers: dict[str, str] | None = None,
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
