@@ -102,7 +102,7 @@ def stats(
     engine = open_database(cfg.database_url)
     rows = count_posts(engine, keys, since=_date(since), until=_date(until))
     engine.dispose()
-    render(rows, [*keys, "posts", "flagged"], fmt, title=f"{cfg.project}: posts and flagged posts")
+    render(rows, [*keys, "posts", "flagged"], fmt, title=cfg.project)
 
 
 @app.command()

@@ -105,4 +105,6 @@ class BackoffRetryMiddleware:
         return new or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Any:
+        if isinstance(exception, IgnoreRequest):
+            return None  # a decision (robots.txt, a stopped token), not a network failure
         return await self._retry(request, type(exception).__name__)

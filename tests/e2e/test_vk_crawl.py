@@ -225,6 +225,13 @@ def test_reposts_and_empty_posts_are_counted(tmp_path: Path, fake_vk: Any) -> No
     assert "ИГИЛ" in rows["-5550001_3"]  # flagged: text kept, with the reposted original
     assert rows["-5550001_1"] == ""  # not flagged: text not kept (keep_text: flagged)
     assert all(a is None or (len(a) == 32 and "123456" not in a) for a in authors)
+    db.close()
+    # Neither the token nor a raw author id is anywhere in the database files.
+    from tests.e2e.conftest import TOKEN
+
+    for path in tmp_path.glob("e2e.db*"):
+        content = path.read_bytes()
+        assert TOKEN.encode() not in content and b"123456" not in content, path
 
 
 def test_bad_config_is_one_clear_line(tmp_path: Path) -> None:
