@@ -119,13 +119,14 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
     from classifiers import PostClassifier
     from classifiers.language import release_shared_model
     from classifiers.normalize import clean_text
-    from storage.engine import open_database
+    from storage.engine import make_engine
     from storage.writer import PostWriter
 
     error: str | None = None
     unsaved = 0
     try:
-        engine = open_database(spec.database_url)
+        # The crawling process has already brought the schema up to date (and imported Alembic).
+        engine = make_engine(spec.database_url)
         classifier = PostClassifier(
             lexicon_paths=list(spec.lexicon_paths) or None,
             languages=list(spec.languages),

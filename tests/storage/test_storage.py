@@ -157,3 +157,11 @@ def test_run_records_and_resume_points(engine: Engine) -> None:
         engine, later, [TargetOutcome("vk", "s", "a", "ok", None, 0, 0, True, None, None)]
     )
     assert load_resume_points(engine, "vk", "s")["a"].newest_post_id == "-1_99"
+
+
+def test_schema_head_constant_matches_the_migrations() -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.engine import MIGRATIONS, SCHEMA_HEAD
+
+    assert ScriptDirectory(str(MIGRATIONS)).get_current_head() == SCHEMA_HEAD
