@@ -171,6 +171,22 @@ def db_upgrade(config: ConfigArg) -> None:
     )
 
 
+@db_app.command("prune")
+def db_prune(config: ConfigArg) -> None:
+    """Erase post text older than privacy.text_retention_days (crawls also do this when they end)."""
+    from storage.engine import open_database
+    from storage.retention import erase_old_text
+
+    cfg = load_config(config)
+    engine = open_database(cfg.database_url)
+    erased = erase_old_text(engine, cfg.privacy.text_retention_days)
+    engine.dispose()
+    err.print(
+        f"erased the text of {erased:,} posts older than {cfg.privacy.text_retention_days} days",
+        highlight=False,
+    )
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,

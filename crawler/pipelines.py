@@ -15,6 +15,7 @@ from crawler.items import PostItem
 from crawler.storing import BackgroundStore, StoreSpec
 from crawler.targets import INACCESSIBLE, OK
 from storage.engine import open_database
+from storage.retention import erase_old_text
 from storage.runs import TargetOutcome, finish_run, record_targets, start_run
 
 log = logging.getLogger(__name__)
@@ -134,4 +135,8 @@ class StoragePipeline:
             message=message,
         )
         stats.set_value("vemeter/run_status", status)
+        erased = erase_old_text(self.engine, spider.project_config.privacy.text_retention_days)
+        if erased:
+            log.info("erased the text of %d posts past privacy.text_retention_days", erased)
+        stats.set_value("vemeter/text_erased", erased)
         self.engine.dispose()

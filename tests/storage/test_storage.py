@@ -165,3 +165,17 @@ def test_schema_head_constant_matches_the_migrations() -> None:
     from storage.engine import MIGRATIONS, SCHEMA_HEAD
 
     assert ScriptDirectory(str(MIGRATIONS)).get_current_head() == SCHEMA_HEAD
+
+
+def test_text_past_retention_is_erased_and_counts_stay(engine: Engine) -> None:
+    from storage.retention import erase_old_text
+
+    rec = record(1, flagged=True)
+    rec.text = "kept only while needed"
+    PostWriter(engine, new_run(engine)).write([rec])
+    assert erase_old_text(engine, 30) == 0  # collected just now
+    assert erase_old_text(engine, None, now=datetime.now(UTC) + timedelta(days=400)) == 0
+    assert erase_old_text(engine, 30, now=datetime.now(UTC) + timedelta(days=31)) == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(Post.text)).scalar_one() is None
+    assert count_posts(engine, []) == [{"posts": 1, "flagged": 1}]

@@ -1,0 +1,21 @@
+"""Text retention: post text older than the project's limit is erased; counts and tags stay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, update
+
+from storage.models import Post
+
+
+def erase_old_text(engine: Engine, days: int | None, *, now: datetime | None = None) -> int:
+    """Erase the text of posts collected more than `days` ago; returns how many were erased."""
+    if days is None:
+        return 0
+    cutoff = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - timedelta(days=days)
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(Post).where(Post.text.is_not(None), Post.collected_at < cutoff).values(text=None)
+        )
+    return int(result.rowcount or 0)
