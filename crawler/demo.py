@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -83,7 +85,9 @@ def run_demo(directory: Path, *, communities: int, posts: int, console: Console)
         title="Posts per topic",
     )
     engine.dispose()
+    # After `make demo` the command lives in .venv/bin, which need not be on PATH.
+    command = "vemeter" if shutil.which("vemeter") else os.path.relpath(sys.argv[0])
     console.print(
-        f"Config: {path}\nTry:    vemeter stats {path} --by language,topic --format csv",
+        f"Config: {path}\nTry:    {command} stats {path} --by language,topic --format csv",
         highlight=False,
     )
