@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from spiders.registry import spider_modules
+
 BOT_NAME = "vemeter"
-SPIDER_MODULES = ["spiders.vk.spider"]
+SPIDER_MODULES = spider_modules()
 NEWSPIDER_MODULE = "spiders"
 
 USER_AGENT = "vemeter/0.1 (+https://github.com/vemeter/vemeter; public-content research crawler)"

@@ -1,15 +1,24 @@
-"""The one list of platforms vemeter can crawl: key, config model and spider, found by key."""
+"""The one list of platforms vemeter can crawl: key, config model and spider, found by key.
+
+Adding a platform: a package `spiders/<key>/` with `rules.py` (its config model), `parse.py`
+(pure functions), `spider.py` and `fakeserver.py` (for tests and the demo); fixtures with their
+expected items in `tests/fixtures/<key>/`; a row in docs/platforms.md; one entry below.
+tests/spiders/test_registry.py fails while any of these is missing.
+"""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from spiders.vk.rules import VKRules
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crawler.rules_base import SourceRules
+
+
+def _load(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -18,13 +27,17 @@ class Platform:
 
     key: str
     title: str
-    rules: type[SourceRules]
-    spider_path: str
     access: str
+    rules_path: str
+    spider_path: str
+
+    @property
+    def rules(self) -> type[SourceRules]:
+        cls: type[SourceRules] = _load(self.rules_path)
+        return cls
 
     def spider_class(self) -> type:
-        module, _, name = self.spider_path.partition(":")
-        cls: type = getattr(importlib.import_module(module), name)
+        cls: type = _load(self.spider_path)
         return cls
 
 
@@ -34,19 +47,14 @@ PLATFORMS: dict[str, Platform] = {
         Platform(
             key="vk",
             title="VK (VKontakte) public community walls and keyword search",
-            rules=VKRules,
-            spider_path="spiders.vk.spider:VKSpider",
             access="official API, service token (token_env)",
+            rules_path="spiders.vk.rules:VKRules",
+            spider_path="spiders.vk.spider:VKSpider",
         ),
     )
 }
 
 
-def platform(key: str) -> Platform:
-    """The platform registered under `key`; KeyError names the known ones."""
-    try:
-        return PLATFORMS[key]
-    except KeyError:
-        raise KeyError(
-            f"unknown platform {key!r} (known: {', '.join(sorted(PLATFORMS))})"
-        ) from None
+def spider_modules() -> list[str]:
+    """Scrapy's SPIDER_MODULES: one per registered platform."""
+    return [p.spider_path.partition(":")[0] for p in PLATFORMS.values()]

@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,12 +22,10 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.config import ProjectConfig, load_config, with_window
-from crawler.items import PostItem, TargetReport
-from crawler.pseudonym import Pseudonymiser
-from crawler.rules_base import as_utc
+from crawler.items import PostItem
 from crawler.secrets import read_secret
-from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED, TargetBook
+from crawler.spiderbase import SourceSpider
+from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
 from spiders.vk.parse import (
     Action,
     LayoutError,
@@ -41,8 +38,7 @@ from spiders.vk.parse import (
     parse_wall,
 )
 from spiders.vk.rules import VKRules
-from storage.engine import open_database
-from storage.runs import Resume, load_resume_points
+from storage.runs import Resume
 
 log = logging.getLogger(__name__)
 
@@ -86,34 +82,14 @@ class _Token:
     halted: str | None = None
 
 
-class VKSpider(scrapy.Spider):
+class VKSpider(SourceSpider[VKRules]):
     """Public VK community walls and keyword searches via the official API."""
 
     name = "vk"
+    rules_type = VKRules
 
-    def __init__(
-        self,
-        config: str | Path | ProjectConfig | None = None,
-        source: str | None = None,
-        since: str | datetime | None = None,
-        until: str | datetime | None = None,
-        full: bool | str = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        if config is None:
-            raise ValueError("the vk spider needs a project config: scrapy crawl vk -a config=FILE")
-        cfg = config if isinstance(config, ProjectConfig) else load_config(config)
-        self.project_config: ProjectConfig = with_window(cfg, _when(since), _when(until))
-        self.rules: list[VKRules] = [
-            s
-            for s in self.project_config.sources
-            if isinstance(s, VKRules) and (source is None or s.name == source)
-        ]
-        if source is not None and not self.rules:
-            self.project_config.source(source)  # raises a ConfigError naming the sources
-        self.full = str(full).lower() in ("1", "true", "yes")
-        self.pseudonymise = Pseudonymiser.from_env(self.project_config.privacy.pseudonym_key_env)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.tokens: dict[str, _Token] = {}
         self.token_of: dict[str, _Token] = {}
         for rules in self.rules:
@@ -126,18 +102,11 @@ class VKSpider(scrapy.Spider):
             self.token_of[rules.name] = self.tokens.setdefault(
                 key, _Token(key, value, rules.token_env, {})
             )
-        self.book = TargetBook("vk")
 
     # ---- plumbing -------------------------------------------------------------------------
 
-    def target_reports(self) -> list[TargetReport]:
-        return self.book.reports()
-
-    def _rules(self, source: str) -> VKRules:
-        return next(r for r in self.rules if r.name == source)
-
     def _request(self, cur: Cursor, params: dict[str, Any], callback: Any) -> scrapy.Request:
-        rules = self._rules(cur.source)
+        rules = self.rules_for(cur.source)
         token = self.token_of[cur.source]
         query = urlencode({**params, "v": rules.api_version})
         return scrapy.Request(
@@ -163,9 +132,7 @@ class VKSpider(scrapy.Spider):
 
     def _close_target(self, cur: Cursor, status: str, reason: str | None = None) -> None:
         for target in cur.target.split(",") if cur.method == "groups.getById" else [cur.target]:
-            if self.book.finish(cur.source, target, status, reason) and status != OK:
-                # INFO: the end-of-run summary lists every target with a problem.
-                log.info("%s %s: %s (%s)", cur.source, target, status, reason)
+            self.finish(cur.source, target, status, reason)
 
     async def _on_error(self, err: VKApiError, response: Response) -> scrapy.Request | None:
         """Act on a VK error; returns a request to retry, or None when the target is closed."""
@@ -228,7 +195,7 @@ class VKSpider(scrapy.Spider):
             )
         else:
             why = request.meta.get("gave_up") or f"{type(error).__name__}: {error}"
-            rules = self._rules(cur.source)
+            rules = self.rules_for(cur.source)
             self._close_target(cur, ERROR, f"cannot reach {rules.api_base} ({why})")
 
     def _decode(self, response: Response) -> Any:
@@ -264,12 +231,10 @@ class VKSpider(scrapy.Spider):
     # ---- crawl ----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        engine = open_database(self.project_config.database_url)
+        resume = self.resume_points()
         for rules in self.rules:
-            resume = {} if self.full else load_resume_points(engine, "vk", rules.name)
-            for request in self._start_source(rules, resume):
+            for request in self._start_source(rules, resume[rules.name]):
                 yield request
-        engine.dispose()
 
     def _start_source(self, rules: VKRules, resume: dict[str, Resume]) -> Iterator[scrapy.Request]:
         for target in rules.targets:
@@ -309,7 +274,7 @@ class VKSpider(scrapy.Spider):
             yield self._request(cur, params, self.parse_search)
 
     def _wall_request(self, cur: Cursor) -> scrapy.Request:
-        rules = self._rules(cur.source)
+        rules = self.rules_for(cur.source)
         params = {
             "owner_id": -cur.group_id,
             "offset": cur.offset,
@@ -405,7 +370,7 @@ class VKSpider(scrapy.Spider):
                 replace(cur, offset=max(0, cur.offset - back), prev_count=page.count, attempts=0)
             )
             return
-        rules = self._rules(cur.source)
+        rules = self.rules_for(cur.source)
         stop = False
         for post in page.posts:
             if not post.is_pinned:
@@ -447,7 +412,7 @@ class VKSpider(scrapy.Spider):
         except LayoutError as exc:
             self._close_target(cur, LAYOUT_CHANGED, f"newsfeed.search: {exc}")
             return
-        rules = self._rules(cur.source)
+        rules = self.rules_for(cur.source)
         for post in page.posts:
             if rules.until and post.published_at >= rules.until:
                 continue
@@ -479,11 +444,3 @@ def _query_params(url: str) -> list[tuple[str, str]]:
     from urllib.parse import parse_qsl, urlsplit
 
     return parse_qsl(urlsplit(url).query)
-
-
-def _when(value: str | datetime | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value)
-    return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
