@@ -48,6 +48,10 @@ class SourceRules(BaseModel):
             raise ValueError("a search must not be empty")
         return cleaned
 
+    def secret_envs(self) -> dict[str, str]:
+        """Environment variables this source needs, each with what it holds (checked before a crawl)."""
+        return {}
+
     @model_validator(mode="after")
     def _window(self) -> SourceRules:
         if self.since and self.until and self.since >= self.until:

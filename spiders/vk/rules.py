@@ -78,6 +78,11 @@ class VKRules(SourceRules):
             )
         return value
 
+    def secret_envs(self) -> dict[str, str]:
+        return {
+            self.token_env: f"the VK service token of source {self.name!r} (from your VK app's settings)"
+        }
+
     @model_validator(mode="after")
     def _something_to_crawl(self) -> VKRules:
         if not self.targets and not self.searches:
