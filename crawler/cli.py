@@ -145,9 +145,7 @@ def config_check(config: ConfigArg) -> None:
         window += f"{s.until:%Y-%m-%d}" if s.until else "now"
         table.add_row(s.name, s.platform, str(len(s.targets)), str(len(s.searches)), window)
     Console().print(table)
-    envs = {cfg.privacy.pseudonym_key_env} | {
-        e for s in cfg.sources if (e := getattr(s, "token_env", None))
-    }
+    envs = {cfg.privacy.pseudonym_key_env} | {e for s in cfg.sources for e in s.secret_envs()}
     for env in sorted(envs):
         if not os.environ.get(env):
             err.print(

@@ -52,3 +52,4 @@ class TargetReport:
     newest_published_at: datetime | None = None
     complete: bool = False
     collected: int = 0
+    observed: int = 0  # posts the platform showed (collected or skipped by window/resume point)

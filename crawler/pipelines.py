@@ -11,12 +11,20 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.items import PostItem
+from crawler.items import PostItem, TargetReport
 from crawler.storing import BackgroundStore, StoreSpec
-from crawler.targets import INACCESSIBLE, OK
+from crawler.targets import ERROR, INACCESSIBLE, OK
 from storage.engine import open_database
 from storage.retention import erase_old_text
-from storage.runs import TargetOutcome, finish_run, record_targets, start_run
+from storage.runs import (
+    Resume,
+    TargetOutcome,
+    finish_run,
+    load_resume_points,
+    record_targets,
+    start_run,
+)
+from storage.writer import BatchResult
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,7 @@ class StoragePipeline:
         self.duplicates: Counter[tuple[str, str]] = Counter()
         self.store: BackgroundStore | None = None
         self.run_id = 0
+        self._previous: dict[str, dict[str, dict[str, Resume]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -88,6 +97,41 @@ class StoragePipeline:
         t = self.store.poll()
         return t.new, t.seen + sum(self.duplicates.values()), t.flagged
 
+    def _outcome(self, r: TargetReport, totals: BatchResult) -> TargetOutcome:
+        """A target's record for this run; silence where there were posts is a likely break."""
+        assert self.store is not None
+        key = (r.source, r.target)
+        status, reason, complete = r.status, r.reason, r.complete
+        if r.platform not in self._previous:
+            self._previous[r.platform] = {}
+        if r.source not in self._previous[r.platform]:
+            self._previous[r.platform][r.source] = load_resume_points(
+                self.engine, r.platform, r.source
+            )
+        before = self._previous[r.platform][r.source].get(r.target)
+        if status == OK and r.observed == 0 and before is not None and before.last_posts > 0:
+            # A changed page, a lost token scope or a ban looks like an empty target.
+            status, complete = ERROR, False
+            reason = (
+                f"likely break: the previous run saw {before.last_posts} posts here, this one none "
+                "(check the target in a browser, and the parser)"
+            )
+            log.warning("%s %s: %s", r.source, r.target, reason)
+        return TargetOutcome(
+            platform=r.platform,
+            source=r.source,
+            target=r.target,
+            status=status,
+            reason=reason,
+            posts_new=totals.per_target_new[key],
+            posts_seen=totals.per_target_seen[key] + self.duplicates[key],
+            # A target whose posts could not all be stored must be fetched again.
+            complete=complete and self.store.error is None,
+            newest_post_id=r.newest_post_id,
+            newest_published_at=r.newest_published_at,
+            observed=r.observed,
+        )
+
     def close_spider(self) -> None:
         if self.store is None:
             return
@@ -100,25 +144,7 @@ class StoragePipeline:
                 f"{self.store.spec.unsaved_path} (JSON lines): fix the database, then crawl again"
             )
             log.error(message)
-        reports = spider.target_reports()
-        outcomes = []
-        for r in reports:
-            key = (r.source, r.target)
-            outcomes.append(
-                TargetOutcome(
-                    platform=r.platform,
-                    source=r.source,
-                    target=r.target,
-                    status=r.status,
-                    reason=r.reason,
-                    posts_new=totals.per_target_new[key],
-                    posts_seen=totals.per_target_seen[key] + self.duplicates[key],
-                    # A target whose posts could not all be stored must be fetched again.
-                    complete=r.complete and self.store.error is None,
-                    newest_post_id=r.newest_post_id,
-                    newest_published_at=r.newest_published_at,
-                )
-            )
+        outcomes = [self._outcome(r, totals) for r in spider.target_reports()]
         record_targets(self.engine, self.run_id, outcomes)
         problems = [o for o in outcomes if o.status not in (OK, INACCESSIBLE)]
         status = "failed" if self.store.error else ("partial" if problems else "ok")
@@ -133,6 +159,7 @@ class StoragePipeline:
             flagged=totals.flagged,
             requests=int(stats.get_value("downloader/request_count", 0) or 0),
             message=message,
+            classifiers=self.store.versions,
         )
         stats.set_value("vemeter/run_status", status)
         erased = erase_old_text(self.engine, spider.project_config.privacy.text_retention_days)

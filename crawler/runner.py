@@ -70,11 +70,8 @@ def preflight(config: ProjectConfig, source: str | None) -> None:
         config.source(source)
     Pseudonymiser.from_env(config.privacy.pseudonym_key_env)
     for s in sources:
-        env = getattr(s, "token_env", None)
-        if env:
-            read_secret(
-                env, f"the {s.platform} access token of source {s.name!r}", f"export {env}=…"
-            )
+        for env, purpose in s.secret_envs().items():
+            read_secret(env, purpose, f"export {env}=…")
     if not sources:
         raise ConfigError([f"{config.path}: sources: nothing to crawl"])
     open_database(config.database_url).dispose()

@@ -25,6 +25,7 @@ class _Target:
     status: str | None = None
     reason: str | None = None
     collected: int = 0
+    observed: int = 0
     newest_id: int | None = None
     newest_key: str | None = None
     newest_at: datetime | None = None
@@ -61,6 +62,13 @@ class TargetBook:
         if entry.newest_id is None or order > entry.newest_id:
             entry.newest_id, entry.newest_key, entry.newest_at = order, key, at
 
+    def observe(self, source: str, target: str, posts: int) -> None:
+        """Note posts the platform showed, stored or not (older than the window, already seen).
+
+        A target that showed posts on its previous run and shows none now is a likely break.
+        """
+        self._targets[(source, target)].observed += posts
+
     def collected(self, source: str, target: str) -> int:
         return self._targets[(source, target)].collected
 
@@ -88,6 +96,7 @@ class TargetBook:
                     newest_published_at=t.newest_at,
                     complete=t.status == OK,
                     collected=t.collected,
+                    observed=max(t.observed, t.collected),
                 )
             )
         return out

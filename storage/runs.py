@@ -66,6 +66,7 @@ def finish_run(
                 posts_flagged=flagged,
                 requests=requests,
                 message=message,
+                **({"classifiers": classifiers} if classifiers else {}),
             )
         )
 
@@ -82,6 +83,7 @@ class TargetOutcome:
     complete: bool
     newest_post_id: str | None
     newest_published_at: datetime | None
+    observed: int = 0
 
 
 def record_targets(engine: Engine, run_id: int, outcomes: Iterable[TargetOutcome]) -> None:
@@ -117,7 +119,7 @@ def record_targets(engine: Engine, run_id: int, outcomes: Iterable[TargetOutcome
             ).scalar_one_or_none()
             values: dict[str, object] = {
                 "last_run_id": run_id,
-                "last_posts": o.posts_new + o.posts_seen,
+                "last_posts": max(o.observed, o.posts_new + o.posts_seen),
             }
             if o.newest_post_id is not None:
                 values["newest_post_id"] = o.newest_post_id

@@ -370,6 +370,7 @@ class VKSpider(SourceSpider[VKRules]):
                 replace(cur, offset=max(0, cur.offset - back), prev_count=page.count, attempts=0)
             )
             return
+        self.book.observe(cur.source, cur.target, len(page.posts))
         rules = self.rules_for(cur.source)
         stop = False
         for post in page.posts:
@@ -412,6 +413,7 @@ class VKSpider(SourceSpider[VKRules]):
         except LayoutError as exc:
             self._close_target(cur, LAYOUT_CHANGED, f"newsfeed.search: {exc}")
             return
+        self.book.observe(cur.source, cur.target, len(page.posts))
         rules = self.rules_for(cur.source)
         for post in page.posts:
             if rules.until and post.published_at >= rules.until:

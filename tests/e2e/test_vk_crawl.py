@@ -263,3 +263,28 @@ def test_missing_token_is_one_clear_line(tmp_path: Path, fake_vk: Any) -> None:
     assert done.stderr.startswith("Error: environment variable VK_TOKEN is not set")
     assert len(done.stderr.strip().splitlines()) == 1
     assert server.calls("*") == 0
+
+
+def test_a_target_that_falls_silent_is_a_likely_break(tmp_path: Path, fake_vk: Any) -> None:
+    scenario = synthetic_scenario(
+        communities=2, posts_per_community=60, seed=12, closed=0, deleted=0, with_errors=False
+    )
+    server = fake_vk(scenario)
+    project = write_config(tmp_path, server.api_base, ["demo_news_1", "demo_news_2"])
+    assert project.run("crawl", str(project.config)).returncode == 0
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "e2e.db")
+    (classifiers,) = db.execute("select classifiers from crawl_runs").fetchone()
+    assert "py3langid@" in classifiers and "lexicon@" in classifiers  # every figure is reproducible
+
+    # The second wall now answers with no posts at all (a changed API, a lost scope, a ban).
+    scenario.communities[1].posts.clear()
+    port = int(server.api_base.split(":")[2].split("/")[0])
+    server.stop()
+    fake_vk(scenario, port=port)
+    done = project.run("crawl", str(project.config))
+    assert done.returncode == 0, done.stderr
+    assert "likely break" in done.stderr and "demo_news_2" in done.stderr
+    rows = dict(db.execute("select target, status from run_targets where run_id = 2").fetchall())
+    assert rows == {"demo_news_1": "ok", "demo_news_2": "error"}
