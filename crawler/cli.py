@@ -27,7 +27,7 @@ db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one problem, one line: never wrapped
 
 ConfigArg = Annotated[
     Path, typer.Argument(help="Project config (YAML), e.g. configs/example.yaml.")
@@ -119,6 +119,84 @@ def demo(
     run_demo(directory, communities=communities, posts=posts, console=err)
 
 
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSON lines (.jsonl) or CSV (.csv) file of posts.")],
+    config: Annotated[Path, typer.Option("--config", help="Project config (YAML).")],
+    platform: Annotated[
+        str | None, typer.Option(help="Platform of rows that name none, e.g. telegram.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Source name for rows that name none.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Only validate the file: report bad rows, store nothing."),
+    ] = False,
+) -> None:
+    """Import posts exported by other tools. Example: vemeter import dump.jsonl --config configs/example.yaml"""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from crawler.importer import FORMATS, import_file
+
+    if fmt is not None and fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r} is not a format (use jsonl or csv)", param_hint="--format"
+        )
+    cfg = load_config(config)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(
+            f"importing {file.name}", total=file.stat().st_size if file.is_file() else None
+        )
+        result = import_file(
+            cfg,
+            file,
+            fmt=fmt,
+            platform=platform,
+            source=source,
+            progress=lambda done: bar.update(task, completed=done),
+            check=check,
+        )
+    for number, problem in result.bad[:20]:
+        err.print(f"{file}:{number}: {problem}", highlight=False, markup=False)
+    if len(result.bad) > 20:
+        lines = ", ".join(str(n) for n, _ in result.bad[20:200])
+        more = " …" if len(result.bad) > 200 else ""
+        err.print(
+            f"… and {len(result.bad) - 20} more bad rows, at lines {lines}{more}", highlight=False
+        )
+    if check:
+        err.print(f"Checked {result.rows:,} rows: {len(result.bad):,} bad.", highlight=False)
+        raise typer.Exit(1 if result.bad else 0)
+    err.print(
+        f"[bold]Imported[/bold] {result.rows:,} rows: {result.new:,} new posts, {result.seen:,} already "
+        f"stored, {result.flagged:,} flagged, {len(result.bad):,} bad rows skipped.",
+        highlight=False,
+    )
+    if result.error:
+        raise VemeterError(
+            f"storing failed ({result.error}); the rows not stored are in a .unsaved JSONL file beside {file}"
+        )
+    if result.bad:
+        raise typer.Exit(1)
+
+
 @app.command()
 def platforms() -> None:
     """List the platforms vemeter can crawl."""
@@ -197,10 +275,12 @@ def _root(
 
 
 def main() -> None:
-    """Entry point: every VemeterError becomes `Error: …` lines and a non-zero exit, in one place."""
+    """Entry point: every VemeterError becomes `Error: …` lines and a non-zero exit, in one place.
+
+    Typer's standalone mode already turns usage errors and typer.Exit into exit codes.
+    """
     try:
-        # Without standalone mode click returns (not raises) the code of a typer.Exit.
-        code = app(standalone_mode=False)
+        app()
     except ConfigError as exc:
         for problem in exc.problems:
             err.print(f"Error: {problem}", highlight=False, markup=False, soft_wrap=True)
@@ -208,22 +288,9 @@ def main() -> None:
     except VemeterError as exc:
         err.print(f"Error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("Aborted.")
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("Interrupted.")
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ DEFAULT_LANGUAGES = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class StorageSettings(_Strict):
@@ -75,6 +75,28 @@ class ClassifierSettings(_Strict):
     )
 
 
+class FieldMap(_Strict):
+    """Which column (CSV) or key (JSON lines) of an imported file holds each post field."""
+
+    id: str = "id"
+    text: str = "text"
+    published_at: str = "published_at"
+    author: str = "author"
+    views: str = "views"
+    url: str = "url"
+    platform: str = "platform"
+    source: str = "source"
+    target: str = "target"
+
+
+class ImportSettings(_Strict):
+    """`vemeter import`: how to read files exported by other collection tools."""
+
+    fields: FieldMap = Field(default_factory=lambda: FieldMap())
+    platform: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,15}$")
+    source: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+
+
 class ProjectConfig(_Strict):
     """One measurement project: its storage, privacy and classifier settings, and its sources."""
 
@@ -82,7 +104,8 @@ class ProjectConfig(_Strict):
     storage: StorageSettings = Field(default_factory=lambda: StorageSettings())
     privacy: PrivacySettings = Field(default_factory=lambda: PrivacySettings())
     classifier: ClassifierSettings = Field(default_factory=lambda: ClassifierSettings())
-    sources: list[Any] = Field(min_length=1)
+    sources: list[Any] = Field(default_factory=list)
+    imports: ImportSettings = Field(default_factory=lambda: ImportSettings(), alias="import")
     path: Path = Path("vemeter.yaml")
     config_hash: str = ""
 

@@ -73,7 +73,9 @@ def preflight(config: ProjectConfig, source: str | None) -> None:
         for env, purpose in s.secret_envs().items():
             read_secret(env, purpose, f"export {env}=…")
     if not sources:
-        raise ConfigError([f"{config.path}: sources: nothing to crawl"])
+        raise ConfigError(
+            [f"{config.path}: sources: nothing to crawl (add a source; see configs/example.yaml)"]
+        )
     open_database(config.database_url).dispose()
     check_lexicons(config)
 

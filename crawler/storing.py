@@ -65,11 +65,10 @@ def to_record(
     flagged = bool(counted)
     text = item.classify_text
     keep = keep_text == "all" or (keep_text == "flagged" and flagged)
-    lang_name, lang_version = _split_version(versions["language"])
     lex_name, lex_version = _split_version(versions["lexicon"])
-    tags = [
-        TagRecord("language", result.language, result.language_probability, lang_name, lang_version)
-    ]
+    # The language tag lives on the post row (language, probability, classifier@version): one
+    # tag row per post cost a quarter of the writer's time.
+    tags: list[TagRecord] = []
     by_topic: dict[str, list[dict[str, object]]] = {}
     for m in counted:
         by_topic.setdefault(m.topic, []).append({"term": m.term, "start": m.start, "end": m.end})
@@ -86,6 +85,7 @@ def to_record(
         platform=item.platform, source=item.source, target=item.target, post_id=item.post_id,
         published_at=item.published_at, language=result.language, script=result.script,
         language_probability=result.language_probability, flagged=flagged,
+        language_classifier=versions["language"],
         has_text=bool(text.strip()), text=text if keep and text else None, url=item.url,
         author=item.author, is_repost=item.is_repost, views=item.views, likes=item.likes,
         reposts=item.reposts, comments=item.comments, tags=tags,
@@ -265,3 +265,53 @@ class BackgroundStore:
 
 if __name__ == "__main__":
     main()
+
+
+class StorePool:
+    """Several writer processes behind BackgroundStore's interface, fed batches in turn.
+
+    For imports, where reading rows is cheap and classification is the bottleneck; a crawl
+    keeps one writer so the crawling process has a core of its own.
+    """
+
+    def __init__(self, spec: StoreSpec, batch_size: int = 500, workers: int = 2) -> None:
+        self.spec = spec
+        self._stores = [BackgroundStore(spec, batch_size) for _ in range(max(1, workers))]
+        self._batch_size = batch_size
+        self._pending: list[PostItem] = []
+        self._next = 0
+
+    def submit(self, item: PostItem) -> None:
+        self._pending.append(item)
+        if len(self._pending) >= self._batch_size:
+            store = self._stores[self._next % len(self._stores)]
+            self._next += 1
+            store._queue.put(self._pending)
+            self._pending = []
+
+    def poll(self) -> BatchResult:
+        totals = BatchResult()
+        for store in self._stores:
+            totals.add(store.poll())
+        return totals
+
+    def close(self) -> BatchResult:
+        if self._pending:
+            self._stores[0]._queue.put(self._pending)
+            self._pending = []
+        totals = BatchResult()
+        for store in self._stores:
+            totals.add(store.close())
+        return totals
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return self._stores[0].versions
+
+    @property
+    def error(self) -> str | None:
+        return next((s.error for s in self._stores if s.error), None)
+
+    @property
+    def unsaved(self) -> int:
+        return sum(s.unsaved for s in self._stores)

@@ -56,6 +56,7 @@ class Post(Base):
     language: Mapped[str] = mapped_column(String(8))
     script: Mapped[str | None] = mapped_column(String(4))
     language_probability: Mapped[float] = mapped_column(Float)
+    language_classifier: Mapped[str | None] = mapped_column(String(48), doc="name@version")
     flagged: Mapped[bool] = mapped_column(Boolean)
     is_repost: Mapped[bool] = mapped_column(Boolean, default=False)
     has_text: Mapped[bool] = mapped_column(Boolean)

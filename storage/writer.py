@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, tuple_
+from sqlalchemy import Engine, insert
 
 from storage.models import Post, Tag
 
@@ -37,6 +37,7 @@ class PostRecord:
     flagged: bool
     has_text: bool
     text: str | None = None
+    language_classifier: str | None = None
     url: str | None = None
     author: str | None = None
     is_repost: bool = False
@@ -68,6 +69,17 @@ def _utc_naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def _insert_for(engine: Engine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (SQLite 3.35+, PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 class PostWriter:
     """Insert posts and their tags; posts already stored (same platform and post id) are counted as seen."""
 
@@ -87,56 +99,48 @@ class PostWriter:
         if not unique:
             return result
         now = datetime.now(UTC).replace(tzinfo=None)
+        rows = [
+            {
+                "platform": r.platform,
+                "source": r.source,
+                "target": r.target,
+                "post_id": r.post_id,
+                "url": r.url,
+                "author": r.author,
+                "published_at": _utc_naive(r.published_at),
+                "day": r.published_at.astimezone(UTC).date(),
+                "language": r.language,
+                "script": r.script,
+                "language_probability": r.language_probability,
+                "language_classifier": r.language_classifier,
+                "flagged": r.flagged,
+                "is_repost": r.is_repost,
+                "has_text": r.has_text,
+                "text": r.text,
+                "views": r.views,
+                "likes": r.likes,
+                "reposts": r.reposts,
+                "comments": r.comments,
+                "run_id": self.run_id,
+                "collected_at": now,
+            }
+            for r in unique.values()
+        ]
+        # One statement decides what is new: rows already stored are skipped by the unique
+        # constraint and return nothing (a separate existence query halved the writer's speed).
+        stmt = _insert_for(self.engine)(Post).on_conflict_do_nothing(
+            index_elements=["platform", "post_id"]
+        )
         with self.engine.begin() as conn:
-            existing: set[tuple[str, str]] = {
-                (row[0], row[1])
-                for row in conn.execute(
-                    select(Post.platform, Post.post_id).where(
-                        tuple_(Post.platform, Post.post_id).in_(list(unique))
-                    )
+            inserted = {
+                (platform, post_id): pk
+                for pk, platform, post_id in conn.execute(
+                    stmt.returning(Post.id, Post.platform, Post.post_id), rows
                 )
             }
-            fresh = [rec for key, rec in unique.items() if key not in existing]
-            for key in existing:
-                rec = unique[key]
-                result.seen += 1
-                result.per_target_seen[(rec.source, rec.target)] += 1
-            if not fresh:
-                return result
-            rows = [
-                {
-                    "platform": r.platform,
-                    "source": r.source,
-                    "target": r.target,
-                    "post_id": r.post_id,
-                    "url": r.url,
-                    "author": r.author,
-                    "published_at": _utc_naive(r.published_at),
-                    "day": r.published_at.astimezone(UTC).date(),
-                    "language": r.language,
-                    "script": r.script,
-                    "language_probability": r.language_probability,
-                    "flagged": r.flagged,
-                    "is_repost": r.is_repost,
-                    "has_text": r.has_text,
-                    "text": r.text,
-                    "views": r.views,
-                    "likes": r.likes,
-                    "reposts": r.reposts,
-                    "comments": r.comments,
-                    "run_id": self.run_id,
-                    "collected_at": now,
-                }
-                for r in fresh
-            ]
-            ids = (
-                conn.execute(insert(Post).returning(Post.id, sort_by_parameter_order=True), rows)
-                .scalars()
-                .all()
-            )
             tag_rows = [
                 {
-                    "post_pk": pk,
+                    "post_pk": inserted[key],
                     "kind": t.kind,
                     "label": t.label,
                     "score": t.score,
@@ -144,11 +148,17 @@ class PostWriter:
                     "version": t.version,
                     "evidence": t.evidence,
                 }
-                for pk, rec in zip(ids, fresh, strict=True)
+                for key, rec in unique.items()
+                if key in inserted
                 for t in rec.tags
             ]
             if tag_rows:
                 conn.execute(insert(Tag), tag_rows)
+        fresh = [rec for key, rec in unique.items() if key in inserted]
+        for key, rec in unique.items():
+            if key not in inserted:
+                result.seen += 1
+                result.per_target_seen[(rec.source, rec.target)] += 1
         for rec in fresh:
             result.new += 1
             result.flagged += rec.flagged

@@ -100,8 +100,7 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_missing_file_and_missing_sources() -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_config("/nonexistent/project.yaml")
-    with pytest.raises(ConfigError, match="sources: needs at least one entry"):
-        parse_config("project: a\n", Path("d.yaml"))
+    assert parse_config("project: a\n", Path("d.yaml")).sources == []  # e.g. import-only
 
 
 def test_command_line_window_overrides_config(tmp_path: Path) -> None:
@@ -110,6 +109,13 @@ def test_command_line_window_overrides_config(tmp_path: Path) -> None:
     moved = with_window(cfg, later, None)
     assert moved.sources[0].since == later
     assert cfg.sources[0].since == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_import_field_mapping() -> None:
+    cfg = parse_config("project: a\nimport: {fields: {id: msg_id, text: body}, platform: telegram}\n", Path("i.yaml"))
+    assert (cfg.imports.fields.id, cfg.imports.fields.text, cfg.imports.fields.url) == ("msg_id", "body", "url")
+    with pytest.raises(ConfigError, match=r"i.yaml: import.fields.idd: unknown key"):
+        parse_config("project: a\nimport: {fields: {idd: x}}\n", Path("i.yaml"))
 
 
 def test_shipped_example_config_is_valid() -> None:

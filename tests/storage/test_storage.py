@@ -179,3 +179,33 @@ def test_text_past_retention_is_erased_and_counts_stay(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(Post.text)).scalar_one() is None
     assert count_posts(engine, []) == [{"posts": 1, "flagged": 1}]
+
+
+def test_migration_0002_moves_language_tags_onto_posts(tmp_path: Path) -> None:
+    from alembic import command
+
+    from storage.engine import _alembic_config, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as conn:
+        cfg = _alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO crawl_runs (id, project, config_hash, vemeter_version, classifiers, started_at, "
+            "status, posts_new, posts_seen, posts_flagged, requests) "
+            "VALUES (1, 'p', 'h', '0', '{}', '2025-01-01', 'ok', 1, 0, 0, 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO posts (id, platform, source, target, post_id, published_at, day, language, "
+            "language_probability, flagged, is_repost, has_text, run_id, collected_at) "
+            "VALUES (1, 'vk', 's', 't', '-1_1', '2025-01-01', '2025-01-01', 'ru', 0.9, 0, 0, 1, 1, '2025-01-01')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO tags (post_pk, kind, label, score, classifier, version) "
+            "VALUES (1, 'language', 'ru', 0.9, 'py3langid', '0.4.0')"
+        )
+    assert upgrade(engine) == ("0001", "0002")
+    with engine.connect() as conn:
+        assert conn.execute(select(Post.language_classifier)).scalar_one() == "py3langid@0.4.0"
+        assert conn.execute(select(func.count()).select_from(Tag)).scalar_one() == 0
