@@ -51,6 +51,27 @@ PLATFORMS: dict[str, Platform] = {
             rules_path="spiders.vk.rules:VKRules",
             spider_path="spiders.vk.spider:VKSpider",
         ),
+        Platform(
+            key="ok",
+            title="Odnoklassniki (ok.ru) public group topics",
+            access="official REST API (fb.do), app key, secret and token (app_key_env, app_secret_env, token_env)",
+            rules_path="spiders.ok.rules:OKRules",
+            spider_path="spiders.ok.spider:OKSpider",
+        ),
+        Platform(
+            key="telegram",
+            title="Telegram public channels via the web preview (t.me/s/<channel>)",
+            access="public web pages, no account or key",
+            rules_path="spiders.telegram.rules:TelegramRules",
+            spider_path="spiders.telegram.spider:TelegramSpider",
+        ),
+        Platform(
+            key="web",
+            title="Websites through their RSS/Atom feeds and sitemaps, articles by CSS selectors",
+            access="public web pages, no account or key",
+            rules_path="spiders.web.rules:WebRules",
+            spider_path="spiders.web.spider:WebSpider",
+        ),
     )
 }
 

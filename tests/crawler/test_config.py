@@ -112,8 +112,15 @@ def test_command_line_window_overrides_config(tmp_path: Path) -> None:
 
 
 def test_import_field_mapping() -> None:
-    cfg = parse_config("project: a\nimport: {fields: {id: msg_id, text: body}, platform: telegram}\n", Path("i.yaml"))
-    assert (cfg.imports.fields.id, cfg.imports.fields.text, cfg.imports.fields.url) == ("msg_id", "body", "url")
+    cfg = parse_config(
+        "project: a\nimport: {fields: {id: msg_id, text: body}, platform: telegram}\n",
+        Path("i.yaml"),
+    )
+    assert (cfg.imports.fields.id, cfg.imports.fields.text, cfg.imports.fields.url) == (
+        "msg_id",
+        "body",
+        "url",
+    )
     with pytest.raises(ConfigError, match=r"i.yaml: import.fields.idd: unknown key"):
         parse_config("project: a\nimport: {fields: {idd: x}}\n", Path("i.yaml"))
 

@@ -44,7 +44,13 @@ def test_jsonl_import_reports_bad_lines_keeps_good_ones_and_is_idempotent(tmp_pa
     assert f"{file}:6: views: 'many' is not a whole number" in lines
     assert "3 new posts" in lines and "4 bad rows skipped" in lines
     assert p.stats("platform,source,target") == [
-        {"platform": "telegram", "source": "import:dump", "target": "import:dump", "posts": 2, "flagged": 1},
+        {
+            "platform": "telegram",
+            "source": "import:dump",
+            "target": "import:dump",
+            "posts": 2,
+            "flagged": 1,
+        },
         {"platform": "telegram", "source": "tg-dump", "target": "chan", "posts": 1, "flagged": 0},
     ]
     again = p.run("import", str(file), "--config", str(p.config))
@@ -57,14 +63,27 @@ def test_csv_import_with_platform_and_source_options(tmp_path: Path) -> None:
     with file.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["msg_id", "body", "date", "author", "views", "url"])
-        writer.writerow(["11", "Court hears case about ISIS membership", "2025-01-05T08:00:00+05:00", "u1", "1200", "https://ok.ru/x/11"])
-        writer.writerow(["12", "City council meets, line one\nline two", "2025-01-06", "u2", "", ""])
+        writer.writerow(
+            [
+                "11",
+                "Court hears case about ISIS membership",
+                "2025-01-05T08:00:00+05:00",
+                "u1",
+                "1200",
+                "https://ok.ru/x/11",
+            ]
+        )
+        writer.writerow(
+            ["12", "City council meets, line one\nline two", "2025-01-06", "u2", "", ""]
+        )
         writer.writerow(["13", "extra cell", "2025-01-06", "u3", "", "", "surplus"])
     p = project(tmp_path)
     check = p.run("import", str(file), "--config", str(p.config), "--check")
     assert check.returncode == 1 and "Checked 3 rows: 1 bad." in check.stderr
     assert p.stats() == [{"posts": 0, "flagged": 0}]  # --check stores nothing
-    done = p.run("import", str(file), "--config", str(p.config), "--platform", "ok", "--source", "ok-export")
+    done = p.run(
+        "import", str(file), "--config", str(p.config), "--platform", "ok", "--source", "ok-export"
+    )
     assert f"{file}:5: 1 more cells than the header has columns" in done.stderr
     assert p.stats("platform,source,day") == [
         {"platform": "ok", "source": "ok-export", "day": "2025-01-05", "posts": 1, "flagged": 1},

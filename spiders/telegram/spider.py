@@ -1,0 +1,167 @@
+"""The Telegram spider: page public channels' web previews (t.me/s/<channel>) back in time, politely."""
+
+# Each channel is paged newest first with `?before=<id>` until its history ends, the window's
+# start or the newest message of the last complete crawl. A channel without a public preview is
+# recorded as inaccessible, a page of an unknown shape as layout-changed: never as "0 posts".
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.items import PostItem
+from crawler.spiderbase import SourceSpider
+from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
+from spiders.telegram.parse import (
+    NO_PREVIEW,
+    LayoutError,
+    NoPublicHistory,
+    TelegramPost,
+    parse_channel_page,
+)
+from spiders.telegram.rules import TelegramRules
+from storage.runs import Resume
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where one channel's paging stands."""
+
+    source: str
+    target: str
+    before: int | None = None  # None: the newest page
+    resume_after: int | None = None  # newest message id of the last complete crawl
+
+
+def resume_id(point: Resume | None) -> int | None:
+    """The message id of a stored resume point (`channel/123`), or None."""
+    if point is None or not point.newest_post_id:
+        return None
+    tail = point.newest_post_id.rpartition("/")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+class TelegramSpider(SourceSpider[TelegramRules]):
+    """Public Telegram channels through the web preview; no account, no API key."""
+
+    name = "telegram"
+    rules_type = TelegramRules
+
+    def _request(self, cur: Cursor) -> scrapy.Request:
+        rules = self.rules_for(cur.source)
+        url = f"{rules.base_url}/s/{cur.target}"
+        if cur.before is not None:
+            url += f"?before={cur.before}"
+        host = urlsplit(rules.base_url).netloc
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            errback=self._failed,
+            dont_filter=True,
+            meta={
+                "cursor": cur,
+                "rate_key": f"telegram:{host}" if rules.requests_per_second > 0 else None,
+                "rate_per_second": rules.requests_per_second,
+            },
+        )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        resume = self.resume_points()
+        for rules in self.rules:
+            for target in rules.targets:
+                self.book.add(rules.name, target)
+                point = resume_id(resume[rules.name].get(target))
+                yield self._request(Cursor(rules.name, target, resume_after=point))
+
+    def _item(self, cur: Cursor, post: TelegramPost) -> PostItem:
+        self.book.saw(cur.source, cur.target, post.message_id, post.post_id, post.published_at)
+        return PostItem(
+            platform="telegram",
+            source=cur.source,
+            target=cur.target,
+            post_id=post.post_id,
+            published_at=post.published_at,
+            text=post.text,
+            url=post.url,
+            author=self.pseudonymise("telegram", post.author_signature),
+            extra_text=post.extra_text,
+            is_repost=post.forwarded_from is not None,
+            views=post.views,
+            attachments=post.media,
+        )
+
+    async def parse_page(self, response: Response) -> AsyncIterator[PostItem | scrapy.Request]:
+        cur: Cursor = response.meta["cursor"]
+        if not self.book.is_open(cur.source, cur.target):
+            return
+        where = f"{cur.target} page before={cur.before or 'newest'}"
+        if "/s/" not in urlsplit(response.url).path:
+            # t.me sends channels without a public preview to their landing page.
+            self.finish(cur.source, cur.target, INACCESSIBLE, NO_PREVIEW)
+            return
+        try:
+            page = parse_channel_page(response.body)
+        except NoPublicHistory:
+            self.finish(cur.source, cur.target, INACCESSIBLE, NO_PREVIEW)
+            return
+        except LayoutError as exc:
+            self.finish(cur.source, cur.target, LAYOUT_CHANGED, f"{where}: {exc}")
+            return
+        rules = self.rules_for(cur.source)
+        stop = False
+        for post in page.posts:  # newest first
+            if cur.resume_after is not None and post.message_id <= cur.resume_after:
+                stop = True  # stored by an earlier run, and so is everything older
+                break
+            if rules.since and post.published_at < rules.since:
+                stop = True
+                break
+            if rules.until and post.published_at >= rules.until:
+                continue
+            yield self._item(cur, post)
+            if (
+                rules.max_posts_per_target
+                and self.book.collected(cur.source, cur.target) >= rules.max_posts_per_target
+            ):
+                stop = True
+                break
+        if stop or page.before is None:
+            self.finish(cur.source, cur.target, OK)
+            return
+        if cur.before is not None and page.before >= cur.before:
+            # A cursor that does not move back would page forever.
+            self.finish(
+                cur.source,
+                cur.target,
+                LAYOUT_CHANGED,
+                f"{where}: paging cursor did not move back (data-before={page.before})",
+            )
+            return
+        yield self._request(replace(cur, before=page.before))
+
+    def _failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        cur: Cursor = request.meta["cursor"]
+        error = failure.value
+        why = request.meta.get("gave_up")
+        if isinstance(error, HttpError):
+            status = error.response.status
+            reason = f"{request.url}: {why or f'HTTP {status}'}"
+            self.finish(cur.source, cur.target, RATE_LIMITED if status == 429 else ERROR, reason)
+        elif isinstance(error, IgnoreRequest):
+            # robots.txt (or another downloader decision) forbids the page: a policy, not a fault.
+            self.finish(cur.source, cur.target, INACCESSIBLE, f"{request.url}: {error}")
+        else:
+            rules = self.rules_for(cur.source)
+            detail = why or f"{type(error).__name__}: {error}"
+            self.finish(cur.source, cur.target, ERROR, f"cannot reach {rules.base_url} ({detail})")

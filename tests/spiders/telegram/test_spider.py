@@ -1,0 +1,184 @@
+"""The Telegram spider's decisions on single pages: stop points, statuses, items and requests."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.items import PostItem
+from spiders.telegram.fakedata import FakeChannel, FakeMessage, synthetic_scenario
+from spiders.telegram.fakeserver import render_page
+from spiders.telegram.parse import NO_PREVIEW
+from spiders.telegram.spider import Cursor, TelegramSpider, resume_id
+from storage.runs import Resume
+
+BASE = "http://127.0.0.1:8766"
+
+
+def make_spider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str = "") -> TelegramSpider:
+    monkeypatch.setenv("VEMETER_PSEUDONYM_KEY", "unit-test-pseudonym-key-0123456789")
+    config = tmp_path / "p.yaml"
+    config.write_text(
+        "project: unit\nstorage: {url: 'sqlite:///unit.db'}\nsources:\n"
+        f"  - {{name: tg, platform: telegram, base_url: '{BASE}', targets: [demo_tg_1]{extra}}}\n",
+        encoding="utf-8",
+    )
+    spider = TelegramSpider(config=config)
+    spider.book.add("tg", "demo_tg_1")
+    return spider
+
+
+def response(spider: TelegramSpider, cur: Cursor, body: bytes, url: str | None = None) -> Response:
+    request = spider._request(cur)
+    return HtmlResponse(url or request.url, body=body, request=request)
+
+
+def run(spider: TelegramSpider, resp: Response) -> list[Any]:
+    async def collect() -> list[Any]:
+        return [x async for x in spider.parse_page(resp)]
+
+    return asyncio.run(collect())
+
+
+@pytest.fixture
+def channel() -> FakeChannel:
+    return synthetic_scenario(channels=1, messages_per_channel=65, seed=1).channels[0]
+
+
+def test_first_page_yields_posts_and_asks_for_the_older_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    out = run(spider, response(spider, Cursor("tg", "demo_tg_1"), render_page(channel, None)))
+    items = [x for x in out if isinstance(x, PostItem)]
+    (nxt,) = [x for x in out if isinstance(x, scrapy.Request)]
+    shown = channel.messages[-20:]
+    assert [i.post_id for i in items] == [
+        f"demo_tg_1/{m.id}" for m in reversed(shown) if not m.service
+    ]
+    assert nxt.url == f"{BASE}/s/demo_tg_1?before={shown[0].id}"
+    assert nxt.meta["rate_key"] == "telegram:127.0.0.1:8766" and nxt.meta["rate_per_second"] == 1.0
+    assert spider.book.is_open("tg", "demo_tg_1")
+    by_key = {f"demo_tg_1/{m.id}": m for m in shown if not m.service}
+    assert any(m.signature for m in by_key.values())
+    for item in items:  # a signature becomes a pseudonym at once; unsigned posts have no author
+        signature = by_key[item.post_id].signature
+        assert item.author == (spider.pseudonymise("telegram", signature) if signature else None)
+        assert signature is None or signature not in (item.author or "")
+
+
+def test_resume_point_stops_paging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    posts = [m for m in channel.messages if not m.service]
+    stored = posts[-4].id
+    cur = Cursor("tg", "demo_tg_1", resume_after=stored)
+    out = run(spider, response(spider, cur, render_page(channel, None)))
+    assert [x.post_id for x in out] == [f"demo_tg_1/{m.id}" for m in reversed(posts[-3:])]
+    assert spider.book.status("tg", "demo_tg_1") == "ok"
+    assert resume_id(Resume(f"demo_tg_1/{stored}", None, 0)) == stored
+
+
+def test_window_skips_newer_and_stops_at_older(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    shown = [m for m in channel.messages[-20:] if not m.service]
+    since, until = shown[3].date, shown[-3].date
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    window = (
+        f", since: '{datetime.fromtimestamp(since, UTC):{iso}}',"
+        f" until: '{datetime.fromtimestamp(until, UTC):{iso}}'"
+    )
+    spider = make_spider(tmp_path, monkeypatch, window)
+    out = run(spider, response(spider, Cursor("tg", "demo_tg_1"), render_page(channel, None)))
+    expected = [m for m in shown if since <= m.date < until]
+    assert [x.post_id for x in out] == [f"demo_tg_1/{m.id}" for m in reversed(expected)]
+    assert spider.book.status("tg", "demo_tg_1") == "ok"
+
+
+def test_max_posts_per_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch, ", max_posts_per_target: 5")
+    out = run(spider, response(spider, Cursor("tg", "demo_tg_1"), render_page(channel, None)))
+    assert len(out) == 5 and all(isinstance(x, PostItem) for x in out)
+    assert spider.book.status("tg", "demo_tg_1") == "ok"
+
+
+def test_redirect_away_from_preview_is_inaccessible(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    # Even a page full of messages does not count once the URL has left /s/.
+    resp = response(
+        spider, Cursor("tg", "demo_tg_1"), render_page(channel, None), f"{BASE}/demo_tg_1"
+    )
+    assert run(spider, resp) == []
+    assert spider.book.reports()[0].status == "inaccessible"
+    assert spider.book.reports()[0].reason == NO_PREVIEW
+
+
+def test_cursor_that_does_not_move_back_is_layout_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    page = render_page(channel, 40)
+    first = int(page.split(b'data-before="')[1].split(b'"')[0])
+    out = run(spider, response(spider, Cursor("tg", "demo_tg_1", before=first), page))
+    assert not any(isinstance(x, scrapy.Request) for x in out)
+    report = spider.book.reports()[0]
+    assert report.status == "layout-changed" and "did not move back" in (report.reason or "")
+
+
+def test_empty_channel_page_is_ok_with_no_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    empty = FakeChannel("demo_tg_1", "Empty", [FakeMessage(1, 0, "Channel created", service=True)])
+    assert run(spider, response(spider, Cursor("tg", "demo_tg_1"), render_page(empty, None))) == []
+    assert spider.book.status("tg", "demo_tg_1") == "ok"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "words"),
+    [
+        ("429", "rate-limited", "HTTP 429 after 6 attempts"),
+        ("503", "error", "HTTP 503"),
+        ("robots", "inaccessible", "Forbidden by robots.txt"),
+        ("refused", "error", "cannot reach http://127.0.0.1:8766"),
+    ],
+)
+def test_failures_give_the_target_a_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str, status: str, words: str
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    request = spider._request(Cursor("tg", "demo_tg_1", before=40))
+    value: Exception
+    if error in ("429", "503"):
+        if error == "429":
+            request.meta["gave_up"] = "HTTP 429 after 6 attempts"
+        value = HttpError(HtmlResponse(request.url, status=int(error), request=request))
+    elif error == "robots":
+        value = IgnoreRequest("Forbidden by robots.txt")
+    else:
+        value = ConnectionRefusedError(111, "Connection refused")
+    failure = Failure(value)  # type: ignore[no-untyped-call]
+    failure.request = request  # type: ignore[attr-defined]
+    spider._failed(failure)
+    report = spider.book.reports()[0]
+    assert report.status == status and words in (report.reason or ""), report
+
+
+def test_lifted_rate_has_no_rate_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spider = make_spider(tmp_path, monkeypatch, ", requests_per_second: 0")
+    assert spider._request(Cursor("tg", "demo_tg_1")).meta["rate_key"] is None
