@@ -268,7 +268,7 @@ def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
 ) -> None:
     if version:
-        from crawler.pipelines import vemeter_version
+        from crawler.version import vemeter_version
 
         typer.echo(f"vemeter {vemeter_version()}")
         raise typer.Exit()

@@ -24,6 +24,7 @@ from crawler.errors import InputError
 from crawler.items import PostItem
 from crawler.pseudonym import Pseudonymiser
 from crawler.storing import StorePool, StoreSpec
+from crawler.version import vemeter_version
 from storage.engine import open_database
 from storage.runs import TargetOutcome, finish_run, record_targets, start_run
 
@@ -200,7 +201,7 @@ def import_file(
     engine = open_database(config.database_url)
     result.run_id = start_run(
         engine, project=config.project, config_hash=config.config_hash,
-        version=_version(), classifiers={},
+        version=vemeter_version(), classifiers={},
     )  # fmt: skip
     store = StorePool(
         StoreSpec(
@@ -282,9 +283,3 @@ def _check_only(
                 continue
             result.per_target[(item.platform, item.source, item.target)] += 1
     return result
-
-
-def _version() -> str:
-    from crawler.pipelines import vemeter_version
-
-    return vemeter_version()

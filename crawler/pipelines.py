@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from scrapy.crawler import Crawler
 from crawler.items import PostItem, TargetReport
 from crawler.storing import BackgroundStore, StoreSpec
 from crawler.targets import ERROR, INACCESSIBLE, OK
+from crawler.version import vemeter_version
 from storage.engine import open_database
 from storage.retention import erase_old_text
 from storage.runs import (
@@ -27,13 +27,6 @@ from storage.runs import (
 from storage.writer import BatchResult
 
 log = logging.getLogger(__name__)
-
-
-def vemeter_version() -> str:
-    try:
-        return version("vemeter")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 class StoragePipeline:

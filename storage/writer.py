@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +72,25 @@ def _utc_naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+@contextlib.contextmanager
+def _write_lock(engine: Engine) -> Iterator[None]:
+    """One SQLite writer at a time across processes, woken as soon as the other is done.
+
+    SQLite's own busy handler retries after sleeps of up to 100 ms; two writer processes
+    importing into one file spent much of their time asleep that way.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.write-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _insert_for(engine: Engine) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (SQLite 3.35+, PostgreSQL)."""
     if engine.dialect.name == "postgresql":
@@ -131,7 +153,7 @@ class PostWriter:
         stmt = _insert_for(self.engine)(Post).on_conflict_do_nothing(
             index_elements=["platform", "post_id"]
         )
-        with self.engine.begin() as conn:
+        with _write_lock(self.engine), self.engine.begin() as conn:
             inserted = {
                 (platform, post_id): pk
                 for pk, platform, post_id in conn.execute(
