@@ -13,8 +13,12 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from crawler.ratelimit import RateLimiter
 
@@ -108,3 +112,20 @@ class BackoffRetryMiddleware:
         if isinstance(exception, IgnoreRequest):
             return None  # a decision (robots.txt, a stopped token), not a network failure
         return await self._retry(request, type(exception).__name__)
+
+
+class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fixed for requests that wait on a host's first fetch.
+
+    In Scrapy 2.19 every request to a new host awaits one Deferred for its robots.txt, and only
+    the first awaiter receives the parser; the others get None, read as "no robots.txt", and go
+    out unchecked. The parser is cached before the Deferred fires, so read it from there.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        parser = await super().robot_parser(request)
+        if parser is None:
+            cached = self._parsers.get(urlparse_cached(request).netloc)
+            if cached is not None and not isinstance(cached, Deferred):
+                return cached
+        return parser

@@ -26,6 +26,8 @@ VEMETER_RETRY_BACKOFF_BASE = 1.0
 VEMETER_RETRY_BACKOFF_MAX = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
     "crawler.middlewares.RateLimitMiddleware": 590,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
 }

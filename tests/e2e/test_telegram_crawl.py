@@ -190,3 +190,20 @@ def test_window_and_rate_limit(tmp_path: Path, fake_tg: Any) -> None:
     for channel in scenario.channels:
         assert server.calls(channel.username) < pages(channel)
     assert server.max_requests_in_window(1.0) <= 4
+
+
+def test_robots_txt_is_checked_for_every_first_request_to_a_host(
+    tmp_path: Path, fake_tg: Any
+) -> None:
+    # Several channels start at once: each first request waits for the same robots.txt.
+    scenario = synthetic_scenario(
+        channels=4, messages_per_channel=10, seed=6, restricted=0, no_history=0
+    )
+    scenario.robots_disallow.extend(["/s/demo_tg_2", "/s/demo_tg_4"])
+    server = fake_tg(scenario)
+    targets = ["demo_tg_1", "demo_tg_2", "demo_tg_3", "demo_tg_4"]
+    project = write_config(tmp_path, server.base_url, targets, rps=0)
+    done = project.run("crawl", str(project.config))
+    assert done.returncode == 0, done.stderr
+    assert server.calls("demo_tg_2") == 0 and server.calls("demo_tg_4") == 0
+    assert [r["target"] for r in project.stats("target")] == ["demo_tg_1", "demo_tg_3"]
