@@ -117,6 +117,8 @@ class TelegramSpider(SourceSpider[TelegramRules]):
         except LayoutError as exc:
             self.finish(cur.source, cur.target, LAYOUT_CHANGED, f"{where}: {exc}")
             return
+        # Posts shown, stored or not: a channel that shows none after showing some is a likely break.
+        self.book.observe(cur.source, cur.target, len(page.posts))
         rules = self.rules_for(cur.source)
         stop = False
         for post in page.posts:  # newest first

@@ -207,3 +207,18 @@ def test_robots_txt_is_checked_for_every_first_request_to_a_host(
     assert done.returncode == 0, done.stderr
     assert server.calls("demo_tg_2") == 0 and server.calls("demo_tg_4") == 0
     assert [r["target"] for r in project.stats("target")] == ["demo_tg_1", "demo_tg_3"]
+
+
+def test_a_second_run_with_nothing_new_is_ok_not_a_likely_break(
+    tmp_path: Path, fake_tg: Any
+) -> None:
+    scenario = synthetic_scenario(
+        channels=1, messages_per_channel=15, seed=7, restricted=0, no_history=0
+    )
+    server = fake_tg(scenario)
+    project = write_config(tmp_path, server.base_url, ["demo_tg_1"], rps=0)
+    assert project.run("crawl", str(project.config)).returncode == 0
+    again = project.run("crawl", str(project.config))
+    assert again.returncode == 0, again.stderr
+    assert "likely break" not in again.stderr
+    assert statuses(tmp_path / "e2e.db")["demo_tg_1"][0] == "ok"
