@@ -215,29 +215,14 @@ def import_file(
     )  # fmt: skip
     seen: set[bytes] = set()
     duplicates = 0
-    with path.open("rb") as binary:
-        lines = CountingLines(binary)
-        for number, row in read_rows(lines, fmt):
-            result.rows += 1
-            if progress is not None and result.rows % 2000 == 0:
-                progress(lines.bytes_read)
-            if isinstance(row, str):
-                result.bad.append((number, row))
-                continue
-            try:
-                item = mapper(row)
-            except RowError as exc:
-                result.bad.append((number, str(exc)))
-                continue
-            key = hashlib.blake2b(
-                f"{item.platform}:{item.post_id}".encode(), digest_size=8
-            ).digest()
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
-            result.per_target[(item.platform, item.source, item.target)] += 1
-            store.submit(item)
+    for item in mapped_items(path, fmt, mapper, result, progress):
+        key = hashlib.blake2b(f"{item.platform}:{item.post_id}".encode(), digest_size=8).digest()
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        result.per_target[(item.platform, item.source, item.target)] += 1
+        store.submit(item)
     totals = store.close()
     result.new, result.seen, result.flagged = totals.new, totals.seen + duplicates, totals.flagged
     result.error = store.error
@@ -267,6 +252,19 @@ def _check_only(
     result: ImportResult,
     progress: Callable[[int], None] | None,
 ) -> ImportResult:
+    for item in mapped_items(path, fmt, mapper, result, progress):
+        result.per_target[(item.platform, item.source, item.target)] += 1
+    return result
+
+
+def mapped_items(
+    path: Path,
+    fmt: str,
+    mapper: RowMapper,
+    result: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> Iterator[PostItem]:
+    """The file's good rows as PostItems; counts every row and records the bad ones in `result`."""
     with path.open("rb") as binary:
         lines = CountingLines(binary)
         for number, row in read_rows(lines, fmt):
@@ -277,9 +275,6 @@ def _check_only(
                 result.bad.append((number, row))
                 continue
             try:
-                item = mapper(row)
+                yield mapper(row)
             except RowError as exc:
                 result.bad.append((number, str(exc)))
-                continue
-            result.per_target[(item.platform, item.source, item.target)] += 1
-    return result
