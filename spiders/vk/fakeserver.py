@@ -10,23 +10,20 @@ Binds 127.0.0.1 only. Post objects are serialised once and cached as JSON bytes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import signal
-import socket
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from spiders.fakehttp import FakeHTTPServer, QuietHandler
 from spiders.vk.fakedata import FakeCommunity, FakePost, Scenario, make_new_posts
 
 # fmt: off
@@ -115,8 +112,7 @@ class FakeVK:
     def start(self, port: int = 0) -> FakeVK:
         if self._server is not None:
             return self
-        server = _Server(("127.0.0.1", port), _Handler)
-        server.fake, server.open_sockets = self, set()
+        server = _Server(("127.0.0.1", port), _Handler, self)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -346,43 +342,12 @@ _METHODS: dict[str, _MethodImpl] = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _Server(FakeHTTPServer):
     fake: FakeVK
-    open_sockets: set[socket.socket]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.fake._lock:
-            self.open_sockets.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.fake._lock:
-            self.open_sockets.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Drop idle keep-alive connections so a stopped server answers nothing more."""
-        with self.fake._lock:
-            sockets, self.open_sockets = list(self.open_sockets), set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], OSError):  # client hang-ups are not errors
-            super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(QuietHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # no per-request logging
-        pass
 
     def do_GET(self) -> None:
         self._dispatch(b"")
