@@ -47,3 +47,16 @@ class PostClassifier:
             language_probability=language.probability,
             matches=tuple(self.lexicon.tag(text)),
         )
+
+    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        """classify() of each text; language identification runs once for the whole batch."""
+        languages = self.language.identify_many(texts)
+        return [
+            Classification(
+                language=language.language,
+                script=language.script,
+                language_probability=language.probability,
+                matches=tuple(self.lexicon.tag(text)),
+            )
+            for text, language in zip(texts, languages, strict=True)
+        ]

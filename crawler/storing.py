@@ -144,9 +144,11 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
                 for i in batch:
                     i.text = clean_text(i.text)
                     i.extra_text = clean_text(i.extra_text) if i.extra_text else ""
+                # One call per batch: language identification is ~3x faster batched.
+                results = classifier.classify_many([i.classify_text for i in batch])
                 records = [
-                    to_record(i, classifier.classify(i.classify_text), versions, spec.keep_text)
-                    for i in batch
+                    to_record(i, result, versions, spec.keep_text)
+                    for i, result in zip(batch, results, strict=True)
                 ]
                 outbox.send(("batch", writer.write(records)))
                 continue
