@@ -28,6 +28,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# The topic under which posts without any topic are counted.
+NO_TOPIC = "(none)"
+
+
 class Base(DeclarativeBase):
     """Declarative base of every vemeter table."""
 
@@ -125,6 +129,26 @@ class RunTarget(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     posts_new: Mapped[int] = mapped_column(Integer, default=0)
     posts_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyCount(Base):
+    """Posts and flagged posts per platform × source × target × language × topic × day.
+
+    Kept as posts are stored, so counting never scans posts. Each post adds to one row with
+    topic "*" (every post once) and to one row per topic it carries, or "(none)".
+    """
+
+    __tablename__ = "daily_counts"
+    __table_args__ = (Index("ix_daily_counts_day", "day"),)
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[str] = mapped_column(String(128), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    posts: Mapped[int] = mapped_column(BigInteger)
+    flagged: Mapped[int] = mapped_column(BigInteger)
 
 
 class TargetState(Base):

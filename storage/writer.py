@@ -7,12 +7,12 @@ import fcntl
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 
-from storage.models import Post, Tag
+from storage.models import NO_TOPIC, DailyCount, Post, Tag
 
 
 @dataclass(slots=True)
@@ -89,6 +89,35 @@ def _write_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _add_daily_counts(conn: Connection, fresh: list[PostRecord]) -> None:
+    """Add newly stored posts to daily_counts in the same transaction (see DailyCount)."""
+    counts: Counter[tuple[str, str, str, str, str, date]] = Counter()
+    flagged: Counter[tuple[str, str, str, str, str, date]] = Counter()
+    for rec in fresh:
+        day = rec.published_at.astimezone(UTC).date()
+        topics = sorted({t.label for t in rec.tags if t.kind == "topic"}) or [NO_TOPIC]
+        for topic in ("*", *topics):
+            key = (rec.platform, rec.source, rec.target, rec.language, topic, day)
+            counts[key] += 1
+            flagged[key] += rec.flagged
+    rows = [
+        {"platform": k[0], "source": k[1], "target": k[2], "language": k[3], "topic": k[4],
+         "day": k[5], "posts": n, "flagged": flagged[k]}
+        for k, n in counts.items()
+    ]  # fmt: skip
+    stmt = _insert_for(conn.engine)(DailyCount)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["platform", "source", "target", "language", "topic", "day"],
+            set_={
+                "posts": DailyCount.posts + stmt.excluded.posts,
+                "flagged": DailyCount.flagged + stmt.excluded.flagged,
+            },
+        ),
+        rows,
+    )
 
 
 def _insert_for(engine: Engine) -> Any:
@@ -176,7 +205,9 @@ class PostWriter:
             ]
             if tag_rows:
                 conn.execute(insert(Tag), tag_rows)
-        fresh = [rec for key, rec in unique.items() if key in inserted]
+            fresh = [rec for key, rec in unique.items() if key in inserted]
+            if fresh:
+                _add_daily_counts(conn, fresh)
         for key, rec in unique.items():
             if key not in inserted:
                 result.seen += 1

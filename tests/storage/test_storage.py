@@ -181,7 +181,7 @@ def test_text_past_retention_is_erased_and_counts_stay(engine: Engine) -> None:
     assert count_posts(engine, []) == [{"posts": 1, "flagged": 1}]
 
 
-def test_migration_0002_moves_language_tags_onto_posts(tmp_path: Path) -> None:
+def test_migrations_from_0001_move_language_tags_and_backfill_daily_counts(tmp_path: Path) -> None:
     from alembic import command
 
     from storage.engine import _alembic_config, upgrade
@@ -205,7 +205,46 @@ def test_migration_0002_moves_language_tags_onto_posts(tmp_path: Path) -> None:
             "INSERT INTO tags (post_pk, kind, label, score, classifier, version) "
             "VALUES (1, 'language', 'ru', 0.9, 'py3langid', '0.4.0')"
         )
-    assert upgrade(engine) == ("0001", "0002")
+    assert upgrade(engine) == ("0001", "0003")
     with engine.connect() as conn:
         assert conn.execute(select(Post.language_classifier)).scalar_one() == "py3langid@0.4.0"
         assert conn.execute(select(func.count()).select_from(Tag)).scalar_one() == 0
+    assert count_posts(engine, ["topic", "language"]) == [
+        {"topic": "(none)", "language": "ru", "posts": 1, "flagged": 0}
+    ]
+    assert count_posts(engine, []) == [{"posts": 1, "flagged": 0}]
+
+
+def test_daily_counts_give_the_same_answers_as_the_posts(engine: Engine) -> None:
+    import itertools
+    import random
+
+    from storage.stats import GROUP_KEYS, _from_posts
+
+    rng = random.Random(3)
+    topics = ["designated_org", "recruitment", "financing"]
+    writer = PostWriter(engine, new_run(engine))
+    records = [
+        record(i, target=rng.choice("abc"), lang=rng.choice(["ru", "kk", "uz"]), day=rng.randrange(5),
+               flagged=(picked := rng.random() < 0.3),
+               topics=tuple(rng.sample(topics, rng.randint(1, 2))) if picked else ())
+        for i in range(300)
+    ]  # fmt: skip
+    writer.write(records[:200])
+    writer.write(records[100:])  # half of it again: stored once, counted once
+    since, until = T0.replace(hour=0) + timedelta(days=1), T0.replace(hour=0) + timedelta(days=4)
+    for n in range(3):
+        for keys in itertools.combinations(GROUP_KEYS, n):
+            by = list(keys)
+            assert count_posts(engine, by) == _from_posts(engine, by, None, None), by
+            assert count_posts(engine, by, since=since, until=until) == _from_posts(
+                engine, by, since, until
+            ), by
+    assert count_posts(engine, []) == [{"posts": 300, "flagged": sum(r.flagged for r in records)}]
+
+
+def test_a_window_inside_a_day_counts_from_the_posts(engine: Engine) -> None:
+    writer = PostWriter(engine, new_run(engine))
+    writer.write([record(1), record(2)])  # both at 12:00 on T0's day
+    assert count_posts(engine, [], since=T0 + timedelta(hours=1)) == [{"posts": 0, "flagged": 0}]
+    assert count_posts(engine, [], since=T0.replace(hour=0)) == [{"posts": 2, "flagged": 0}]
