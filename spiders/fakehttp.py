@@ -7,7 +7,7 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar, Self
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -56,3 +56,51 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+class FakeService:
+    """Start and stop a fake platform on 127.0.0.1 in a daemon thread; usable as a context manager.
+
+    Subclasses set `handler` (their request handler class, defined after them).
+    """
+
+    handler: ClassVar[type[BaseHTTPRequestHandler]]
+    _server: FakeHTTPServer | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self, port: int = 0) -> Self:
+        if self._server is None:
+            server = FakeHTTPServer(("127.0.0.1", port), self.handler, self)
+            self._server = server
+            self._thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def origin(self) -> str:
+        """`http://127.0.0.1:PORT` of the running server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            server.close_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
 from spiders.ok.fakedata import FakeGroup, Scenario, make_new_topics
 from spiders.ok.signing import session_secret, signature
 
@@ -80,7 +80,7 @@ def _unanchor(anchor: str, gid: str) -> str:
     return topic_id
 
 
-class FakeOK:
+class FakeOK(FakeService):
     def __init__(
         self,
         scenario: Scenario,
@@ -100,45 +100,11 @@ class FakeOK:
         self._recent: deque[float] = deque()
         self._page_calls: dict[str, int] = {}
         self._rendered: dict[tuple[str, str], bytes] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
-    def start(self, port: int = 0) -> FakeOK:
-        if self._server is None:
-            server = _Server(("127.0.0.1", port), _Handler, self)
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeOK is not started")
-        return int(self._server.server_address[1])
-
     @property
     def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/fb.do"
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeOK:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return f"{self.origin}/fb.do"
 
     # --- introspection -----------------------------------------------------------------
     def calls(self, method: str) -> int:
@@ -357,6 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     stop.wait()
     fake.stop()
+
+
+FakeOK.handler = _Handler
 
 
 if __name__ == "__main__":

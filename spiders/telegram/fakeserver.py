@@ -14,7 +14,7 @@ from http import HTTPStatus
 from types import FrameType
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
 from spiders.telegram.fakedata import (
     EMOJI,
     FakeChannel,
@@ -197,7 +197,7 @@ def render_landing(username: str, channel: FakeChannel | None) -> bytes:
     return _document(f"Telegram: Contact @{username}", body)
 
 
-class FakeTelegram:
+class FakeTelegram(FakeService):
     """The fake host: serves a Scenario, injects errors, logs every request with its time.
 
         with FakeTelegram(synthetic_scenario()) as tg:
@@ -212,40 +212,10 @@ class FakeTelegram:
         self.request_log: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._page_calls: dict[str, int] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self, port: int = 0) -> FakeTelegram:
-        if self._server is None:
-            server = _Server(("127.0.0.1", port), _Handler, self)
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeTelegram is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return self.origin
 
     def calls(self, channel: str = "*") -> int:
         """Page requests received (robots.txt not counted) for `channel`, or for all with "*"."""
@@ -358,6 +328,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         fake.stop()
+
+
+FakeTelegram.handler = _Handler
 
 
 if __name__ == "__main__":

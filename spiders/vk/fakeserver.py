@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
 from spiders.vk.fakedata import FakeCommunity, FakePost, Scenario, make_new_posts
 
 # fmt: off
@@ -90,7 +90,7 @@ class _Wall:
         self.rendered[top:top] = [None] * len(fresh)
 
 
-class FakeVK:
+class FakeVK(FakeService):
     def __init__(
         self, scenario: Scenario, *, token: str | None = None, rps_limit: float | None = None
     ) -> None:
@@ -105,42 +105,11 @@ class FakeVK:
         self._walls = {c.id: _Wall(c) for c in scenario.communities}
         self._by_name = {c.screen_name.lower(): c for c in scenario.communities}
         self._search_cache: dict[tuple[str, int, int], tuple[list[FakePost], list[bytes]]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
-    def start(self, port: int = 0) -> FakeVK:
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", port), _Handler, self)
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
     @property
     def api_base(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeVK is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/method"
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeVK:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return f"{self.origin}/method"
 
     def warm(self) -> FakeVK:
         """Pre-render every wall post (otherwise rendered lazily on first request)."""
@@ -412,6 +381,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         fake.stop()
+
+
+FakeVK.handler = _Handler
 
 
 if __name__ == "__main__":

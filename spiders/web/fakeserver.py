@@ -14,7 +14,7 @@ from http import HTTPStatus
 from types import FrameType
 from urllib.parse import urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
 from spiders.web.fakedata import FakeArticle, FakeSite, default_site
 
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
@@ -54,7 +54,7 @@ def _day(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d")
 
 
-class FakeWeb:
+class FakeWeb(FakeService):
     """The fake site on 127.0.0.1, every request logged; change `site` between runs to publish.
 
         with FakeWeb(default_site()) as web:
@@ -68,44 +68,14 @@ class FakeWeb:
         self.request_log: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._hits: dict[str, int] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
-    def start(self, port: int = 0) -> FakeWeb:
-        if self._server is None:
-            server = _Server(("127.0.0.1", port), _Handler, self)
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
     @property
     def base(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeWeb is not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     def url(self, name_or_path: str) -> str:
         return self.base + PATHS.get(name_or_path, name_or_path)
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeWeb:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # --- introspection -----------------------------------------------------------------
     def requests_for(self, path: str) -> int:
@@ -296,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         fake.stop()
+
+
+FakeWeb.handler = _Handler
 
 
 if __name__ == "__main__":
