@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import sys
 import threading
@@ -104,3 +105,15 @@ class FakeService:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def serve_until_stopped(fake: FakeService, address: str) -> None:
+    """For `python -m spiders.<key>.fakeserver`: print the address, serve until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    print(address, flush=True)
+    try:
+        stop.wait()
+    finally:
+        fake.stop()

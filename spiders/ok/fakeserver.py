@@ -14,7 +14,6 @@ import argparse
 import base64
 import json
 import re
-import signal
 import sys
 import threading
 import time
@@ -22,11 +21,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
 from spiders.ok.fakedata import FakeGroup, Scenario, make_new_topics
 from spiders.ok.signing import session_secret, signature
 
@@ -312,17 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     scenario = synthetic_scenario(args.groups, args.topics, args.seed, with_errors=args.errors)
     fake = FakeOK(scenario, app_key=args.app_key, app_secret=args.app_secret, token=args.token)
     fake.start(args.port)
-    print(fake.api_base, flush=True)
     print(f"groups: {', '.join(g.uid for g in scenario.groups)}", file=sys.stderr, flush=True)
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    stop.wait()
-    fake.stop()
+    serve_until_stopped(fake, fake.api_base)
 
 
 FakeOK.handler = _Handler

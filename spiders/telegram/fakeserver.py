@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from http import HTTPStatus
-from types import FrameType
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
 from spiders.telegram.fakedata import (
     EMOJI,
     FakeChannel,
@@ -314,20 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.rate_limit_every > 0:
         scenario.errors.append(ErrorRule(range(a.rate_limit_every, 100_000, a.rate_limit_every)))
     fake = FakeTelegram(scenario).start(a.port)
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    print(fake.base_url, flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_until_stopped(fake, fake.base_url)
 
 
 FakeTelegram.handler = _Handler

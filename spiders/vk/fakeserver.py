@@ -12,18 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import FrameType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
 from spiders.vk.fakedata import FakeCommunity, FakePost, Scenario, make_new_posts
 
 # fmt: off
@@ -367,20 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.no_errors:
         scenario.errors = []
     fake = FakeVK(scenario, token=a.token, rps_limit=a.rps_limit).warm().start(a.port)
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    print(fake.api_base, flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_until_stopped(fake, fake.api_base)
 
 
 FakeVK.handler = _Handler

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -11,10 +10,9 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
 from http import HTTPStatus
-from types import FrameType
 from urllib.parse import urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler
+from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
 from spiders.web.fakedata import FakeArticle, FakeSite, default_site
 
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
@@ -252,20 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=8766, help="0 picks a free port")
     a = ap.parse_args(argv)
     fake = FakeWeb(default_site()).start(a.port)
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    print(fake.base, flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.stop()
+    serve_until_stopped(fake, fake.base)
 
 
 FakeWeb.handler = _Handler
