@@ -1,0 +1,1 @@
+"""Prevalence estimators, agreement statistics, exports and reports for analysts."""
