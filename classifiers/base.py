@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["TOPICS", "Classification", "Tagger", "Topic", "TopicMatch"]
+__all__ = ["TOPICS", "Classification", "Signal", "Tagger", "Topic", "TopicMatch"]
 
 Topic = Literal[
     "designated_org",
@@ -44,6 +44,16 @@ class TopicMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Signal:
+    """A marker worth recording that is not a topic, e.g. a "(banned in Russia)" news disclaimer."""
+
+    name: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Classification:
     """Everything the classification stage says about one post."""
 
@@ -51,6 +61,12 @@ class Classification:
     script: str | None
     language_probability: float
     matches: tuple[TopicMatch, ...]
+    # Every language present in a mixed post with its share, dominant first; () when unknown.
+    languages: tuple[tuple[str, float], ...] = ()
+    # Markers such as news disclaimers: recorded, never a topic by themselves.
+    signals: tuple[Signal, ...] = ()
+    # Topic model probabilities, (topic, score) sorted by topic; () without a model.
+    scores: tuple[tuple[str, float], ...] = ()
 
     @property
     def topics(self) -> tuple[str, ...]:
