@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,10 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.config import load_config, with_window
 from crawler.errors import ConfigError, VemeterError
 from crawler.output import Format, render
-from crawler.rules_base import as_utc
+from crawler.stats_cli import stats
 
 app = typer.Typer(
     help="Measure how much violent-extremist content circulates in public online spaces.",
@@ -29,28 +29,8 @@ app.add_typer(db_app, name="db")
 
 err = Console(stderr=True, soft_wrap=True)  # one problem, one line: never wrapped
 
-ConfigArg = Annotated[
-    Path, typer.Argument(help="Project config (YAML), e.g. configs/example.yaml.")
-]
-
-
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (write 2025-01-31 or 2025-01-31T12:00:00Z)"
-        ) from None
-
-
-SinceOpt = Annotated[
-    str | None, typer.Option("--since", help="Only posts published at or after this date (UTC).")
-]
-UntilOpt = Annotated[
-    str | None, typer.Option("--until", help="Only posts published before this date (UTC).")
-]
+# Shared with the sub-command modules; `_date` keeps its old name for them.
+_date = parse_date
 
 
 @app.command()
@@ -77,32 +57,7 @@ def crawl(
         raise typer.Exit(1)
 
 
-@app.command()
-def stats(
-    config: ConfigArg,
-    by: Annotated[
-        str, typer.Option(help="Comma-separated keys: platform,source,target,language,topic,day.")
-    ] = "",
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-) -> None:
-    """Count stored and flagged posts. Example: vemeter stats configs/example.yaml --by target --format json"""
-    from storage.engine import open_database
-    from storage.stats import GROUP_KEYS, count_posts
-
-    keys = [k.strip() for k in by.split(",") if k.strip()]
-    bad = [k for k in keys if k not in GROUP_KEYS]
-    if bad:
-        raise typer.BadParameter(
-            f"cannot group by {', '.join(bad)} (use any of: {','.join(GROUP_KEYS)})",
-            param_hint="--by",
-        )
-    cfg = load_config(config)
-    engine = open_database(cfg.database_url)
-    rows = count_posts(engine, keys, since=_date(since), until=_date(until))
-    engine.dispose()
-    render(rows, [*keys, "posts", "flagged"], fmt, title=cfg.project)
+app.command()(stats)
 
 
 @app.command()

@@ -75,6 +75,14 @@ class ClassifierSettings(_Strict):
     )
 
 
+class ExportSettings(_Strict):
+    """How figures are published: `vemeter stats` and `vemeter report`."""
+
+    min_cell: int = Field(
+        0, ge=0, description='counts below this are shown as "<min_cell"; 0 shows every count'
+    )
+
+
 class FieldMap(_Strict):
     """Which column (CSV) or key (JSON lines) of an imported file holds each post field."""
 
@@ -97,6 +105,36 @@ class ImportSettings(_Strict):
     source: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 
 
+class ReviewPlanning(_Strict):
+    """Planning prevalences per review stratum for Neyman allocation (unset: the documented defaults)."""
+
+    flagged: float | None = Field(None, gt=0, lt=1)
+    borderline: float | None = Field(None, gt=0, lt=1)
+    low: float | None = Field(None, gt=0, lt=1)
+
+
+class ReviewSettings(_Strict):
+    """`vemeter review`: how review samples are drawn."""
+
+    floor_share: float = Field(
+        0.15, ge=0, le=0.33, description="least share of a cell's budget per stratum"
+    )
+    borderline_scores: tuple[float, float] = Field(
+        (0.2, 0.5), description="model scores of unflagged posts that make them borderline"
+    )
+    double_share: float = Field(0.15, ge=0, le=1, description="share of items labelled twice")
+    planning: ReviewPlanning = Field(default_factory=lambda: ReviewPlanning())
+
+    @field_validator("borderline_scores")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= value[0] < value[1] <= 1:
+            raise ValueError(
+                f"{list(value)} is not a score band (write [low, high] with 0 <= low < high <= 1)"
+            )
+        return value
+
+
 class ProjectConfig(_Strict):
     """One measurement project: its storage, privacy and classifier settings, and its sources."""
 
@@ -106,6 +144,8 @@ class ProjectConfig(_Strict):
     classifier: ClassifierSettings = Field(default_factory=lambda: ClassifierSettings())
     sources: list[Any] = Field(default_factory=list)
     imports: ImportSettings = Field(default_factory=lambda: ImportSettings(), alias="import")
+    export: ExportSettings = Field(default_factory=lambda: ExportSettings())
+    review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
     path: Path = Path("vemeter.yaml")
     config_hash: str = ""
 

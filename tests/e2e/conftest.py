@@ -43,7 +43,7 @@ class Project:
         args = ["stats", str(self.config), "--format", "json"] + (["--by", by] if by else [])
         done = self.run(*args)
         assert done.returncode == 0, done.stderr
-        rows: list[dict[str, Any]] = json.loads(done.stdout)
+        rows: list[dict[str, Any]] = json.loads(done.stdout)["rows"]
         return rows
 
 

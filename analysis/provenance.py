@@ -1,0 +1,152 @@
+"""Where a figure comes from: config, classifier versions, crawl coverage and review window."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from storage.models import CrawlRun, RunTarget
+
+__all__ = ["Coverage", "Provenance", "crawl_coverage", "provenance"]
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """Each target's status in the latest run that reached it, counted, with the problem targets."""
+
+    targets: int
+    by_status: dict[str, int]
+    # "platform/source/target: status (reason)" for every target whose latest status is not ok.
+    problems: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Everything needed to reproduce or judge an exported figure."""
+
+    project: str
+    config_hash: str
+    vemeter_version: str
+    exported_at: str
+    since: str | None
+    until: str | None
+    estimate: str
+    # name@version of every classifier component used by the crawl runs, per component.
+    classifiers: dict[str, list[str]]
+    config_hashes_of_runs: list[str]
+    runs: int
+    coverage: Coverage
+    min_cell: int
+    review: dict[str, Any] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        """Short human-readable lines, e.g. under a table or at the top of a CSV file."""
+        classifiers = "; ".join(f"{k}={', '.join(v)}" for k, v in self.classifiers.items())
+        window = f"{self.since or 'start'} .. {self.until or 'now'}"
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(self.coverage.by_status.items()))
+        lines = [
+            f"project {self.project}, config {self.config_hash}, vemeter {self.vemeter_version}, "
+            f"exported {self.exported_at}",
+            f"window {window}, estimate {self.estimate}"
+            + (f", cells below {self.min_cell} shown as <{self.min_cell}" if self.min_cell else ""),
+            f"classifiers: {classifiers or 'none recorded'}",
+            f"coverage: {self.coverage.targets} targets ({statuses or 'no crawl runs'})",
+        ]
+        if self.review:
+            lines.append(
+                "review: " + ", ".join(f"{key} {value}" for key, value in self.review.items())
+            )
+        return lines
+
+
+def crawl_coverage(engine: Engine) -> Coverage:
+    """The latest status of every target (run_targets of the newest run that reached it)."""
+    latest = (
+        select(
+            RunTarget.platform,
+            RunTarget.source,
+            RunTarget.target,
+            func.max(RunTarget.run_id).label("run_id"),
+        )
+        .group_by(RunTarget.platform, RunTarget.source, RunTarget.target)
+        .subquery()
+    )
+    stmt = (
+        select(
+            RunTarget.platform,
+            RunTarget.source,
+            RunTarget.target,
+            RunTarget.status,
+            RunTarget.reason,
+        )
+        .join(
+            latest,
+            (RunTarget.platform == latest.c.platform)
+            & (RunTarget.source == latest.c.source)
+            & (RunTarget.target == latest.c.target)
+            & (RunTarget.run_id == latest.c.run_id),
+        )
+        .order_by(RunTarget.platform, RunTarget.source, RunTarget.target)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    statuses = Counter(row.status for row in rows)
+    problems = [
+        f"{row.platform}/{row.source}/{row.target}: {row.status}"
+        + (f" ({row.reason})" if row.reason else "")
+        for row in rows
+        if row.status != "ok"
+    ]
+    return Coverage(targets=len(rows), by_status=dict(statuses), problems=problems)
+
+
+def provenance(
+    engine: Engine,
+    *,
+    project: str,
+    config_hash: str,
+    since: datetime | None,
+    until: datetime | None,
+    estimate: str,
+    min_cell: int = 0,
+    review: dict[str, Any] | None = None,
+) -> Provenance:
+    """Collect the provenance of an export over the crawl runs stored in the database."""
+    from crawler.version import vemeter_version
+
+    with engine.connect() as conn:
+        runs = conn.execute(select(CrawlRun.config_hash, CrawlRun.classifiers)).all()
+    components: dict[str, set[str]] = {}
+    for run in runs:
+        for component, version in (run.classifiers or {}).items():
+            components.setdefault(component, set()).add(str(version))
+    return Provenance(
+        project=project,
+        config_hash=config_hash,
+        vemeter_version=vemeter_version(),
+        exported_at=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        since=_iso(since),
+        until=_iso(until),
+        estimate=estimate,
+        classifiers={k: sorted(v) for k, v in sorted(components.items())},
+        config_hashes_of_runs=sorted({run.config_hash for run in runs}),
+        runs=len(runs),
+        coverage=crawl_coverage(engine),
+        min_cell=min_cell,
+        review=review,
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat() + "Z"

@@ -1,0 +1,119 @@
+"""`vemeter stats`: counts and prevalence per group, with provenance and small-cell suppression."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.config import load_config
+from crawler.output import ExportFormat, render
+
+COUNT_COLUMNS = ("posts", "flagged", "reviewed")
+ESTIMATE_COLUMNS = ("prevalence", "ci_low", "ci_high", "method")
+
+
+class Estimate(StrEnum):
+    none = "none"
+    naive = "naive"
+    reviewed = "reviewed"
+
+
+def stats(
+    config: ConfigArg,
+    by: Annotated[
+        str, typer.Option(help="Comma-separated keys: platform,source,target,language,topic,day.")
+    ] = "",
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Output format.")] = (
+        ExportFormat.table
+    ),
+    estimate: Annotated[
+        Estimate,
+        typer.Option(
+            help="Add prevalence with a 95% interval: naive = classify-and-count (biased for "
+            "rare content), reviewed = corrected with the labelled review sample."
+        ),
+    ] = Estimate.none,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    min_cell: Annotated[
+        int | None,
+        typer.Option(min=0, help='Show counts below this as "<N" (default: export.min_cell).'),
+    ] = None,
+) -> None:
+    """Count stored and flagged posts, optionally with prevalence estimates.
+
+    Example: vemeter stats configs/example.yaml --by platform,language --estimate reviewed --format json
+    """
+    from analysis.provenance import provenance
+    from analysis.suppression import suppress
+    from storage.engine import open_database
+    from storage.stats import GROUP_KEYS, count_posts
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    bad = [k for k in keys if k not in GROUP_KEYS]
+    if bad:
+        raise typer.BadParameter(
+            f"cannot group by {', '.join(bad)} (use any of: {','.join(GROUP_KEYS)})",
+            param_hint="--by",
+        )
+    cfg = load_config(config)
+    start, stop = parse_date(since), parse_date(until)
+    threshold = cfg.export.min_cell if min_cell is None else min_cell
+    engine = open_database(cfg.database_url)
+    try:
+        rows: list[dict[str, Any]] = count_posts(engine, keys, since=start, until=stop)
+        columns = [*keys, "posts", "flagged"]
+        review: dict[str, Any] | None = None
+        if estimate is Estimate.naive:
+            rows = [_naive(row) for row in rows]
+            columns += ESTIMATE_COLUMNS
+        elif estimate is Estimate.reviewed:
+            from crawler.stats_reviewed import reviewed_rows
+
+            rows, extra, review = reviewed_rows(engine, cfg, keys, rows, start, stop)
+            columns += extra
+        origin = provenance(
+            engine,
+            project=cfg.project,
+            config_hash=cfg.config_hash,
+            since=start,
+            until=stop,
+            estimate=estimate.value,
+            min_cell=threshold,
+            review=review,
+        )
+    finally:
+        engine.dispose()
+    if threshold > 1:
+        rows = suppress(rows, COUNT_COLUMNS, threshold, derived=("prevalence",))
+        columns.append("suppressed")
+    render(
+        rows,
+        columns,
+        fmt,
+        title=cfg.project,
+        provenance=origin.as_dict(),
+        notes=origin.lines(),
+        output=output,
+    )
+
+
+def _naive(row: dict[str, Any]) -> dict[str, Any]:
+    from analysis.intervals import wilson_interval
+
+    posts, flagged = int(row["posts"]), int(row["flagged"])
+    low, high = wilson_interval(flagged, posts) if posts else (0.0, 1.0)
+    return {
+        **row,
+        "prevalence": flagged / posts if posts else None,
+        "ci_low": low,
+        "ci_high": high,
+        "method": "naive-wilson",
+    }
