@@ -29,9 +29,26 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
     which add the same terms in a different order, agree to ~1e-12 instead of ~1e-4.
     """
 
+    def distribution(self, text: str) -> Any:
+        """Probability of each class of nb_classes (aliases merged into the first) for one text."""
+        weights = np.asarray(self._weights(self._encode(text)), dtype=np.float64)
+        return weights / weights.sum()
+
+    def distribution_many(self, texts: Sequence[str]) -> Any:
+        """(texts x nb_classes) distribution() of each text, from one walk per chunk."""
+        parts = [self._weights_many(chunk) for chunk in self._chunks(texts)]
+        if not parts:
+            return np.zeros((0, len(self.nb_classes)), dtype=np.float64)
+        weights = np.vstack(parts)
+        return weights / weights.sum(axis=1, keepdims=True)
+
     def classify(self, text: str) -> tuple[str, float]:
         """Best language and its probability, calibrated exactly as py3langid's norm_probs."""
-        data = self._encode(text)
+        weights = self._weights(self._encode(text))
+        best = max(range(len(weights)), key=weights.__getitem__)
+        return self.nb_classes[best], weights[best] / sum(weights)
+
+    def _weights(self, data: bytes) -> list[float]:
         # On 15 scores plain floats beat a dozen tiny NumPy calls (library: _decide).
         scores = self._raw_score(data).tolist()
         scale = 1.0 / math.sqrt(len(data) or 1)
@@ -40,13 +57,24 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
         for first, duplicate in self._alias_pairs:
             weights[first] += weights[duplicate]
             weights[duplicate] = 0.0
-        best = max(range(len(weights)), key=weights.__getitem__)
-        return self.nb_classes[best], weights[best] / sum(weights)
+        return weights
 
     def classify_many(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """classify() of each text, with the NumPy work done once per chunk of the batch."""
-        encoded = [self._encode(text) for text in texts]
         results: list[tuple[str, float]] = []
+        for chunk in self._chunks(texts):
+            weights = self._weights_many(chunk)
+            best = weights.argmax(axis=1)  # the first maximum, as max() in classify()
+            probability = weights[np.arange(len(chunk)), best] / weights.sum(axis=1)
+            classes = self.nb_classes
+            results.extend(
+                (classes[i], p) for i, p in zip(best.tolist(), probability.tolist(), strict=True)
+            )
+        return results
+
+    def _chunks(self, texts: Sequence[str]) -> list[list[bytes]]:
+        encoded = [self._encode(text) for text in texts]
+        chunks: list[list[bytes]] = []
         start = 0
         while start < len(encoded):
             stop, size = start + 1, len(encoded[start])
@@ -54,12 +82,12 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
             while stop < limit and size + len(encoded[stop]) <= _CHUNK_BYTES:
                 size += len(encoded[stop])
                 stop += 1
-            results.extend(self._classify_encoded(encoded[start:stop]))
+            chunks.append(encoded[start:stop])
             start = stop
-        return results
+        return chunks
 
-    def _classify_encoded(self, encoded: list[bytes]) -> list[tuple[str, float]]:
-        # The same normalisation as classify(), one row per text.
+    def _weights_many(self, encoded: list[bytes]) -> Any:
+        # The same normalisation as _weights(), one row per text.
         scores = self._raw_scores(encoded)
         lengths = np.fromiter((len(data) or 1 for data in encoded), np.float64, len(encoded))
         scale = (1.0 / np.sqrt(lengths))[:, None]
@@ -67,10 +95,7 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
         for first, duplicate in self._alias_pairs:
             weights[:, first] += weights[:, duplicate]
             weights[:, duplicate] = 0.0
-        best = weights.argmax(axis=1)  # the first maximum, as max() in classify()
-        probability = weights[np.arange(len(encoded)), best] / weights.sum(axis=1)
-        classes = self.nb_classes
-        return [(classes[i], p) for i, p in zip(best.tolist(), probability.tolist(), strict=True)]
+        return weights
 
     def _raw_score(self, data: bytes) -> Any:
         tables = _tables(self.tk_nextmove, self.tk_row, self.tk_output)

@@ -5,18 +5,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from typing import Any, Literal
 
+import numpy as np
+
 from classifiers.fast_langid import FastLanguageIdentifier, new_py3langid, release_shared_model
+from classifiers.language_prior import Prior, SourcePriors
+from classifiers.language_rules import LetterEvidence, script_counts, segments
 
 __all__ = [
     "DEFAULT_LANGUAGES",
     "Engine",
     "LanguageIdentifier",
     "LanguageResult",
+    "Prior",
+    "SourcePriors",
     "release_shared_model",
 ]
 
@@ -29,6 +35,24 @@ DEFAULT_LANGUAGES: tuple[str, ...] = (
 )  # fmt: skip
 
 UNDETERMINED = "und"
+# Bumped whenever the rules around the model change what is stored (it is part of `version`).
+RULES_VERSION = "2"
+
+# Below this probability the model is "unsure" and the letter evidence gets a say.
+UNSURE_BELOW = 0.9
+# A letter the language never writes multiplies its probability by this.
+LETTER_PENALTY = 0.01
+# A source prior weighs in on posts with fewer letters than this, or when the model is unsure.
+PRIOR_LETTERS = 30
+# Floor added to each prior share, so that a language the source never used stays possible.
+PRIOR_FLOOR = 0.02
+# Mixed posts: lines or sentences of at least this many letters are identified one by one,
+# and a language counts as present from this share of the post's identified letters. Only
+# posts in two scripts, or multi-line posts the model is not sure of, are split: splitting
+# every post would halve the speed, and single-line same-script mixes are rare.
+SEGMENT_LETTERS = 20
+MIN_SHARE = 0.2
+SPLIT_BELOW = 0.999
 
 # URLs, e-mail addresses and @mentions are mostly Latin-script noise that says nothing about
 # the language of the post, so they are removed before counting letters or identifying.
@@ -43,27 +67,18 @@ _LETTERS_RE = re.compile(r"[^\W\d_]+")
 _NOISE_HINTS = ("/", "@", "www.", "WWW.")
 
 
-def _keep_only(keep: bytes) -> bytes:
-    return bytes(code for code in range(256) if code not in keep)
-
-
-# Script counts come from UTF-8 lead bytes: a C-speed bytes.translate per script instead of a
-# regex pass. Lead bytes D0-D4 are U+0400-U+053F (Cyrillic), D8-DB and DD are the Arabic
-# blocks, C3-C9 Latin-1 to Latin Extended-B plus the ASCII letters.
-_SCRIPT_BYTES: tuple[tuple[str, bytes], ...] = (
-    ("Cyrl", _keep_only(bytes(range(0xD0, 0xD5)))),
-    ("Latn", _keep_only(bytes([*range(65, 91), *range(97, 123), *range(0xC3, 0xCA)]))),
-    ("Arab", _keep_only(bytes([*range(0xD8, 0xDC), 0xDD]))),
-)
-
-
 @dataclass(frozen=True, slots=True)
 class LanguageResult:
-    """The language code (ISO 639-1, or "und"), the dominant script and the probability."""
+    """The language code (ISO 639-1, or "und"), the dominant script and the probability.
+
+    `languages` lists every language found in the post with its share of the letters,
+    dominant first: one entry for a single-language post, none for "und".
+    """
 
     language: str
     script: str | None
     probability: float
+    languages: tuple[tuple[str, float], ...] = ()
 
 
 class LanguageIdentifier:
@@ -77,14 +92,19 @@ class LanguageIdentifier:
         engine: Engine = "py3langid",
         min_letters: int = 3,
     ) -> None:
-        self.languages: tuple[str, ...] = tuple(languages or DEFAULT_LANGUAGES)
+        self.languages: tuple[str, ...] = tuple(dict.fromkeys(languages or DEFAULT_LANGUAGES))
         self.engine: Engine = engine
         self.min_letters = min_letters
         self.labels = self.languages
         self._py3: FastLanguageIdentifier | None = None
+        self._columns: Any = None
         self._prior: dict[str, float] = {}
         if engine == "py3langid":
             self._py3 = new_py3langid(self.languages)
+            classes = list(self._py3.nb_classes)
+            # The model's classes in the identifier's order (an alias column is merged into
+            # the first of its name by the model).
+            self._columns = np.array([classes.index(code) for code in self.languages])
         elif engine == "langdetect":
             known = set(_langdetect_factory().get_lang_list())
             usable = [code for code in self.languages if code in known]
@@ -94,51 +114,197 @@ class LanguageIdentifier:
             self._prior = dict.fromkeys(usable, 1.0)
         else:
             raise ValueError(f"unknown language engine {engine!r} (use py3langid or langdetect)")
+        self._letters = LetterEvidence(self.languages, LETTER_PENALTY)
+        self._index = {code: i for i, code in enumerate(self.languages)}
+        # The tally behind identify_many(..., sources=...): it lives as long as the identifier.
+        self.source_priors = SourcePriors()
         self.version = _version(engine, self.languages, min_letters)
 
-    def identify(self, text: str) -> LanguageResult:
-        """Return the language, script and probability of one post."""
-        text = _strip_noise(text)
-        if not _has_letters(text, self.min_letters):
-            return LanguageResult(UNDETERMINED, _script(text), 0.0)
-        if self._py3 is not None:
-            language, probability = self._py3.classify(text)
-        else:
-            language, probability = self._langdetect(text)
-        return LanguageResult(str(language), _script(text), float(probability))
+    def identify(
+        self, text: str, prior: Prior | None = None, source: Hashable | None = None
+    ) -> LanguageResult:
+        """Return the language, script and probability of one post (see identify_many)."""
+        return self._identify([text], [prior], [source], batch=False)[0]
 
-    def identify_many(self, texts: Sequence[str]) -> list[LanguageResult]:
-        """identify() of each text, with py3langid run once over the whole batch (~3x faster)."""
-        if self._py3 is None:
-            # langdetect has no batch mode: each text is its own detector either way.
-            return [self.identify(text) for text in texts]
+    def identify_many(
+        self,
+        texts: Sequence[str],
+        priors: Sequence[Prior | None] | None = None,
+        sources: Sequence[Hashable | None] | None = None,
+    ) -> list[LanguageResult]:
+        """identify() of each text, with the model run once over the whole batch (~3x faster).
+
+        `priors` gives each text an expected language mix (e.g. {"ky": 0.8, "ru": 0.2}); with
+        `sources` (a key per text, e.g. (platform, source)) the identifier keeps its own tally
+        of each source's confident posts, this batch included, and uses it as the prior.
+        Either only changes short posts or posts the model is unsure about.
+        """
+        count = len(texts)
+        return self._identify(
+            texts, list(priors) if priors else [None] * count,
+            list(sources) if sources else [None] * count, batch=True,
+        )  # fmt: skip
+
+    def _identify(
+        self,
+        texts: Sequence[str],
+        priors: list[Prior | None],
+        sources: list[Hashable | None],
+        batch: bool,
+    ) -> list[LanguageResult]:
+        if not len(priors) == len(sources) == len(texts):
+            raise ValueError("priors and sources need one entry per text (None for no prior)")
         stripped = [_strip_noise(text) for text in texts]
-        scripts = [_script(text) for text in stripped]
         wanted = [i for i, text in enumerate(stripped) if _has_letters(text, self.min_letters)]
-        found = dict(
-            zip(wanted, self._py3.classify_many([stripped[i] for i in wanted]), strict=True)
-        )
-        results: list[LanguageResult] = []
-        for i, script in enumerate(scripts):
-            if i in found:
-                language, probability = found[i]
-                results.append(LanguageResult(str(language), script, float(probability)))
+        found = self._distributions([stripped[i] for i in wanted], batch)
+        counts = [script_counts(text) for text in stripped]
+        results = [LanguageResult(UNDETERMINED, count[0], 0.0) for count in counts]
+        letters = {i: counts[i][1] for i in wanted}
+        rows = {i: found[row] for row, i in enumerate(wanted)}
+        # Most posts are confident: settle those from whole-batch argmax/max, no per-row NumPy.
+        best = found.argmax(axis=1).tolist() if len(wanted) else []
+        top = found.max(axis=1).tolist() if len(wanted) else []
+        for row, i in enumerate(wanted):
+            if top[row] >= UNSURE_BELOW and (priors[i] is None or letters[i] >= PRIOR_LETTERS):
+                code = self.languages[best[row]]
+                results[i] = LanguageResult(code, counts[i][0], top[row], ((code, 1.0),))
             else:
-                results.append(LanguageResult(UNDETERMINED, script, 0.0))
+                results[i] = self._decide(
+                    stripped[i], found[row], priors[i], letters[i], counts[i][0]
+                )
+        # Worth splitting: two scripts with a real share each, or several uncertain lines.
+        split = [
+            i for row, i in enumerate(wanted) if letters[i] >= 2 * SEGMENT_LETTERS and (
+                counts[i][2] >= MIN_SHARE * letters[i]
+                or ("\n" in stripped[i] and top[row] < SPLIT_BELOW)
+            )
+        ]  # fmt: skip
+        if any(source is not None for source in sources):
+            tally = self.source_priors
+            for i in wanted:
+                if sources[i] is not None:
+                    result = results[i]
+                    tally.observe(sources[i], result.language, result.probability, letters[i])
+            for row, i in enumerate(wanted):
+                # A long post the model is sure of keeps its answer whatever the prior says
+                # (as in _decide): skip the tally lookup for almost every post.
+                if sources[i] is None or (top[row] >= UNSURE_BELOW and letters[i] >= PRIOR_LETTERS):
+                    continue
+                source_prior = tally.prior(sources[i])
+                if source_prior is not None:
+                    mixed = _mix(priors[i], source_prior)
+                    results[i] = self._decide(
+                        stripped[i], found[row], mixed, letters[i], counts[i][0]
+                    )
+        return self._add_mixed(stripped, results, split, rows, batch)
+
+    def _distributions(self, texts: list[str], batch: bool) -> Any:
+        """(texts x languages) model probabilities; an all-zero row means no answer."""
+        if self._py3 is None:
+            rows = [self._langdetect(text) for text in texts]
+            return np.array(rows).reshape(len(texts), len(self.languages))
+        if batch:
+            return self._py3.distribution_many(texts)[:, self._columns]
+        rows = [self._py3.distribution(text)[self._columns] for text in texts]
+        return np.array(rows).reshape(len(texts), len(self.languages))
+
+    def _decide(
+        self, text: str, row: Any, prior: Prior | None, letters: int, script: str | None
+    ) -> LanguageResult:
+        best = int(row.argmax())
+        if row[best] <= 0.0:
+            return LanguageResult(UNDETERMINED, script, 0.0)
+        weights = row
+        if row[best] < UNSURE_BELOW:
+            factors = self._letters.factors(text)
+            if factors is not None:
+                weights = weights * factors
+        if prior is not None and (letters < PRIOR_LETTERS or row[best] < UNSURE_BELOW):
+            weights = weights * self._prior_factors(prior)
+        if weights is not row:
+            total = float(weights.sum())
+            weights = row if total <= 0.0 else weights / total
+            best = int(weights.argmax())
+        language = self.languages[best]
+        probability = float(weights[best])
+        return LanguageResult(language, script, probability, ((language, 1.0),))
+
+    def _prior_factors(self, prior: Prior) -> Any:
+        shares = np.zeros(len(self.languages))
+        for code, weight in prior.items():
+            if code in self._index and weight > 0:
+                shares[self._index[code]] = weight
+        total = shares.sum()
+        return (shares / total if total else shares) + PRIOR_FLOOR
+
+    def _add_mixed(
+        self,
+        texts: list[str],
+        results: list[LanguageResult],
+        split: list[int],
+        whole: dict[int, Any],
+        batch: bool,
+    ) -> list[LanguageResult]:
+        """Fill `languages` of posts whose lines or sentences are in different languages."""
+        parts: list[str] = []
+        owners: list[int] = []
+        for i in split:
+            pieces = segments(texts[i], SEGMENT_LETTERS)
+            if len(pieces) > 1:
+                parts.extend(pieces)
+                owners.extend([i] * len(pieces))
+        if not parts:
+            return results
+        found = self._distributions(parts, batch)
+        shares: dict[int, dict[str, int]] = {}
+        for row, (i, part) in enumerate(zip(owners, parts, strict=True)):
+            script, letters, _ = script_counts(part)
+            decided = self._decide(part, found[row], None, letters, script)
+            if decided.language != UNDETERMINED:
+                tally = shares.setdefault(i, {})
+                tally[decided.language] = tally.get(decided.language, 0) + letters
+        for i, tally in shares.items():
+            total = sum(tally.values())
+            present = {code: n / total for code, n in tally.items() if n / total >= MIN_SHARE}
+            if len(present) < 2:
+                continue
+            kept = sum(present.values())
+            ranked = sorted(present.items(), key=lambda item: (-item[1], item[0]))
+            dominant = ranked[0][0]
+            # The whole post's probability of the dominant language, from the same model.
+            probability = float(whole[i][self._index[dominant]])
+            results[i] = LanguageResult(
+                dominant, results[i].script, probability,
+                tuple((code, round(share / kept, 3)) for code, share in ranked),
+            )  # fmt: skip
         return results
 
-    def _langdetect(self, text: str) -> tuple[str, float]:
+    def _langdetect(self, text: str) -> list[float]:
         from langdetect.lang_detect_exception import LangDetectException
 
         detector = _langdetect_factory().create()
         detector.set_prior_map(self._prior)
         detector.append(text)
+        row = [0.0] * len(self.languages)
         try:
-            best = detector.get_probabilities()[0]
-        except (LangDetectException, IndexError):
-            return UNDETERMINED, 0.0
-        # langdetect's only region-tagged codes are zh-cn/zh-tw; the project uses bare ISO 639-1.
-        return str(best.lang).split("-")[0], float(best.prob)
+            found = detector.get_probabilities()
+        except LangDetectException:
+            return row
+        for guess in found:
+            # langdetect's only region-tagged codes are zh-cn/zh-tw; the project uses ISO 639-1.
+            code = str(guess.lang).split("-")[0]
+            if code in self._index:
+                row[self._index[code]] += float(guess.prob)
+        return row
+
+
+def _mix(given: Prior | None, tallied: Prior) -> Prior:
+    if given is None:
+        return tallied
+    # An explicit prior (e.g. from the config) and the tally count half each.
+    total_given = sum(given.values()) or 1.0
+    codes = set(given) | set(tallied)
+    return {c: given.get(c, 0.0) / total_given + tallied.get(c, 0.0) for c in codes}
 
 
 def _strip_noise(text: str) -> str:
@@ -157,15 +323,8 @@ def _has_letters(text: str, needed: int) -> bool:
     return count >= needed
 
 
-def _script(text: str) -> str | None:
-    data = text.encode("utf-8", errors="surrogatepass")
-    counts = [(len(data.translate(None, others)), code) for code, others in _SCRIPT_BYTES]
-    count, code = max(counts)
-    return code if count else None
-
-
 def _version(engine: str, languages: tuple[str, ...], min_letters: int) -> str:
-    base = f"{engine}@{package_version(engine)}"
+    base = f"{engine}@{package_version(engine)}+rules{RULES_VERSION}"
     if set(languages) == set(DEFAULT_LANGUAGES) and min_letters == 3:
         return base
     # Non-default settings change the output, so they must show in the stored version.

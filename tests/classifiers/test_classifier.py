@@ -78,9 +78,10 @@ def test_undetermined_language_still_tags(classifier: PostClassifier) -> None:
 def test_versions_and_names(classifier: PostClassifier) -> None:
     assert classifier.name == "vemeter"
     versions = classifier.versions
-    assert versions["language"] == "py3langid@0.4.0"
+    assert versions["language"] == classifier.language.version
+    assert versions["language"].startswith("py3langid@0.4.0")
     assert versions["lexicon"] == f"lexicon@{classifier.lexicon.version}"
-    assert versions["lexicon"].startswith("lexicon@1.")
+    assert versions["lexicon"].startswith("lexicon@2.")
     assert classifier.version == f"language={versions['language']},lexicon={versions['lexicon']}"
     assert classifier.labels == TOPICS
 

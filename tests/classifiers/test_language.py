@@ -80,7 +80,7 @@ def test_restricted_language_list(identifier: LanguageIdentifier) -> None:
     small = LanguageIdentifier(languages=["ru", "en"])
     assert small.identify(SENTENCES[1][2]).language in {"ru", "en"}
     assert small.version != identifier.version
-    assert identifier.version == "py3langid@0.4.0"
+    assert identifier.version == "py3langid@0.4.0+rules2"
 
 
 def test_unknown_language_code_is_rejected() -> None:
