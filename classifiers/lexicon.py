@@ -11,11 +11,16 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from classifiers.base import TopicMatch
+from classifiers.base import Signal, TopicMatch
+from classifiers.confusables import DIGIT_LIKE
+from classifiers.disclaimer import ANCHORS, find_disclaimers
+from classifiers.evasion import evasion_views
+from classifiers.evasion_translit import transliterations
 from classifiers.lexicon_files import Layer, Lexicon, LexiconError, Mode, Term, load_lexicons
 from classifiers.normalize import SEPARATORS, Normalized, normalize, original_span, squeeze
 
 __all__ = [
+    "EVASION",
     "MATCHER_VERSION",
     "Layer",
     "Lexicon",
@@ -29,14 +34,23 @@ __all__ = [
 ]
 
 # Bump when matching rules change, so that stored tags are recomputed even if lexicons are not.
-MATCHER_VERSION = "1"
+# 2: evasion readings (spelled-out letters, look-alikes, digits, camel-case hashtags),
+# transliterated spellings, abbreviations with small-letter endings, exclude phrases.
+MATCHER_VERSION = "2"
+# Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
+EVASION = "evasive_spelling"
 
 _SEPARATOR_CLASS = "[" + re.escape(SEPARATORS) + "]"
 _SPLIT_RE = re.compile(_SEPARATOR_CLASS + "+")
 # One space, hyphen or " - " between words, or nothing ("Хизбут-Тахрир", "#ХизбутТахрир").
 _GAP = _SEPARATOR_CLASS + "{0,3}"
-# stem mode: up to five letters of case ending or suffix after each word.
+# stem mode: up to five letters of case ending or suffix after each word; abbreviations take
+# them too ("ИГИЛа", "IShIDning"), but only in small letters (checked on the original text).
 _ENDING = r"[^\W\d_]{0,5}"
+# Automaton value of a disclaimer anchor, in place of an entry index.
+_ANCHOR = -1
+# Abbreviations this short are left untransliterated: "ИДУ" -> "IDU" is a health acronym.
+_MIN_TRANSLIT_ABBR = 4
 # The match must not run on into a letter or digit (underscore is a separator, not a letter).
 _END = r"(?![^\W_])"
 # Arabic clitics written together with the next word: wa-/fa- (and), bi-/li-/ka- (in, for,
@@ -56,6 +70,8 @@ class _Entry:
     # Upper/lower pattern of the term's letters; only abbr terms are case-sensitive.
     case: tuple[bool, ...] | None
     excludes: frozenset[str]
+    # Exclude entries as normalised phrases, which veto a match they cover ("иг ран").
+    phrases: tuple[str, ...]
     arabic_prefix: re.Pattern[str] | None
 
 
@@ -74,16 +90,63 @@ class LexiconTagger:
         # run of letters are looked up in the normalised text itself (no offset mapping
         # needed); names with spaces, hyphens or apostrophes in the separator-free text.
         keys: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        seen: set[tuple[object, ...]] = set()
         for lexicon in self.lexicons:
             for term in lexicon.terms:
-                key, joined, entry = _compile(lexicon, term)
-                keys[joined].setdefault(key, []).append(len(self._entries))
-                self._entries.append(entry)
+                for key, joined, entry in _compile(lexicon, term):
+                    identity = (
+                        key,
+                        joined,
+                        entry.pattern.pattern,
+                        entry.case,
+                        id(lexicon),
+                        id(term),
+                    )
+                    if identity not in seen:
+                        seen.add(identity)
+                        keys[joined].setdefault(key, []).append(len(self._entries))
+                        self._entries.append(entry)
+        # Disclaimer phrases are looked for only in posts where the automaton saw their anchor.
+        for anchor in ANCHORS:
+            keys[False].setdefault(anchor, []).append(_ANCHOR)
         self._plain, self._joined = (_automaton(view) for view in keys)
 
     def tag(self, text: str) -> list[TopicMatch]:
         """Return the lexicon matches in text, with spans in the original text."""
+        return self._tag(text, with_signals=False)[0]
+
+    def tag_with_signals(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
+        """The matches in text, plus news disclaimers and evasive spellings of names."""
+        return self._tag(text, with_signals=True)
+
+    def _tag(self, text: str, with_signals: bool) -> tuple[list[TopicMatch], list[Signal]]:
         norm = normalize(text)
+        matches, anchored = self._find(norm, text)
+        evasive: set[TopicMatch] = set()
+        views = evasion_views(norm, text)
+        if views:
+            seen = {(m.family, m.term, m.start, m.end) for m in matches}
+            for view in views:
+                for match in self._find(view, text)[0]:
+                    if (match.family, match.term, match.start, match.end) not in seen:
+                        seen.add((match.family, match.term, match.start, match.end))
+                        matches.append(match)
+                        evasive.add(match)
+        if len(matches) > 1:
+            matches = _drop_contained(matches)
+        if not with_signals or not (matches or anchored):
+            return matches, []
+        signals = find_disclaimers(norm, text, matches, anchored)
+        if evasive:
+            signals.extend(
+                Signal(EVASION, m.start, m.end, text[m.start : m.end])
+                for m in matches
+                if m in evasive and m.topic == "designated_org"
+            )
+        return matches, signals
+
+    def _find(self, norm: Normalized, text: str) -> tuple[list[TopicMatch], bool]:
+        """Matches in one reading of text, and whether a disclaimer anchor was seen."""
         starts: list[tuple[int, tuple[int, ...]]] = []
         if self._plain is not None:
             for last, (length, indexes) in self._plain.iter(norm.text):
@@ -95,12 +158,16 @@ class LexiconTagger:
                 kept = [i for i, char in enumerate(norm.text) if char not in SEPARATORS]
                 starts.extend((kept[last - length + 1], ids) for last, (length, ids) in hits)
         matches: list[TopicMatch] = []
+        anchored = False
         for begin, indexes in starts:
             for index in indexes:
+                if index == _ANCHOR:
+                    anchored = True
+                    continue
                 match = self._check(self._entries[index], norm, text, begin)
                 if match is not None:
                     matches.append(match)
-        return _drop_contained(matches) if len(matches) > 1 else matches
+        return matches, anchored
 
     def _check(self, entry: _Entry, norm: Normalized, text: str, begin: int) -> TopicMatch | None:
         folded = norm.text
@@ -115,10 +182,15 @@ class LexiconTagger:
         found = entry.pattern.match(folded, begin)
         if found is None:
             return None
-        if entry.excludes and squeeze(folded[start : found.end()]) in entry.excludes:
+        if entry.excludes and (
+            squeeze(folded[start : found.end()]) in entry.excludes
+            or _covered(folded, start, found.end(), entry.phrases)
+        ):
             return None
         first, stop = original_span(norm, text, start, found.end())
-        if entry.case is not None and entry.case != _case_pattern(text[first:stop]):
+        if entry.case is not None and not _case_fits(
+            entry.case, text[first:stop], entry.term.lower_in_hashtag and _in_hashtag(folded, start)
+        ):
             return None
         lexicon = entry.lexicon
         return TopicMatch(
@@ -157,10 +229,46 @@ def _automaton(keys: dict[str, list[int]]) -> ahocorasick.Automaton | None:
     return automaton
 
 
-def _compile(lexicon: Lexicon, term: Term) -> tuple[str, bool, _Entry]:
+def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
+    """Automaton key, which automaton, and entry for the term and each generated spelling."""
+    text = normalize(term.term).text
+    spellings = [(text, _case_pattern(term.term) if term.mode == "abbr" else None)]
+    if lexicon.topic == "designated_org" and term.translit:
+        for spelling in _translit_spellings(term, text):
+            spellings.append((spelling, _all_capitals(spelling) if term.mode == "abbr" else None))
+    phrases = tuple(normalize(word).text for word in term.exclude)
+    if len(spellings) > 1:
+        # An exclude written in one alphabet must also veto the other alphabet's spelling.
+        phrases += tuple(other for phrase in phrases for other in transliterations(phrase))
+    excludes = frozenset(squeeze(phrase) for phrase in phrases)
+    compiled = []
+    for spelling, case in spellings:
+        key, joined, pattern, arabic_prefix = _compile_spelling(spelling, term)
+        entry = _Entry(lexicon, term, pattern, case, excludes, phrases, arabic_prefix)
+        compiled.append((key, joined, entry))
+    return compiled
+
+
+def _translit_spellings(term: Term, text: str) -> list[str]:
+    if term.mode == "abbr":
+        letters = [char for char in unicodedata.normalize("NFKC", term.term) if char.isalpha()]
+        # Only all-capital Cyrillic abbreviations long enough not to be another acronym.
+        if len(letters) < _MIN_TRANSLIT_ABBR or not all(char.isupper() for char in letters):
+            return []
+        return [s for s in transliterations(text) if s.isascii()]
+    return transliterations(text)
+
+
+def _all_capitals(spelling: str) -> tuple[bool, ...]:
+    return tuple(True for char in spelling if char.isalpha())
+
+
+def _compile_spelling(
+    text: str, term: Term
+) -> tuple[str, bool, re.Pattern[str], re.Pattern[str] | None]:
     # Words are what spaces separate in the term; hyphens and apostrophes inside a word
     # ("аль-Каида", "Oʻzbekiston") are flexible gaps, but stem endings go only after words.
-    words = [word for word in normalize(term.term).text.split(" ") if squeeze(word)]
+    words = [word for word in text.split(" ") if squeeze(word)]
     arabic_prefix = None
     if "ar" in term.lang:
         arabic_prefix = _ARABIC_PREFIX_RE
@@ -168,13 +276,12 @@ def _compile(lexicon: Lexicon, term: Term) -> tuple[str, bool, _Entry]:
             words[0] = words[0][len(_ARABIC_ARTICLE) :]
             arabic_prefix = _ARABIC_ARTICLE_PREFIX_RE
     ending = _ENDING if term.mode == "stem" else ""
-    pattern = re.compile(_GAP.join(_word_pattern(word) + ending for word in words) + _END)
+    tail = _ENDING if term.mode == "abbr" else ""
+    pattern = re.compile(_GAP.join(_word_pattern(word) + ending for word in words) + tail + _END)
     # stem terms are looked up by their first word only, since later words may carry endings.
     looked_up = words[0] if term.mode == "stem" else " ".join(words)
     key = squeeze(looked_up)
-    excludes = frozenset(squeeze(normalize(word).text) for word in term.exclude)
-    case = _case_pattern(term.term) if term.mode == "abbr" else None
-    return key, key != looked_up, _Entry(lexicon, term, pattern, case, excludes, arabic_prefix)
+    return key, key != looked_up, pattern, arabic_prefix
 
 
 def _word_pattern(word: str) -> str:
@@ -183,6 +290,39 @@ def _word_pattern(word: str) -> str:
 
 def _case_pattern(text: str) -> tuple[bool, ...]:
     return tuple(char.isupper() for char in unicodedata.normalize("NFKC", text) if char.isalpha())
+
+
+def _case_fits(expected: tuple[bool, ...], found: str, lower_ok: bool) -> bool:
+    """Capitals as in the term, digits standing in for any letter, then small letters only."""
+    letters = [c for c in unicodedata.normalize("NFKC", found) if c.isalpha() or c in DIGIT_LIKE]
+    if len(letters) < len(expected):
+        return False
+    if lower_ok and not any(char.isupper() for char in letters):
+        return True
+    ending = letters[len(expected) :]
+    if ending and (not expected[-1] or any(char.isupper() for char in ending)):
+        return False
+    return all(
+        char in DIGIT_LIKE or char.isupper() == upper
+        for char, upper in zip(letters, expected, strict=False)
+    )
+
+
+def _in_hashtag(folded: str, start: int) -> bool:
+    while start > 0 and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
+        start -= 1
+    return start > 0 and folded[start - 1] == "#"
+
+
+def _covered(folded: str, start: int, end: int, phrases: tuple[str, ...]) -> bool:
+    """True when one of the phrases occurs in folded around the whole of [start, end)."""
+    for phrase in phrases:
+        found = folded.find(phrase, max(0, end - len(phrase)), start + len(phrase))
+        while found != -1:
+            if found + len(phrase) >= end:
+                return True
+            found = folded.find(phrase, found + 1, start + len(phrase))
+    return False
 
 
 def _drop_contained(matches: list[TopicMatch]) -> list[TopicMatch]:

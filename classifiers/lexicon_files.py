@@ -52,6 +52,8 @@ class Term(BaseModel):
     lang: list[LangCode] = Field(min_length=1)
     mode: Mode
     exclude: list[str] = Field(default_factory=list)
+    lower_in_hashtag: bool = False
+    translit: bool = True
     note: str | None = None
 
 
@@ -69,7 +71,10 @@ class Lexicon(BaseModel):
         lang: [ru]
         mode: abbr               # abbr: case-sensitive whole word | word: whole word |
                                  # stem: every word may take up to 5 more letters
-        exclude: ["игила"]       # optional: matched words to ignore
+        exclude: ["игила"]       # optional: matched words, or phrases around the match
+                                 # ("иг ран"), that mean something else
+        lower_in_hashtag: true   # optional, abbr only: also match #игил in a hashtag
+        translit: false          # optional: do not add the spelling in the other alphabet
         note: "..."              # optional
     ```
     """
@@ -184,6 +189,11 @@ def _semantic_problems(lexicon: Lexicon) -> Iterator[str]:
         first = seen.setdefault((same, term.mode), index)
         if first != index:
             yield f"terms[{index}].term: same as terms[{first}] after normalisation (remove one)"
+        if term.lower_in_hashtag and term.mode != "abbr":
+            yield (
+                f"terms[{index}].lower_in_hashtag: only abbr terms are case-sensitive "
+                "(remove it or use mode: abbr)"
+            )
         for number, word in enumerate(term.exclude):
             if not squeeze(normalize(word).text):
                 yield f"terms[{index}].exclude[{number}]: empty after normalisation (remove it)"

@@ -127,8 +127,8 @@ def test_empty_tagger() -> None:
 
 def test_version_changes_with_the_terms() -> None:
     base = _tagger()
-    assert base.version.startswith("1.")
-    assert len(base.version) == len("1.") + 8
+    assert base.version.startswith("2.")
+    assert len(base.version) == len("2.") + 8
     assert _tagger().version == base.version
     changed = [*TERMS[:-1], Term(term="манифест", lang=["ru"], mode="word")]
     assert _tagger(changed).version != base.version

@@ -157,3 +157,18 @@ def test_designated_organisations_e1_to_e10_and_national_layer_are_shipped() -> 
     assert any(lexicon.layer == "national_only" for lexicon in designated)
     families = [lexicon.family for lexicon in lexicons]
     assert len(families) == len(set(families))
+
+
+def test_lower_in_hashtag_only_for_abbreviations(tmp_path: Path) -> None:
+    text = GOOD + '  - {term: "Daesh", lang: [en], mode: word, lower_in_hashtag: true}\n'
+    assert _error([_write(tmp_path, text)]) == (
+        f"{tmp_path / 'lexicon.yaml'}: terms[1].lower_in_hashtag: only abbr terms are "
+        "case-sensitive (remove it or use mode: abbr)"
+    )
+
+
+def test_optional_evasion_fields_load(tmp_path: Path) -> None:
+    text = GOOD + '    lower_in_hashtag: true\n    translit: false\n    exclude: ["иг ран"]\n'
+    (lexicon,) = load_lexicons([_write(tmp_path, text)])
+    (term,) = lexicon.terms
+    assert (term.lower_in_hashtag, term.translit, term.exclude) == (True, False, ["иг ран"])

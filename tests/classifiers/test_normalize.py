@@ -10,14 +10,14 @@ from classifiers.normalize import clean_text, normalize, original_span, squeeze
 def _check_offsets(original: str) -> None:
     norm = normalize(original)
     assert len(norm.offsets) == len(norm.text)
-    assert norm.offsets == sorted(norm.offsets)
+    assert list(norm.offsets) == sorted(norm.offsets)
     assert all(0 <= offset < len(original) for offset in norm.offsets)
 
 
 def test_plain_text_is_casefolded_with_identity_offsets() -> None:
     norm = normalize("Суд в Бишкеке")
     assert norm.text == "суд в бишкеке"
-    assert norm.offsets == list(range(len("Суд в Бишкеке")))
+    assert list(norm.offsets) == list(range(len("Суд в Бишкеке")))
 
 
 def test_offsets_after_nfkc_expansion_and_casefold() -> None:
@@ -40,6 +40,14 @@ def test_offsets_skip_removed_zero_width_and_soft_hyphen() -> None:
     assert norm.offsets[:4] == [0, 2, 4, 6]
     first, stop = original_span(norm, original, 0, 4)
     assert original[first:stop] == "И\u200bГ\u00adИ\u2060Л"
+    _check_offsets(original)
+
+
+def test_more_invisible_characters_are_removed_with_offsets() -> None:
+    original = "ИГ\u2063ИЛ и Да\u180eиш"
+    norm = normalize(original)
+    assert norm.text == "игил и даиш"
+    assert original_span(norm, original, 0, 4) == (0, 5)
     _check_offsets(original)
 
 

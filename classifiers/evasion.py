@@ -1,0 +1,172 @@
+"""Extra readings of a normalised text that undo evasion: split letters, hashtags, look-alikes."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from classifiers.confusables import MIXED_RE, to_cyrillic, to_latin
+from classifiers.normalize import Normalized
+
+__all__ = ["evasion_views"]
+
+# What may stand between the letters of a name spelled out: . * - _ · • | / + ~ and emoji (with
+# their variation selector), and spaces; up to three of them ("И. Г. И. Л.", "Д 🔸 А").
+_SEP_CHARS = (
+    ".*\\-_|/+~\u00b7\u2010-\u2015\u2022\u2219\u22c5\u2190-\u2bff\U0001f000-\U0001faff\ufe0f"
+)
+_SEP = f"[\\s{_SEP_CHARS}]{{1,3}}"
+# One letter standing alone; Uzbek Latin writes ш and ч as the digraphs sh and ch ("I.Sh.I.D").
+_ELEMENT = "(?:[sc]h|[^\\W\\d_])(?![^\\W_])"
+_RUN_RE = re.compile(f"(?<![^\\W_]){_ELEMENT}(?:{_SEP}{_ELEMENT}){{2,}}")
+_LETTERS_RE = re.compile(r"[^\W\d_]+")
+# Three spelled-out letters make a name; two are usually initials ("Петров И.Г.").
+_MIN_RUN = 3
+_HASHTAG_RE = re.compile(r"#[^\W_]+")
+_WORD_RE = re.compile(r"(?:[^\W_]|[@$])+")
+
+# Cheap hints decide whether the slow readings are needed at all. Each is one search that skips
+# quickly to a rare character: a spelled-out run has a single letter between separators
+# (".Г.", "*A*", "🔸А🔸") or three single letters between spaces ("и г и"); a mixed word has a
+# digit glued to a letter, or a run of one script next to a letter of another.
+_LETTER = "[^\\W\\d_]"
+_BETWEEN_SEPARATORS = f"(?<=[{_SEP_CHARS}]) ?{_LETTER} ?[{_SEP_CHARS}]"
+_GLUED_DIGIT = f"(?:(?<={_LETTER}.)|(?={_LETTER}))"
+# Both hints in one scan: it starts at a separator or digit and looks around from there.
+_SEPARATOR_OR_DIGIT_RE = re.compile(
+    f"[{_SEP_CHARS}0-9@$](?:{_BETWEEN_SEPARATORS}|(?<=[0-9@$]){_GLUED_DIGIT})"
+)
+_BETWEEN_SEPARATORS_RE = re.compile(f"[{_SEP_CHARS}]{_BETWEEN_SEPARATORS}")
+_DIGIT_JOIN_RE = re.compile(f"[0-9@$]{_GLUED_DIGIT}")
+_SPACED_LETTERS = f"{_LETTER} {_LETTER} {_LETTER}(?![^\\W_])"
+_SPACED_RE = re.compile(f" {_SPACED_LETTERS}")
+_SPACED_AT_START_RE = re.compile(_SPACED_LETTERS)
+_LATIN = "a-z\u00df-\u024f"
+_NON_LATIN = "\u0370-\u052f"  # Greek and Cyrillic
+# Each starts with the script that is rare in the post, so the search skips ahead quickly.
+_LATIN_JOIN_RE = re.compile(f"[{_LATIN}](?:(?=[{_NON_LATIN}])|(?<=[{_NON_LATIN}].))")
+_NON_LATIN_JOIN_RE = re.compile(f"[{_NON_LATIN}](?:(?=[{_LATIN}])|(?<=[{_LATIN}].))")
+
+
+def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
+    """Other readings of norm worth matching too; [] for the great majority of posts.
+
+    Each view keeps offsets into original: runs of spelled-out letters joined ("И.Г.И.Л" ->
+    "игил"), camel-case hashtags split ("#TalibanNews" -> "taliban news"), and words that mix
+    scripts or digits with letters read in one script ("ДAИШ", "D4ESH", "T@liban").
+    """
+    text = norm.text
+    hinted = _SEPARATOR_OR_DIGIT_RE.search(text) is not None
+    spaced = _SPACED_RE.search(text) is not None or _SPACED_AT_START_RE.match(text) is not None
+    scripts = _scripts_meet(text)
+    if not hinted and not spaced and not scripts and "#" not in text:
+        return []
+    spelled = spaced or (hinted and _BETWEEN_SEPARATORS_RE.search(text) is not None)
+    mixed = scripts or (hinted and _DIGIT_JOIN_RE.search(text) is not None)
+    views: list[Normalized] = []
+    base = _join_spelled_out(norm, original) if spelled else norm
+    if base is not norm:
+        views.append(base)
+    if "#" in text:
+        split = _split_camel_hashtags(base, original)
+        if split is not None:
+            views.append(split)
+    if mixed or (base is not norm and MIXED_RE.search(base.text) is not None):
+        views.extend(_fold_mixed_words(base))
+    return views
+
+
+def _scripts_meet(text: str) -> bool:
+    """True when a Latin letter touches a Cyrillic or Greek one."""
+    # The ASCII part of the text tells cheaply whether there are Latin letters at all.
+    ascii_part = text.encode("ascii", "ignore")
+    non_ascii = len(text) - len(ascii_part)
+    if not non_ascii or ascii_part == ascii_part.upper():
+        return False
+    join = _NON_LATIN_JOIN_RE if len(ascii_part) > non_ascii else _LATIN_JOIN_RE
+    return join.search(text) is not None
+
+
+def _join_spelled_out(norm: Normalized, original: str) -> Normalized:
+    """Drop the separators inside runs of three or more spelled-out letters of one case."""
+    cuts: list[tuple[int, int]] = []
+    for run in _RUN_RE.finditer(norm.text):
+        elements = [(m.start(), m.end()) for m in _LETTERS_RE.finditer(norm.text, *run.span())]
+        for piece in _pieces_by_case(elements, norm, original):
+            if len(piece) >= _MIN_RUN:
+                cuts.extend((a[1], b[0]) for a, b in itertools.pairwise(piece))
+    if not cuts:
+        return norm
+    pieces: list[str] = []
+    offsets: list[int] = []
+    previous = 0
+    for start, stop in cuts:
+        pieces.append(norm.text[previous:start])
+        offsets.extend(norm.offsets[previous:start])
+        previous = stop
+    pieces.append(norm.text[previous:])
+    offsets.extend(norm.offsets[previous:])
+    return Normalized("".join(pieces), offsets)
+
+
+def _pieces_by_case(
+    elements: list[tuple[int, int]], norm: Normalized, original: str
+) -> list[list[tuple[int, int]]]:
+    """Split a run where the case changes: "в И Г И Л и Д А И Ш" is в, ИГИЛ, и, ДАИШ."""
+    pieces: list[list[tuple[int, int]]] = []
+    state = ""  # U: all capitals, T: one capital then small letters, L: small letters
+    for element in elements:
+        upper = original[norm.offsets[element[0]]].isupper()
+        if (upper and state == "U") or (not upper and state in ("T", "L")):
+            pass
+        elif not upper and state == "U" and len(pieces[-1]) == 1:
+            state = "T"
+        else:
+            pieces.append([])
+            state = "U" if upper else "L"
+        pieces[-1].append(element)
+    return pieces
+
+
+def _split_camel_hashtags(norm: Normalized, original: str) -> Normalized | None:
+    """Put a space where a hashtag goes from a small letter to a capital ("#TalibanNews")."""
+    cuts: list[int] = []
+    for tag in _HASHTAG_RE.finditer(norm.text):
+        for index in range(tag.start() + 2, tag.end()):
+            before = original[norm.offsets[index - 1]]
+            if before.islower() and original[norm.offsets[index]].isupper():
+                cuts.append(index)
+    if not cuts:
+        return None
+    pieces: list[str] = []
+    offsets: list[int] = []
+    previous = 0
+    for cut in cuts:
+        pieces.extend((norm.text[previous:cut], " "))
+        offsets.extend(norm.offsets[previous:cut])
+        offsets.append(norm.offsets[cut])
+        previous = cut
+    pieces.append(norm.text[previous:])
+    offsets.extend(norm.offsets[previous:])
+    return Normalized("".join(pieces), offsets)
+
+
+def _fold_mixed_words(norm: Normalized) -> list[Normalized]:
+    """Read every word that mixes scripts, or digits and letters, as Latin and as Cyrillic."""
+    spans = [
+        m.span() for m in _WORD_RE.finditer(norm.text) if MIXED_RE.search(m.group()) is not None
+    ]
+    if not spans:
+        return []
+    readings = [lambda w: to_latin(w, "i"), to_cyrillic]
+    if any("1" in norm.text[start:stop] for start, stop in spans):
+        readings.append(lambda w: to_latin(w, "l"))
+    views: list[Normalized] = []
+    for read in readings:
+        chars = list(norm.text)
+        for start, stop in spans:
+            chars[start:stop] = read(norm.text[start:stop])
+        folded = "".join(chars)
+        if folded != norm.text and all(folded != view.text for view in views):
+            views.append(Normalized(folded, norm.offsets))
+    return views

@@ -1,0 +1,223 @@
+"""Tests for evasion-proof lexicon matching, news-disclaimer signals and the evaluation set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifiers.base import Signal
+from classifiers.disclaimer import NEWS_DISCLAIMER, find_disclaimers
+from classifiers.evasion_eval import (
+    EvaluationSetError,
+    evaluate,
+    load_evaluation_set,
+    naive_tagger,
+)
+from classifiers.lexicon import EVASION, Lexicon, LexiconTagger, Term
+from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
+from classifiers.normalize import normalize
+
+TERMS = [
+    Term(term="ИГИЛ", lang=["ru"], mode="abbr", lower_in_hashtag=True),
+    Term(term="ИДУ", lang=["ru"], mode="abbr", exclude=["я иду"]),
+    Term(term="ИГ", lang=["ru"], mode="abbr", exclude=["иг ран"]),
+    Term(term="ISIS", lang=["en"], mode="abbr"),
+    Term(term="HTS", lang=["en"], mode="abbr"),
+    Term(term="ДАИШ", lang=["ru"], mode="word"),
+    Term(term="Daesh", lang=["en"], mode="word"),
+    Term(term="Хизб ут-Тахрир", lang=["ru"], mode="stem"),
+    Term(term="Талибан", lang=["ru"], mode="stem"),
+    Term(term="Taliban", lang=["en"], mode="word"),
+    Term(term="Islom davlat", lang=["uz"], mode="stem", exclude=["islom davlatlari"]),
+    Term(term="ПИВТ", lang=["ru"], mode="abbr", translit=False),
+]
+
+
+@pytest.fixture(scope="module")
+def tagger() -> LexiconTagger:
+    lexicon = Lexicon(
+        topic="designated_org", family="f", layer="un_listed", source="t", terms=TERMS
+    )
+    return LexiconTagger([lexicon])
+
+
+def _found(tagger: LexiconTagger, text: str) -> list[tuple[str, str]]:
+    return [(m.term, text[m.start : m.end]) for m in tagger.tag(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "span"),
+    [
+        ("Упомянули И.Г.И.Л., сообщает", "ИГИЛ", "И.Г.И.Л"),
+        ("Запись D*A*E*S*H удалили", "Daesh", "D*A*E*S*H"),
+        ("Пользователь написал И Г И Л вчера", "ИГИЛ", "И Г И Л"),
+        ("В комментарии ДAИШ.", "ДАИШ", "ДAИШ"),
+        ("The post mentions ІSІS today", "ISIS", "ІSІS"),
+        ("The article describes НТS and", "HTS", "НТS"),
+        ("A reply wrote 1SIS here", "ISIS", "1SIS"),
+        ("В посте Xизб yт-Taxpиp.", "Хизб ут-Тахрир", "Xизб yт-Taxpиp"),
+        ("Weekly review #DaeshNews", "Daesh", "Daesh"),
+        ("Новости #ДаишСегодня", "ДАИШ", "Даиш"),
+    ],
+)
+def test_evasive_spellings_match_with_original_spans(
+    tagger: LexiconTagger, text: str, term: str, span: str
+) -> None:
+    assert _found(tagger, text) == [(term, span)]
+    _, signals = tagger.tag_with_signals(text)
+    assert [(s.name, s.text) for s in signals] == [(EVASION, span)]
+
+
+def test_plain_mentions_carry_no_evasion_signal(tagger: LexiconTagger) -> None:
+    matches, signals = tagger.tag_with_signals("В новостях упомянули ИГИЛ и Daesh.")
+    assert len(matches) == 2
+    assert signals == []
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Бывшего члена ИГИЛа задержали", "ИГИЛа"),
+        ("ИГИЛдің бұрынғы мүшесі", "ИГИЛдің"),
+        ("ИГИЛ-дің мүшесі", "ИГИЛ"),
+        ("Обзор недели #игил", "игил"),
+        ("Сводка #новости_игил", "игил"),
+    ],
+)
+def test_abbreviations_take_small_letter_endings_and_lower_case_hashtags(
+    tagger: LexiconTagger, text: str, span: str
+) -> None:
+    assert _found(tagger, text) == [("ИГИЛ", span)]
+
+
+@pytest.mark.parametrize(
+    "text", ["ИГИЛА", "ИГИЛОВЦЫ", "игил", "Игил Петров", "ИГИЛДАИШ", "#isis", "Isis"]
+)
+def test_abbreviation_case_still_matters_outside_allowed_hashtags(
+    tagger: LexiconTagger, text: str
+) -> None:
+    assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS")] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Я ИДУ ДОМОЙ", "ИГ РАН провёл конференцию", "Islom davlatlari savdo bo'yicha kelishdi"],
+)
+def test_exclude_phrases_around_the_match(tagger: LexiconTagger, text: str) -> None:
+    assert _found(tagger, text) == []
+
+
+def test_exclude_phrases_leave_other_mentions(tagger: LexiconTagger) -> None:
+    assert _found(tagger, "ИДУ и ИГ упомянуты") == [("ИДУ", "ИДУ"), ("ИГ", "ИГ")]
+
+
+def test_transliterated_spellings_and_their_excludes(tagger: LexiconTagger) -> None:
+    assert _found(tagger, "Sud rassmotrel delo Khizb ut-Takhrira") == [
+        ("Хизб ут-Тахрир", "Khizb ut-Takhrira")
+    ]
+    assert _found(tagger, "Eksperty obsudili DAISh") == [("ДАИШ", "DAISh")]
+    assert _found(tagger, "Ислом давлати ҳақида") == [("Islom davlat", "Ислом давлати")]
+    assert _found(tagger, "Ислом давлатлари келишди") == []
+    assert _found(tagger, "IGIL упомянут") == [("ИГИЛ", "IGIL")]
+    # Short and opted-out abbreviations are not transliterated: "IDU", "PIVT".
+    assert _found(tagger, "IDU and PIVT") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "disclaimer"),
+    [
+        ("Суд по делу ИГ* (запрещена в РФ).", "запрещена в РФ"),
+        (
+            "об «Исламском государстве» ИГИЛ (запрещённая в России организация)",
+            "запрещённая в России",
+        ),
+        ("IShID ИГИЛ haqida. * Rossiyada taqiqlangan tashkilot.", "Rossiyada taqiqlangan"),
+        ("ИГИЛ (Қазақстанда тыйым салынған) туралы", "Қазақстанда тыйым салынған"),
+        ("ИГИЛ (организации, запрещенные в Кыргызстане)", "запрещенные в Кыргызстане"),
+        ("A Taliban delegation (banned in Russia) arrived", "banned in Russia"),
+    ],
+)
+def test_disclaimer_phrases_are_signals(tagger: LexiconTagger, text: str, disclaimer: str) -> None:
+    matches, signals = tagger.tag_with_signals(text)
+    assert matches  # the disclaimer does not remove the topic tag
+    texts = [s.text for s in signals if s.name == NEWS_DISCLAIMER]
+    assert disclaimer in texts
+    for signal in signals:
+        assert text[signal.start : signal.end] == signal.text
+
+
+def test_asterisk_after_a_name_is_a_signal(tagger: LexiconTagger) -> None:
+    text = "Боевики ИГ* и «Хизб ут-Тахрир»* упомянуты, ПИВТ тоже."
+    _, signals = tagger.tag_with_signals(text)
+    stars = [s for s in signals if s.name == NEWS_DISCLAIMER]
+    assert [(s.start, s.text) for s in stars] == [
+        (text.index("*"), "*"),
+        (text.index("»*") + 1, "*"),
+    ]
+
+
+def test_disclaimer_phrase_needs_a_name_or_a_footnote() -> None:
+    text = "Продажа вейпов запрещена в России с марта."
+    assert find_disclaimers(normalize(text), text, []) == []
+    footnote = "Новость. *Организация запрещена в России."
+    (signal,) = find_disclaimers(normalize(footnote), footnote, [])
+    start = footnote.index("запрещена")
+    assert signal == Signal(NEWS_DISCLAIMER, start, start + 18, "запрещена в России")
+
+
+def test_shipped_lexicons_meet_the_evaluation_targets_on_the_test_half() -> None:
+    positives, negatives = load_evaluation_set()
+    lexicons = load_lexicons([DEFAULT_LEXICON_DIR])
+    tagger = LexiconTagger(lexicons)
+    report = evaluate(
+        tagger.tag, positives, negatives, "test", lambda t: tagger.tag_with_signals(t)[1]
+    )
+    assert sum(report.total.values()) >= 90 and report.negatives >= 190
+    assert len(report.total) >= 12  # every evasion form is in the test half
+    assert report.recall >= 0.95, [case.text for case in report.missed]
+    assert report.false_positive_rate <= 0.02, [case.text for case in report.false_positives]
+    assert report.disclaimers_found == report.disclaimers > 0
+    baseline = evaluate(naive_tagger(lexicons), positives, negatives, "test")
+    assert baseline.recall < report.recall and baseline.false_positive_rate > 0.02
+
+
+def test_evaluation_set_rows_are_checked(tmp_path: Path) -> None:
+    good = {"text": "t", "lang": "ru", "kind": "ordinary", "split": "dev"}
+    (tmp_path / "positives.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "negatives.jsonl").write_text(
+        json.dumps(good) + "\n" + json.dumps(good | {"split": "train"}) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(EvaluationSetError, match=r"negatives.jsonl: line 2: split: 'train'"):
+        load_evaluation_set(tmp_path)
+    (tmp_path / "negatives.jsonl").write_text("{broken\n", encoding="utf-8")
+    with pytest.raises(EvaluationSetError, match="line 1: invalid JSON"):
+        load_evaluation_set(tmp_path)
+    with pytest.raises(EvaluationSetError, match="cannot be read"):
+        load_evaluation_set(tmp_path / "missing")
+
+
+def test_post_classifier_fills_signals_and_they_are_stored() -> None:
+    from datetime import UTC, datetime
+
+    from classifiers.post import PostClassifier
+    from crawler.items import PostItem
+    from crawler.storing import to_record
+
+    classifier = PostClassifier(languages=["ru", "en"])
+    text = "Суд вынес приговор по делу ИГ* (запрещена в РФ), в комментариях писали Д.А.И.Ш."
+    result = classifier.classify(text)
+    assert result.topics == ("designated_org",)
+    assert {(s.name, s.text) for s in result.signals} == {
+        (NEWS_DISCLAIMER, "*"),
+        (NEWS_DISCLAIMER, "запрещена в РФ"),
+        (EVASION, "Д.А.И.Ш"),
+    }
+    assert classifier.classify_many([text, "Погода хорошая."])[0].signals == result.signals
+    item = PostItem("vk", "s", "club1", "-1_1", datetime(2025, 3, 1, tzinfo=UTC), text)
+    record = to_record(item, result, classifier.versions, "none")
+    stored = {(t.kind, t.label): t.evidence for t in record.tags}
+    assert stored[("signal", EVASION)] == [{"start": text.index("Д.А"), "end": len(text) - 1}]
+    assert len(stored[("signal", NEWS_DISCLAIMER)] or []) == 2
+    assert ("topic", "designated_org") in stored
