@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from crawler.errors import ConfigError
 from crawler.rules_base import SourceRules
@@ -73,6 +81,34 @@ class ClassifierSettings(_Strict):
     lexicons: list[Path] = Field(
         default_factory=list, description="files or folders; empty: the shipped lexicons"
     )
+    topics: Literal["lexicon", "model", "either"] = Field(
+        "lexicon", description="what flags a post: lexicon matches, model scores, or either"
+    )
+    model: Path | None = Field(
+        None,
+        validate_default=True,
+        description="folder written by `vemeter model train`, relative to the config file; "
+        "when set, its scores are stored whatever `topics` says",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # Existence is checked when a crawl or import starts (crawler/model_cli.check_topic_model),
+        # so that `vemeter model train` can write the first model to this very path.
+        topics = info.data.get("topics", "lexicon")
+        if value is None and topics != "lexicon":
+            raise ValueError(
+                f"topics: {topics} needs a trained model (set classifier.model to the folder "
+                "`vemeter model train` writes, or use topics: lexicon)"
+            )
+        return value
+
+    def model_dir(self, base: Path) -> Path | None:
+        """The model folder, a relative path resolved against `base` (the config's folder)."""
+        if self.model is None:
+            return None
+        return self.model if self.model.is_absolute() else (base / self.model).resolve()
 
 
 class ExportSettings(_Strict):
@@ -110,29 +146,20 @@ class ReviewPlanning(_Strict):
 
     flagged: float | None = Field(None, gt=0, lt=1)
     borderline: float | None = Field(None, gt=0, lt=1)
-    low: float | None = Field(None, gt=0, lt=1)
+    low: float | None = Field(None, gt=0, lt=1, description="unflagged posts not borderline")
 
 
 class ReviewSettings(_Strict):
     """`vemeter review`: how review samples are drawn."""
 
-    floor_share: float = Field(
-        0.15, ge=0, le=0.33, description="least share of a cell's budget per stratum"
+    floor_share: float | None = Field(
+        None, ge=0, le=0.33, description="least share of a cell's budget per stratum"
     )
-    borderline_scores: tuple[float, float] = Field(
-        (0.2, 0.5), description="model scores of unflagged posts that make them borderline"
+    borderline_score: float = Field(
+        0.2, gt=0, le=1, description="an unflagged post with a model score this high is borderline"
     )
     double_share: float = Field(0.15, ge=0, le=1, description="share of items labelled twice")
     planning: ReviewPlanning = Field(default_factory=lambda: ReviewPlanning())
-
-    @field_validator("borderline_scores")
-    @classmethod
-    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not 0 <= value[0] < value[1] <= 1:
-            raise ValueError(
-                f"{list(value)} is not a score band (write [low, high] with 0 <= low < high <= 1)"
-            )
-        return value
 
 
 class ProjectConfig(_Strict):

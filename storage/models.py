@@ -165,3 +165,69 @@ class TargetState(Base):
     newest_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     last_posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The topic of a review label that asks about violent-extremist content as a whole.
+ANY_TOPIC = "*"
+
+
+class ReviewSample(Base):
+    """One random draw of posts for human review from a closed period, with its design recorded."""
+
+    __tablename__ = "review_samples"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="'prevalence' or 'views'")
+    project: Mapped[str] = mapped_column(String(64))
+    config_hash: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by_keys: Mapped[str] = mapped_column(String(128), doc="comma-separated cell keys")
+    seed: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(Integer)
+    design: Mapped[dict[str, object]] = mapped_column(JSON, doc="strata, allocation, settings")
+
+
+class ReviewItem(Base):
+    """One sampled post: its design stratum, the stratum's size and its inclusion probability."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("sample_id", "post_pk", name="uq_review_items_sample_post"),
+        Index("ix_review_items_post_pk", "post_pk"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("review_samples.id", ondelete="CASCADE"))
+    post_pk: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, doc="random order in which reviewers see it")
+    cell: Mapped[str] = mapped_column(String(512), doc="JSON object of the cell's key values")
+    stratum: Mapped[str] = mapped_column(String(16), doc="'flagged', 'borderline' or 'low'")
+    stratum_size: Mapped[int] = mapped_column(BigInteger, doc="N_h at draw time")
+    stratum_views: Mapped[int | None] = mapped_column(BigInteger, doc="V_h (view samples)")
+    inclusion_probability: Mapped[float] = mapped_column(Float)
+    draws: Mapped[int] = mapped_column(Integer, doc="times drawn (view samples: with replacement)")
+    views: Mapped[int | None] = mapped_column(BigInteger, doc="views at draw time")
+    double_label: Mapped[bool] = mapped_column(Boolean, doc="to be labelled by two reviewers")
+    settled: Mapped[bool] = mapped_column(
+        Boolean, doc="its overall label is yes or no; until then its text is kept"
+    )
+
+
+class ReviewLabel(Base):
+    """One reviewer's (or an adjudicator's) yes / no / unsure for one item and topic."""
+
+    __tablename__ = "review_labels"
+    __table_args__ = (
+        UniqueConstraint("item_id", "reviewer", "topic", "adjudication", name="uq_review_labels"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(32), doc="a topic, or '*' for any VE content")
+    label: Mapped[str] = mapped_column(String(8), doc="'yes', 'no' or 'unsure'")
+    note: Mapped[str | None] = mapped_column(Text)
+    adjudication: Mapped[bool] = mapped_column(Boolean, doc="an adjudicator's decision: it wins")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,12 +1,15 @@
-"""Text retention: post text older than the project's limit is erased; counts and tags stay."""
+"""Text retention: post text older than the project's limit is erased; counts and tags stay.
+
+Posts drawn for review keep their text until their label is settled (see storage.review).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, exists, update
 
-from storage.models import Post
+from storage.models import Post, ReviewItem
 
 
 def erase_old_text(engine: Engine, days: int | None, *, now: datetime | None = None) -> int:
@@ -16,6 +19,12 @@ def erase_old_text(engine: Engine, days: int | None, *, now: datetime | None = N
     cutoff = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - timedelta(days=days)
     with engine.begin() as conn:
         result = conn.execute(
-            update(Post).where(Post.text.is_not(None), Post.collected_at < cutoff).values(text=None)
+            update(Post)
+            .where(
+                Post.text.is_not(None),
+                Post.collected_at < cutoff,
+                ~exists().where(ReviewItem.post_pk == Post.id, ReviewItem.settled.is_(False)),
+            )
+            .values(text=None)
         )
     return int(result.rowcount or 0)

@@ -1,0 +1,293 @@
+"""`vemeter review`: draw review samples, export them as sheets, import labels, check agreement."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from crawler.cli_common import ConfigArg, parse_date
+from crawler.config import ProjectConfig, load_config
+from crawler.output import Format, render
+
+review_app = typer.Typer(
+    help="Human review: sample posts, export sheets, import labels, measure agreement.",
+    no_args_is_help=True,
+)
+err = Console(stderr=True, soft_wrap=True)
+
+SampleOpt = Annotated[
+    int | None, typer.Option("--sample", help="Sample id (default: the newest sample).")
+]
+TopicOpt = Annotated[
+    str, typer.Option(help="Topic whose labels to use; * is any violent-extremist content.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def _open(config: Path) -> tuple[ProjectConfig, Any]:
+    from storage.engine import open_database
+
+    cfg = load_config(config)
+    return cfg, open_database(cfg.database_url)
+
+
+def _warn_text(cfg: ProjectConfig, missing: int) -> None:
+    """Reviewers of posts without stored text must open the post at its url."""
+    if missing:
+        err.print(
+            f"Warning: {missing:,} sampled posts have no stored text (privacy.keep_text is "
+            f"{cfg.privacy.keep_text!r}, or the text was erased), so reviewers need the url "
+            "column; set privacy.keep_text: all before crawling to keep text for review",
+            highlight=False,
+        )
+
+
+@review_app.command("sample")
+def sample(
+    config: ConfigArg,
+    size: Annotated[int, typer.Option("--size", min=1, help="Posts to draw in all.")],
+    until: Annotated[
+        str,
+        typer.Option("--until", help="End of the closed period (UTC, exclusive), e.g. 2025-02-01."),
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Start of the period (UTC); default: the first post."),
+    ] = None,
+    by: Annotated[
+        str,
+        typer.Option(help="Cells to sample in, comma-separated: platform,source,target,language."),
+    ] = "",
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (recorded; default: a random one).")
+    ] = None,
+    views: Annotated[
+        bool, typer.Option("--views", help="A view sample: posts drawn with probability ∝ views.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Draw a stratified random review sample from a closed period. Example: vemeter review sample configs/example.yaml --size 400 --until 2025-02-01 --by platform"""
+    from storage.review_sampling import CELL_KEYS, SampleRequest, draw
+
+    keys = tuple(k.strip() for k in by.split(",") if k.strip())
+    bad = [k for k in keys if k not in CELL_KEYS]
+    if bad:
+        raise typer.BadParameter(
+            f"cannot sample by {', '.join(bad)} (use any of: {','.join(CELL_KEYS)})",
+            param_hint="--by",
+        )
+    end = parse_date(until)
+    assert end is not None
+    cfg, engine = _open(config)
+    review = cfg.review
+    planning = {k: v for k, v in review.planning.model_dump().items() if v is not None}
+    request = SampleRequest(
+        size=size, until=end, since=parse_date(since), by=keys,
+        kind="views" if views else "prevalence", seed=seed, floor_share=review.floor_share,
+        double_share=review.double_share, borderline_score=review.borderline_score,
+        planning=planning, project=cfg.project, config_hash=cfg.config_hash,
+    )  # fmt: skip
+    drawn = draw(engine, request)
+    engine.dispose()
+    rows = [
+        {**s.cell, "stratum": s.stratum, "posts": s.size, "views": s.views,
+         "allocated": s.allocated, "drawn": s.drawn}
+        for s in drawn.strata
+    ]  # fmt: skip
+    columns = [*keys, "stratum", "posts", *(["views"] if views else []), "allocated", "drawn"]
+    render(rows, columns, fmt, title=f"review sample {drawn.sample_id}")
+    err.print(
+        f"Drew review sample {drawn.sample_id}: {drawn.items:,} posts (seed {drawn.seed}). "
+        f"Next: vemeter review export {config} --sample {drawn.sample_id} --output sheet.csv",
+        highlight=False,
+    )
+    if views and "platform" not in keys:
+        err.print(
+            "Warning: platforms count views differently; add --by platform before "
+            "publishing view-weighted figures",
+            highlight=False,
+        )
+    _warn_text(cfg, drawn.without_text)
+
+
+@review_app.command("export")
+def export(
+    config: ConfigArg,
+    sample_id: SampleOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    blind: Annotated[
+        bool, typer.Option("--blind", help="Leave out flagged, stratum and inclusion_probability.")
+    ] = False,
+) -> None:
+    """Write a sample's items as a sheet to label: item_id, post, text and empty label columns. Example: vemeter review export configs/example.yaml -o sheet.csv"""
+    from storage.review import BLIND_HIDDEN, EXPORT_COLUMNS, export_rows, sample_info
+
+    if fmt not in ("csv", "json"):
+        raise typer.BadParameter(
+            f"{fmt!r} is not a format (use csv or json)", param_hint="--format"
+        )
+    cfg, engine = _open(config)
+    info = sample_info(engine, sample_id)
+    rows = export_rows(engine, info.id, blind=blind)
+    engine.dispose()
+    columns = [c for c in EXPORT_COLUMNS if not (blind and c in BLIND_HIDDEN)]
+    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            handle.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        else:
+            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if output:
+            handle.close()
+    err.print(
+        f"Exported {len(rows):,} items of review sample {info.id}"
+        + (f" to {output}" if output else ""),
+        highlight=False,
+    )
+    _warn_text(cfg, sum(1 for r in rows if not r["text"]))
+
+
+@review_app.command("import")
+def import_labels(
+    config: ConfigArg,
+    file: Annotated[
+        Path, typer.Argument(help="CSV with item_id, reviewer, label [, topic, note].")
+    ],
+    reviewer: Annotated[
+        str | None, typer.Option(help="Reviewer of rows whose reviewer cell is empty.")
+    ] = None,
+    adjudicate: Annotated[
+        bool, typer.Option("--adjudicate", help="These labels are adjudications: they decide.")
+    ] = False,
+) -> None:
+    """Store labels from a filled-in sheet; bad rows are reported by line. Example: vemeter review import configs/example.yaml sheet.csv"""
+    from storage.review_labels import read_labels, store_labels
+
+    _, engine = _open(config)
+    read = read_labels(engine, file, default_reviewer=reviewer)
+    stored = store_labels(engine, read.rows, adjudication=adjudicate)
+    engine.dispose()
+    for line, problem in read.bad:
+        err.print(f"{file}: line {line}: {problem}", highlight=False, markup=False)
+    kind = "adjudications" if adjudicate else "labels"
+    err.print(
+        f"Stored {stored:,} {kind}; {len(read.bad):,} bad rows skipped, {read.blank:,} rows "
+        "without a label left for later.",
+        highlight=False,
+    )
+    if read.bad:
+        raise typer.Exit(1)
+
+
+def _agreement_row(name: str, units: dict[int, list[str]]) -> dict[str, Any]:
+    from analysis.agreement import gwet_ac1, krippendorff_alpha_nominal, specific_agreement
+
+    pairs = [
+        pair
+        for labels in units.values()
+        for pair in itertools.combinations(labels, 2)
+        if set(pair) <= {"yes", "no"}
+    ]
+    alpha = krippendorff_alpha_nominal(units) if units else math.nan
+    positive, negative = specific_agreement(pairs) if pairs else (math.nan, math.nan)
+    raw = sum(a == b for a, b in pairs) / len(pairs) if pairs else math.nan
+    ac1 = gwet_ac1(pairs) if pairs else math.nan
+    return {
+        "stratum": name,
+        "items": len(units),
+        "pairs": len(pairs),
+        "alpha": _rounded(alpha),
+        "positive_agreement": _rounded(positive),
+        "negative_agreement": _rounded(negative),
+        "raw_agreement": _rounded(raw),
+        "ac1": _rounded(ac1),
+    }
+
+
+def _rounded(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, 4)
+
+
+@review_app.command("agreement")
+def agreement(
+    config: ConfigArg,
+    sample_id: SampleOpt = None,
+    topic: TopicOpt = "*",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Krippendorff's alpha (nominal) with positive and negative agreement on double-labelled items, per stratum. Example: vemeter review agreement configs/example.yaml"""
+    from storage.review import agreement_units, sample_info
+
+    _, engine = _open(config)
+    info = sample_info(engine, sample_id)
+    per_stratum = agreement_units(engine, info.id, topic)
+    engine.dispose()
+    rows = [_agreement_row(name, units) for name, units in sorted(per_stratum.items())]
+    pooled = {item: labels for units in per_stratum.values() for item, labels in units.items()}
+    # Pooled over strata without design weights: the per-stratum rows are the ones to report.
+    rows.append(_agreement_row("all (unweighted)", pooled))
+    columns = [
+        "stratum",
+        "items",
+        "pairs",
+        "alpha",
+        "positive_agreement",
+        "negative_agreement",
+        "raw_agreement",
+        "ac1",
+    ]
+    render(rows, columns, fmt, title=f"agreement, review sample {info.id}")
+    if not pooled:
+        err.print(
+            "No item has two reviewers' labels yet (double_label items need a second reviewer)",
+            highlight=False,
+        )
+
+
+@review_app.command("status")
+def status(
+    config: ConfigArg,
+    sample_id: SampleOpt = None,
+    topic: TopicOpt = "*",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Per design stratum: posts, items drawn, reviewed, positives, unsure, disputed, unlabelled. Example: vemeter review status configs/example.yaml"""
+    from storage.review import reviewed_strata, sample_info
+
+    _, engine = _open(config)
+    info = sample_info(engine, sample_id)
+    strata = reviewed_strata(engine, info.id, topic)
+    engine.dispose()
+    rows = [{**s.cell, **{k: v for k, v in s.__dict__.items() if k != "cell"}} for s in strata]
+    columns = [
+        *info.by, "stratum", "size", "views", "sampled", "reviewed", "positives", "unsure",
+        "disputed", "unlabelled",
+    ]  # fmt: skip
+    period = f"{info.since:%Y-%m-%d} … " if info.since else "… "
+    render(
+        rows,
+        columns,
+        fmt,
+        title=f"review sample {info.id} ({info.kind}, {period}{info.until:%Y-%m-%d})",
+    )
+    disputed = sum(s.disputed for s in strata)
+    if disputed:
+        err.print(
+            f"{disputed:,} items are disputed: adjudicate them "
+            f"(vemeter review import {config} FILE --adjudicate)",
+            highlight=False,
+        )
