@@ -1,15 +1,21 @@
-"""The combined per-post classifier: language identification plus lexicon topic tagging."""
+"""The combined per-post classifier: language identification, lexicon tagging and topic model scores."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import cast, get_args
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from classifiers.base import TOPICS, Classification
-from classifiers.language import Engine, LanguageIdentifier
+from classifiers.language import Engine, LanguageIdentifier, Prior
 from classifiers.lexicon import LexiconTagger, load_lexicons
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
+
+if TYPE_CHECKING:
+    from classifiers.topic_model import TopicModel
+
+# What flags a post: lexicon matches, topic model scores at or over their thresholds, or either.
+TopicsMode = Literal["lexicon", "model", "either"]
 
 
 class PostClassifier:
@@ -22,9 +28,23 @@ class PostClassifier:
         lexicon_paths: Sequence[Path] | None = None,
         languages: Sequence[str] | None = None,
         engine: str = "py3langid",
+        topics: str = "lexicon",
+        model: Path | None = None,
     ) -> None:
         if engine not in get_args(Engine):
             raise ValueError(f"unknown language engine {engine!r} (use py3langid or langdetect)")
+        if topics not in get_args(TopicsMode):
+            raise ValueError(f"unknown topics mode {topics!r} (use lexicon, model or either)")
+        if topics != "lexicon" and model is None:
+            raise ValueError(f"topics mode {topics!r} needs a model folder")
+        self.topics = cast(TopicsMode, topics)
+        # With a model, scores are stored in every mode: in `lexicon` mode they only feed review
+        # sampling's score bands and comparisons, without flagging anything.
+        self.model: TopicModel | None = None
+        if model is not None:
+            from classifiers.topic_model import TopicModel
+
+            self.model = TopicModel.load(model)
         self.language = LanguageIdentifier(languages, engine=cast(Engine, engine))
         self.lexicon = LexiconTagger(load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]))
         self.labels: tuple[str, ...] = TOPICS
@@ -36,27 +56,62 @@ class PostClassifier:
         return {
             "language": self.language.version,
             "lexicon": f"{self.lexicon.name}@{self.lexicon.version}",
-        }
+        } | ({"model": self.model.tag} if self.model else {})
 
-    def classify(self, text: str) -> Classification:
+    @property
+    def lexicon_flags(self) -> bool:
+        """Whether lexicon matches flag posts (modes lexicon and either)."""
+        return self.topics != "model"
+
+    def model_topics(self, result: Classification) -> tuple[str, ...]:
+        """Topics the model flags in result (score >= the threshold chosen in training).
+
+        Always () in `lexicon` mode. A post is flagged when this is non-empty, or, if
+        lexicon_flags, when a counted lexicon term matched (see crawler/storing.to_record).
+        """
+        if self.model is None or self.topics == "lexicon":
+            return ()
+        return self.model.flagged_topics(result.scores)
+
+    def classify(
+        self, text: str, prior: Prior | None = None, source: Hashable | None = None
+    ) -> Classification:
         """Identify the language of text and find its lexicon matches."""
-        language = self.language.identify(text)
+        language = self.language.identify(text, prior=prior, source=source)
+        matches, signals = self.lexicon.tag_with_signals(text)
         return Classification(
             language=language.language,
             script=language.script,
             language_probability=language.probability,
-            matches=tuple(self.lexicon.tag(text)),
+            languages=language.languages,
+            matches=tuple(matches),
+            signals=tuple(signals),
+            scores=self.model.predict([text])[0] if self.model else (),
         )
 
-    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
-        """classify() of each text; language identification runs once for the whole batch."""
-        languages = self.language.identify_many(texts)
+    def classify_many(
+        self,
+        texts: Sequence[str],
+        priors: Sequence[Prior | None] | None = None,
+        sources: Sequence[Hashable | None] | None = None,
+    ) -> list[Classification]:
+        """classify() of each text; language identification runs once for the whole batch.
+
+        `sources` (one key per text, e.g. (platform, source)) lets short posts lean on their
+        source's usual language; see LanguageIdentifier.identify_many.
+        """
+        languages = self.language.identify_many(texts, priors=priors, sources=sources)
+        scores = self.model.predict(texts) if self.model else [()] * len(texts)
+        tagged = [self.lexicon.tag_with_signals(text) for text in texts]
         return [
             Classification(
                 language=language.language,
                 script=language.script,
                 language_probability=language.probability,
-                matches=tuple(self.lexicon.tag(text)),
+                languages=language.languages,
+                matches=tuple(matches),
+                signals=tuple(signals),
+                scores=score,
             )
-            for text, language in zip(texts, languages, strict=True)
+            for (matches, signals), language, score in zip(tagged, languages, scores, strict=True)
         ]

@@ -17,3 +17,11 @@ def check_lexicons(config: ProjectConfig) -> LexiconTagger:
         return LexiconTagger(load_lexicons(config.lexicon_paths() or [DEFAULT_LEXICON_DIR]))
     except LexiconError as exc:
         raise ConfigError(str(exc).splitlines()) from None
+
+
+def check_classifiers(config: ProjectConfig) -> None:
+    """Before a crawl or import: lexicons load and the configured topic model is usable here."""
+    from crawler.model_cli import check_topic_model
+
+    check_lexicons(config)
+    check_topic_model(config)

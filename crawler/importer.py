@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.classification import check_classifiers
 from crawler.config import ImportSettings, ProjectConfig
 from crawler.errors import InputError
 from crawler.items import PostItem
@@ -198,17 +199,15 @@ def import_file(
     result = ImportResult()
     if check:
         return _check_only(path, fmt, mapper, result, progress)
+    check_classifiers(config)
     engine = open_database(config.database_url)
     result.run_id = start_run(
         engine, project=config.project, config_hash=config.config_hash,
         version=vemeter_version(), classifiers={},
     )  # fmt: skip
     store = StorePool(
-        StoreSpec(
-            database_url=config.database_url, run_id=result.run_id,
-            lexicon_paths=tuple(config.lexicon_paths()), languages=tuple(config.classifier.languages),
-            language_engine=config.classifier.engine, keep_text=config.privacy.keep_text,
-            unsaved_path=path.with_name(f"{path.name}.unsaved-run{result.run_id}.jsonl"),
+        StoreSpec.for_config(
+            config, result.run_id, path.with_name(f"{path.name}.unsaved-run{result.run_id}.jsonl")
         ),
         batch_size=config.storage.batch_size,
         workers=workers,

@@ -55,14 +55,8 @@ class StoragePipeline:
             self.engine, project=cfg.project, config_hash=cfg.config_hash,
             version=vemeter_version(), classifiers={},
         )  # fmt: skip
-        spec = StoreSpec(
-            database_url=cfg.database_url,
-            run_id=self.run_id,
-            lexicon_paths=tuple(cfg.lexicon_paths()),
-            languages=tuple(cfg.classifier.languages),
-            language_engine=cfg.classifier.engine,
-            keep_text=cfg.privacy.keep_text,
-            unsaved_path=Path(cfg.path).parent / f"vemeter-unsaved-run{self.run_id}.jsonl",
+        spec = StoreSpec.for_config(
+            cfg, self.run_id, Path(cfg.path).parent / f"vemeter-unsaved-run{self.run_id}.jsonl"
         )
         self.store = BackgroundStore(spec, cfg.storage.batch_size)
         assert self.crawler.stats is not None

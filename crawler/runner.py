@@ -10,7 +10,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.classification import check_lexicons
+from crawler.classification import check_classifiers
 from crawler.config import ProjectConfig
 from crawler.errors import ConfigError
 from crawler.pseudonym import Pseudonymiser
@@ -77,7 +77,7 @@ def preflight(config: ProjectConfig, source: str | None) -> None:
             [f"{config.path}: sources: nothing to crawl (add a source; see configs/example.yaml)"]
         )
     open_database(config.database_url).dispose()
-    check_lexicons(config)
+    check_classifiers(config)
 
 
 def run_crawl(

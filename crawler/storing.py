@@ -16,13 +16,17 @@ import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.items import PostItem
 from storage.writer import BatchResult, PostRecord, TagRecord
+
+if TYPE_CHECKING:
+    from crawler.config import ProjectConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,17 @@ class _Match(Protocol):
     def end(self) -> int: ...
 
 
+class _Signal(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+
+
 class _Classification(Protocol):
     @property
     def language(self) -> str: ...
@@ -47,6 +62,16 @@ class _Classification(Protocol):
     def language_probability(self) -> float: ...
     @property
     def matches(self) -> tuple[_Match, ...]: ...
+    @property
+    def scores(self) -> tuple[tuple[str, float], ...]: ...
+    @property
+    def signals(self) -> tuple[_Signal, ...]: ...
+
+
+# Topic-model scores below this are not stored: review sampling only needs the upper band
+# (review.borderline_score, default 0.2), and 7 score rows for every post would dominate the
+# tags table.
+SCORE_FLOOR = 0.05
 
 
 def _split_version(tag: str) -> tuple[str, str]:
@@ -55,14 +80,25 @@ def _split_version(tag: str) -> tuple[str, str]:
 
 
 def to_record(
-    item: PostItem, result: _Classification, versions: dict[str, str], keep_text: str
+    item: PostItem,
+    result: _Classification,
+    versions: dict[str, str],
+    keep_text: str,
+    *,
+    model_topics: Sequence[str] = (),
+    lexicon_flags: bool = True,
 ) -> PostRecord:
-    """The stored form of a classified post; text survives only as `keep_text` allows."""
+    """The stored form of a classified post; text survives only as `keep_text` allows.
+
+    A post is flagged by counted lexicon matches (when lexicon_flags: topics `lexicon` and
+    `either`) or by model_topics, the topics the model flags (PostClassifier.model_topics).
+    Each topic model score becomes a `score` tag, so review sampling can draw score bands.
+    """
     # Names only one national list bans (opposition parties, religious movements) are kept as a
     # signal for review, but do not make a post violent-extremist content.
     counted = [m for m in result.matches if getattr(m, "layer", None) != "national_only"]
     national = [m for m in result.matches if getattr(m, "layer", None) == "national_only"]
-    flagged = bool(counted)
+    flagged = (lexicon_flags and bool(counted)) or bool(model_topics)
     text = item.classify_text
     keep = keep_text == "all" or (keep_text == "flagged" and flagged)
     lex_name, lex_version = _split_version(versions["lexicon"])
@@ -81,6 +117,27 @@ def to_record(
             {"term": m.term, "start": m.start, "end": m.end} for m in national
         ]
         tags.append(TagRecord("signal", "national_only_org", 1.0, lex_name, lex_version, evidence))
+    # News disclaimers ("(запрещена в РФ)", "ИГ*") and evasive spellings, one tag per kind.
+    by_signal: dict[str, list[dict[str, object]]] = {}
+    for signal in result.signals:
+        by_signal.setdefault(signal.name, []).append({"start": signal.start, "end": signal.end})
+    tags.extend(
+        TagRecord("signal", name, 1.0, lex_name, lex_version, ev)
+        for name, ev in sorted(by_signal.items())
+    )
+    if result.scores:
+        model_name, model_version = _split_version(versions["model"])
+        scores = dict(result.scores)
+        tags.extend(
+            TagRecord("score", t, s, model_name, model_version)
+            for t, s in result.scores
+            if s >= SCORE_FLOOR
+        )
+        # Beside any lexicon tag of the same topic: every flagged post has a topic tag, and each
+        # tag names the classifier that found it.
+        tags.extend(
+            TagRecord("topic", t, scores[t], model_name, model_version) for t in model_topics
+        )
     return PostRecord(
         platform=item.platform, source=item.source, target=item.target, post_id=item.post_id,
         published_at=item.published_at, language=result.language, script=result.script,
@@ -103,6 +160,23 @@ class StoreSpec:
     language_engine: str
     keep_text: str
     unsaved_path: Path
+    topics: str = "lexicon"
+    model_path: Path | None = None
+
+    @classmethod
+    def for_config(cls, config: ProjectConfig, run_id: int, unsaved_path: Path) -> StoreSpec:
+        """The writer settings of a project: its database, classifiers and privacy rules."""
+        return cls(
+            database_url=config.database_url,
+            run_id=run_id,
+            lexicon_paths=tuple(config.lexicon_paths()),
+            languages=tuple(config.classifier.languages),
+            language_engine=config.classifier.engine,
+            keep_text=config.privacy.keep_text,
+            unsaved_path=unsaved_path,
+            topics=config.classifier.topics,
+            model_path=config.classifier.model_dir(config.path.parent),
+        )
 
 
 def append_unsaved(path: Path, items: list[PostItem]) -> None:
@@ -131,6 +205,8 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
             lexicon_paths=list(spec.lexicon_paths) or None,
             languages=list(spec.languages),
             engine=spec.language_engine,
+            topics=spec.topics,
+            model=spec.model_path,
         )
         release_shared_model()  # the identifier keeps what it needs
         writer = PostWriter(engine, spec.run_id)
@@ -145,11 +221,17 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
                     i.text = clean_text(i.text)
                     i.extra_text = clean_text(i.extra_text) if i.extra_text else ""
                 # One call per batch: language identification is ~3x faster batched.
-                results = classifier.classify_many([i.classify_text for i in batch])
+                # Keyed by target: short posts lean on the language of that target's long ones.
+                keys = [(i.platform, i.source, i.target) for i in batch]
+                results = classifier.classify_many([i.classify_text for i in batch], sources=keys)
                 records = [
-                    to_record(i, result, versions, spec.keep_text)
+                    to_record(
+                        i, result, versions, spec.keep_text,
+                        model_topics=classifier.model_topics(result),
+                        lexicon_flags=classifier.lexicon_flags,
+                    )
                     for i, result in zip(batch, results, strict=True)
-                ]
+                ]  # fmt: skip
                 outbox.send(("batch", writer.write(records)))
                 continue
             except Exception as exc:

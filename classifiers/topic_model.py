@@ -1,0 +1,377 @@
+"""A trainable topic model: character n-gram TF-IDF and one logistic regression per topic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import sklearn
+from numpy.typing import NDArray
+
+from classifiers.base import TOPICS
+from classifiers.normalize import clean_text
+
+__all__ = [
+    "MODEL_FILE",
+    "TopicModel",
+    "TopicModelError",
+    "TopicReport",
+    "TrainParams",
+    "TrainingExample",
+    "check_folder",
+    "read_metadata",
+]
+
+NAME = "topic-model"
+# Bump when the saved layout or the scoring changes, so old folders are refused, not misread.
+FORMAT = 1
+MODEL_FILE = "model.json"
+ESTIMATORS_FILE = "estimators.joblib"
+_RETRAIN = "retrain it: vemeter model train --config CONFIG"
+
+
+class TopicModelError(ValueError):
+    """A model cannot be trained, saved or loaded; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    """One reviewed text: label True/False for `topic`, or for every topic when topic is None."""
+
+    text: str
+    topic: str | None
+    label: bool
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """What shapes a model; part of its version, so a change of any of them makes a new one."""
+
+    folds: int = 5
+    min_positives: int = 10
+    threshold_for: Literal["f1", "precision"] = "f1"
+    min_precision: float = 0.9
+    # Character n-grams within words; 3-5 scored 280-character posts ~40% faster than 2-5.
+    ngram_min: int = 3
+    ngram_max: int = 5
+    max_features: int = 200_000
+    c: float = 4.0
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    """How one topic fared in training: its counts, cross-validated quality and threshold."""
+
+    topic: str
+    status: Literal["trained", "untrained"]
+    positives: int
+    negatives: int
+    threshold: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    average_precision: float | None = None
+    reason: str = ""
+
+
+@dataclass
+class _TopicData:
+    texts: list[str] = field(default_factory=list)
+    labels: list[bool] = field(default_factory=list)
+
+
+def _per_topic(examples: Iterable[TrainingExample]) -> tuple[dict[str, _TopicData], int, int]:
+    """Examples grouped by topic, plus counts of texts skipped as positive-without-topic or conflicting.
+
+    A "no" without a topic says the text is not violent-extremist content at all, so it is a
+    negative for every topic; a "yes" without a topic cannot say for which topic, so it is
+    skipped. A topic's own label wins over a topic-less one; a text labelled both yes and no
+    for the same topic is dropped as conflicting.
+    """
+    own: dict[str, dict[str, set[bool]]] = {t: {} for t in TOPICS}
+    general_no: set[str] = set()
+    untopical_yes = 0
+    for ex in examples:
+        text = clean_text(ex.text)
+        if ex.topic is None:
+            if ex.label:
+                untopical_yes += 1
+            else:
+                general_no.add(text)
+        elif ex.topic in own:
+            own[ex.topic].setdefault(text, set()).add(ex.label)
+        else:
+            raise TopicModelError(f"{ex.topic!r} is not a topic (use one of: {', '.join(TOPICS)})")
+    conflicting = 0
+    data: dict[str, _TopicData] = {}
+    for topic in TOPICS:
+        votes = own[topic]
+        conflicted = {text for text, labels in votes.items() if len(labels) > 1}
+        conflicting += len(conflicted)
+        labelled = dict.fromkeys(general_no - conflicted, False)
+        labelled.update({text: next(iter(v)) for text, v in votes.items() if len(v) == 1})
+        items = sorted(labelled.items())
+        data[topic] = _TopicData([t for t, _ in items], [y for _, y in items])
+    return data, untopical_yes, conflicting
+
+
+def _version(data: dict[str, _TopicData], params: TrainParams) -> str:
+    digest = hashlib.sha256()
+    header = {"format": FORMAT, "sklearn": sklearn.__version__, "params": asdict(params)}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for topic, d in sorted(data.items()):
+        for text, label in zip(d.texts, d.labels, strict=True):
+            digest.update(f"\x1e{topic}\x1f{int(label)}\x1f{text}".encode())
+    return digest.hexdigest()[:12]
+
+
+def _choose_threshold(
+    y: NDArray[np.bool_], proba: NDArray[np.float64], params: TrainParams
+) -> tuple[float, str]:
+    """The threshold on out-of-fold probabilities: best F1, or the lowest reaching min_precision."""
+    from sklearn.metrics import precision_recall_curve
+
+    precision, recall, thresholds = precision_recall_curve(y, proba)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    if params.threshold_for == "precision":
+        reaching = np.flatnonzero(precision >= params.min_precision)
+        if reaching.size:
+            return float(thresholds[reaching[0]]), ""
+        note = f"precision {params.min_precision:g} not reached; threshold for the best F1"
+        return float(thresholds[int(np.argmax(f1))]), note
+    return float(thresholds[int(np.argmax(f1))]), ""
+
+
+class TopicModel:
+    """Topic model scores: character n-gram TF-IDF + logistic regression per topic (scikit-learn)."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        vectorizer: Any,
+        classifiers: dict[str, Any],
+        reports: Sequence[TopicReport],
+        params: TrainParams,
+        version: str,
+        trained_at: str,
+        skipped: Sequence[str] = (),
+    ) -> None:
+        self.vectorizer = vectorizer
+        self.classifiers = classifiers
+        self.reports = tuple(reports)
+        self.params = params
+        self.version = version
+        self.trained_at = trained_at
+        # What training left out, e.g. "3 positive labels without a topic".
+        self.skipped = tuple(skipped)
+        self.labels: tuple[str, ...] = tuple(t for t in TOPICS if t in classifiers)
+        self.thresholds = {
+            r.topic: float(r.threshold) for r in self.reports if r.threshold is not None
+        }
+        # The text is vectorised once and one sparse product scores every topic.
+        if self.labels:
+            self._weights = np.vstack(
+                [classifiers[t].coef_[0] for t in self.labels], dtype=np.float64
+            ).T
+            self._bias = np.array([classifiers[t].intercept_[0] for t in self.labels])
+
+    @property
+    def tag(self) -> str:
+        """name@version, as stored beside every score and tag."""
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def fit(
+        cls,
+        examples: Iterable[TrainingExample],
+        params: TrainParams | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> TopicModel:
+        """Fit a classifier per topic with enough labels; the others are reported as untrained."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.metrics import (
+            average_precision_score,
+            f1_score,
+            precision_score,
+            recall_score,
+        )
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        params = params or TrainParams()
+        if params.folds < 2:
+            raise TopicModelError(f"folds is {params.folds} (use 2 or more)")
+        data, untopical, conflicting = _per_topic(examples)
+        texts = sorted({t for d in data.values() for t in d.texts})
+        if not texts:
+            raise TopicModelError(
+                "no usable labels: every positive label lacks a topic, or there are none "
+                "(label reviewed texts yes/no for a topic)"
+            )
+        # The vectorizer sees no labels, so fitting it once on every labelled text leaks nothing
+        # about the labels into the cross-validation; only the regressions are refitted per fold.
+        # n-grams seen in one text only are noise, except in a handful of texts (tests, pilots)
+        # where dropping them could leave no features at all.
+        vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(params.ngram_min, params.ngram_max),
+            min_df=2 if len(texts) >= 20 else 1, max_features=params.max_features,
+            sublinear_tf=True, dtype=np.float64,
+        )  # fmt: skip
+        matrix = vectorizer.fit_transform(texts)
+        row = {text: i for i, text in enumerate(texts)}
+        need = max(params.min_positives, params.folds)
+        classifiers: dict[str, Any] = {}
+        reports: list[TopicReport] = []
+        for topic in TOPICS:
+            if progress:
+                progress(topic)
+            d = data[topic]
+            y = np.array(d.labels, dtype=bool)
+            pos, neg = int(y.sum()), int((~y).sum())
+            if pos < need or neg < need:
+                short = "positive" if pos < need else "negative"
+                reason = f"{min(pos, neg)} {short} labels, needs at least {need}"
+                reports.append(TopicReport(topic, "untrained", pos, neg, reason=reason))
+                continue
+            x = matrix[[row[t] for t in d.texts]]
+            folds = StratifiedKFold(n_splits=params.folds, shuffle=True, random_state=0)
+            oof = cross_val_predict(_regression(params), x, y, cv=folds, method="predict_proba")
+            proba = oof[:, 1]
+            threshold, note = _choose_threshold(y, proba, params)
+            predicted = proba >= threshold
+            reports.append(
+                TopicReport(
+                    topic, "trained", pos, neg, threshold=round(threshold, 6),
+                    precision=float(precision_score(y, predicted, zero_division=0.0)),
+                    recall=float(recall_score(y, predicted)),
+                    f1=float(f1_score(y, predicted, zero_division=0.0)),
+                    average_precision=float(average_precision_score(y, proba)),
+                    reason=note,
+                )
+            )  # fmt: skip
+            classifiers[topic] = _regression(params).fit(x, y)
+        skipped = []
+        if untopical:
+            skipped.append(f"{untopical} positive labels without a topic")
+        if conflicting:
+            skipped.append(f"{conflicting} texts labelled both yes and no for one topic")
+        version = _version(data, params)
+        trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+        return cls(vectorizer, classifiers, reports, params, version, trained_at, skipped)
+
+    def score_many(self, texts: Sequence[str]) -> NDArray[np.float64]:
+        """Probabilities, one row per text and one column per trained topic (self.labels)."""
+        if not self.labels:
+            return np.zeros((len(texts), 0))
+        x = self.vectorizer.transform(texts)
+        logits = x @ self._weights + self._bias
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)))
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+        """(topic, probability) pairs sorted by topic for each text, as Classification.scores."""
+        order = sorted(range(len(self.labels)), key=lambda i: self.labels[i])
+        return [
+            tuple((self.labels[i], float(row[i])) for i in order) for row in self.score_many(texts)
+        ]
+
+    def flagged_topics(self, scores: Iterable[tuple[str, float]]) -> tuple[str, ...]:
+        """Topics whose score reaches the threshold chosen for them in training."""
+        return tuple(t for t, s in scores if t in self.thresholds and s >= self.thresholds[t])
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT, "name": self.name, "version": self.version,
+            "sklearn": sklearn.__version__, "trained_at": self.trained_at,
+            "params": asdict(self.params), "skipped": list(self.skipped),
+            "topics": {r.topic: asdict(r) for r in self.reports},
+        }  # fmt: skip
+
+    def save(self, directory: Path) -> None:
+        """Write the fitted estimators (joblib) and model.json into directory."""
+        import joblib
+
+        directory.mkdir(parents=True, exist_ok=True)
+        estimators = directory / ESTIMATORS_FILE
+        tmp = estimators.with_suffix(".tmp")
+        joblib.dump({"vectorizer": self.vectorizer, "classifiers": self.classifiers}, tmp)
+        os.replace(tmp, estimators)
+        meta = self.metadata() | {"estimators_sha256": _sha256(estimators)}
+        tmp = directory / f"{MODEL_FILE}.tmp"
+        tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, directory / MODEL_FILE)  # written last: a folder with it is complete
+
+    @classmethod
+    def load(cls, directory: Path) -> TopicModel:
+        """Read a folder written by save(); refuse other formats and scikit-learn versions.
+
+        joblib files are pickles and run code when loaded: load only models you trained.
+        """
+        import joblib
+
+        meta = check_folder(directory)
+        fitted = joblib.load(directory / ESTIMATORS_FILE)
+        reports = [TopicReport(**r) for r in meta["topics"].values()]
+        params = TrainParams(**meta["params"])
+        return cls(
+            fitted["vectorizer"], fitted["classifiers"], reports, params,
+            meta["version"], meta["trained_at"], meta.get("skipped", ()),
+        )  # fmt: skip
+
+
+def check_folder(directory: Path) -> dict[str, Any]:
+    """model.json of a usable model folder (format, scikit-learn version and file hash checked).
+
+    Cheap enough for the crawling process: the estimators are hashed, not unpickled.
+    """
+    meta = read_metadata(directory)
+    if meta.get("format") != FORMAT or meta.get("name") != NAME:
+        raise TopicModelError(f"{directory}: not a {NAME} folder of format {FORMAT} ({_RETRAIN})")
+    if meta.get("sklearn") != sklearn.__version__:
+        raise TopicModelError(
+            f"{directory}: trained with scikit-learn {meta.get('sklearn')}, this is "
+            f"{sklearn.__version__} ({_RETRAIN})"
+        )
+    estimators = directory / ESTIMATORS_FILE
+    if not estimators.is_file() or _sha256(estimators) != meta.get("estimators_sha256"):
+        raise TopicModelError(
+            f"{directory}: {ESTIMATORS_FILE} is missing or does not match {MODEL_FILE} ({_RETRAIN})"
+        )
+    return meta
+
+
+def read_metadata(directory: Path) -> dict[str, Any]:
+    """model.json of a model folder, or a TopicModelError saying how to get one."""
+    file = directory / MODEL_FILE
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TopicModelError(
+            f"{directory}: no trained model there (train one: vemeter model train --config CONFIG)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise TopicModelError(f"{file}: cannot read it ({exc}; {_RETRAIN})") from None
+    if not isinstance(meta, dict):
+        raise TopicModelError(f"{file}: not a model description ({_RETRAIN})")
+    return meta
+
+
+def _regression(params: TrainParams) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    # Balanced weights: positives are rare among reviewed posts, and the threshold is tuned anyway.
+    # liblinear fitted these small sparse problems in half lbfgs's time.
+    return LogisticRegression(
+        C=params.c, class_weight="balanced", solver="liblinear", max_iter=1000
+    )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,198 @@
+"""`vemeter model`: train the topic model on review labels and show what a trained one knows."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from crawler.config import ProjectConfig, load_config
+from crawler.errors import ConfigError, InputError
+from crawler.output import Format, render
+
+if TYPE_CHECKING:
+    from classifiers.topic_model import TopicReport
+
+model_app = typer.Typer(help="Train and inspect the topic model.", no_args_is_help=True)
+err = Console(stderr=True, soft_wrap=True)
+
+COLUMNS = [
+    "topic", "status", "positives", "negatives", "threshold",
+    "precision", "recall", "f1", "average_precision", "note",
+]  # fmt: skip
+
+
+class ThresholdFor(StrEnum):
+    f1 = "f1"
+    precision = "precision"
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", help="Project config (YAML).")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def model_folder(config: ProjectConfig) -> Path | None:
+    """The configured model folder, resolved against the config file's folder."""
+    return config.classifier.model_dir(config.path.parent)
+
+
+def check_topic_model(config: ProjectConfig) -> None:
+    """Before a crawl or import: the configured model is there and loadable here, or a ConfigError."""
+    folder = model_folder(config)
+    if folder is None:
+        return
+    # Imported only now: scikit-learn costs a second of start-up that lexicon-only runs skip.
+    from classifiers.topic_model import TopicModelError, check_folder
+
+    try:
+        check_folder(folder)
+    except TopicModelError as exc:
+        raise ConfigError([f"{config.path}: classifier.model: {exc}"]) from None
+
+
+def report_rows(reports: tuple[TopicReport, ...]) -> list[dict[str, Any]]:
+    def num(value: float | None) -> float | None:
+        return None if value is None else round(value, 3)
+
+    return [
+        {
+            "topic": r.topic, "status": r.status, "positives": r.positives,
+            "negatives": r.negatives, "threshold": num(r.threshold), "precision": num(r.precision),
+            "recall": num(r.recall), "f1": num(r.f1), "average_precision": num(r.average_precision),
+            "note": r.reason,
+        }
+        for r in reports
+    ]  # fmt: skip
+
+
+def _ngrams(value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d)-(\d)", value.strip())
+    if not match or not 1 <= int(match[1]) <= int(match[2]) <= 8:
+        raise typer.BadParameter(f"{value!r} is not a range like 3-5 (1 to 8)")
+    return int(match[1]), int(match[2])
+
+
+@model_app.command("train")
+def train(
+    config: ConfigOpt,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="CSV with columns text,topic,label (yes/no/unsure); default: the review labels "
+            "stored in the project's database.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Model folder to write (default: classifier.model)."),
+    ] = None,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds.")] = 5,
+    min_positives: Annotated[
+        int, typer.Option(min=2, help="Labels of each class a topic needs to be trained.")
+    ] = 10,
+    threshold_for: Annotated[
+        ThresholdFor,
+        typer.Option(help="Choose each topic's threshold for the best F1, or for precision."),
+    ] = ThresholdFor.f1,
+    min_precision: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Precision to reach with --threshold-for precision."),
+    ] = 0.9,
+    ngrams: Annotated[str, typer.Option(help="Character n-gram lengths, e.g. 3-5.")] = "3-5",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Train the topic model and print cross-validated precision and recall per topic. Example: vemeter model train --config configs/example.yaml"""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from classifiers.base import TOPICS
+    from classifiers.topic_model import TopicModel, TopicModelError, TrainParams
+    from storage.training import LabelsFileError, TrainingSet, read_labels_csv, review_examples
+
+    low, high = _ngrams(ngrams)
+    cfg = load_config(config)
+    folder = output or model_folder(cfg)
+    if folder is None:
+        raise InputError(
+            f"{config}: classifier.model is not set (set it to a folder, or give --output DIR)"
+        )
+    data: TrainingSet
+    if labels is not None:
+        try:
+            data = read_labels_csv(labels)
+        except LabelsFileError as exc:
+            for problem in exc.problems[:20]:
+                err.print(problem, highlight=False, markup=False)
+            raise
+        where = str(labels)
+    else:
+        from storage.engine import open_database
+
+        engine = open_database(cfg.database_url)
+        data = review_examples(engine)
+        engine.dispose()
+        where = "the review labels in the database"
+    for reason, count in sorted(data.skipped.items()):
+        err.print(f"skipped {count:,} labels: {reason}", highlight=False)
+    if not data.examples:
+        raise InputError(
+            f"no yes/no labels in {where} (label a review sample, or give --labels FILE.csv)"
+        )
+    params = TrainParams(
+        folds=folds, min_positives=min_positives, threshold_for=threshold_for.value,
+        min_precision=min_precision, ngram_min=low, ngram_max=high,
+    )  # fmt: skip
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("training", total=len(TOPICS))
+        try:
+            model = TopicModel.fit(
+                data.examples,
+                params,
+                progress=lambda topic: bar.update(task, advance=1, description=topic),
+            )
+        except TopicModelError as exc:
+            raise InputError(f"{where}: {exc}") from None
+    render(report_rows(model.reports), COLUMNS, fmt, title=f"topic-model@{model.version}")
+    for note in model.skipped:
+        err.print(f"skipped {note}", highlight=False)
+    if not model.labels:
+        need = max(min_positives, folds)
+        raise InputError(
+            f"no topic has {need} positive and {need} negative labels; nothing written "
+            "(label more posts, or lower --min-positives)"
+        )
+    model.save(folder)
+    err.print(
+        f"wrote {folder} ({model.tag}, {len(model.labels)} of {len(TOPICS)} topics); "
+        "flag posts with it: classifier.topics: model or either",
+        highlight=False,
+    )
+
+
+@model_app.command("show")
+def show(config: ConfigOpt, fmt: FormatOpt = Format.table) -> None:
+    """Print the configured model's version and per-topic quality. Example: vemeter model show --config configs/example.yaml"""
+    from classifiers.topic_model import TopicModelError, TopicReport, check_folder
+
+    cfg = load_config(config)
+    folder = model_folder(cfg)
+    if folder is None:
+        raise InputError(f"{config}: classifier.model is not set (train one: vemeter model train)")
+    try:
+        meta = check_folder(folder)
+    except TopicModelError as exc:
+        raise ConfigError([f"{cfg.path}: classifier.model: {exc}"]) from None
+    reports = tuple(TopicReport(**r) for r in meta["topics"].values())
+    render(
+        report_rows(reports),
+        COLUMNS,
+        fmt,
+        title=f"{meta['name']}@{meta['version']}, trained {meta['trained_at']}",
+    )
