@@ -1,0 +1,194 @@
+"""Benchmark: posts/s on ONE core for language + lexicon tagging of 280-character posts.
+
+Baseline in the same run: langdetect alone (the usual library choice), on a smaller subset
+since it is slow. Then py3langid language identification alone, lexicon tagging alone, and
+both together through PostClassifier.classify_many in batches, as `vemeter classify` and the
+crawl's writer run them. The process is pinned to one core and NumPy/BLAS to one thread.
+Posts are synthetic: neutral words in the project's languages, 3% naming a lexicon term.
+Median of the rounds; figures go to docs/benchmarks.md.
+
+    python bench/classify.py [--posts 20000] [--langdetect-posts 1000] [--rounds 3] [--no-write]
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before NumPy is imported (by the classifiers): one thread, so one core is really one.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LENGTH = 280
+BATCH = 256
+MENTION_SHARE = 0.03
+# Neutral everyday words (weather, city, market, school, family, sport) per language, with
+# the share of posts in that language: Russian dominates the region's public pages.
+WORDS: dict[str, tuple[float, str]] = {
+    "ru": (0.40, "погода завтра город рынок школа семья праздник дорога автобус новости "
+                 "вечером утром солнце дождь снег цены хлеб молоко работа улица парк "
+                 "футбол концерт библиотека больница урожай соседи детский сад"),
+    "kk": (0.12, "ауа райы ертең қала базар мектеп отбасы мереке жол автобус жаңалықтар "
+                 "кешке таңертең күн жаңбыр қар баға нан сүт жұмыс көше саябақ футбол "
+                 "концерт кітапхана аурухана егін көршілер балабақша"),
+    "ky": (0.10, "аба ырайы эртең шаар базар мектеп үй-бүлө майрам жол автобус жаңылыктар "
+                 "кечинде эртең менен күн жамгыр кар баалар нан сүт жумуш көчө сейил бак "
+                 "футбол концерт китепкана оорукана түшүм кошуналар бала бакча"),
+    "uz": (0.12, "ob-havo ertaga shahar bozor maktab oila bayram yo'l avtobus yangiliklar "
+                 "kechqurun ertalab quyosh yomg'ir qor narxlar non sut ish ko'cha bog' "
+                 "futbol konsert kutubxona shifoxona hosil qo'shnilar bolalar bog'chasi"),
+    "tg": (0.08, "обу ҳаво пагоҳ шаҳр бозор мактаб оила ҷашн роҳ автобус хабарҳо бегоҳ "
+                 "субҳ офтоб борон барф нархҳо нон шир кор кӯча боғ футбол консерт "
+                 "китобхона беморхона ҳосил ҳамсояҳо кӯдакистон"),
+    "tk": (0.04, "howa ertir şäher bazar mekdep maşgala baýramçylyk ýol awtobus täzelikler "
+                 "agşam irden gün ýagyş gar bahalar çörek süýt iş köçe seýilgäh futbol "
+                 "konsert kitaphana hassahana hasyl goňşular çagalar bagy"),
+    "ar": (0.04, "الطقس غدا المدينة السوق المدرسة العائلة العيد الطريق الحافلة الأخبار "
+                 "مساء صباحا الشمس المطر الثلج الأسعار الخبز الحليب العمل الشارع الحديقة "
+                 "كرة القدم الحفل المكتبة المستشفى الحصاد الجيران الروضة"),
+    "fa": (0.03, "هوا فردا شهر بازار مدرسه خانواده جشن جاده اتوبوس اخبار عصر صبح "
+                 "آفتاب باران برف قیمت‌ها نان شیر کار خیابان پارک فوتبال کنسرت "
+                 "کتابخانه بیمارستان برداشت همسایه‌ها مهدکودک"),
+    "en": (0.07, "weather tomorrow city market school family holiday road bus news "
+                 "evening morning sun rain snow prices bread milk work street park "
+                 "football concert library hospital harvest neighbours kindergarten"),
+}  # fmt: skip
+
+
+def make_posts(count: int, seed: int = 0) -> list[str]:
+    """`count` posts of exactly LENGTH characters; MENTION_SHARE of them name a lexicon term."""
+    from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
+
+    rng = random.Random(seed)
+    terms: dict[str, list[str]] = {}
+    for lexicon in load_lexicons([DEFAULT_LEXICON_DIR]):
+        for term in lexicon.terms:
+            for lang in term.lang:
+                terms.setdefault(lang, []).append(term.term)
+    languages = list(WORDS)
+    weights = [WORDS[lang][0] for lang in languages]
+    vocab = {lang: WORDS[lang][1].split() for lang in languages}
+    posts = []
+    for _ in range(count):
+        lang = rng.choices(languages, weights)[0]
+        words = [rng.choice(vocab[lang]) for _ in range(60)]
+        if rng.random() < MENTION_SHARE:
+            words.insert(rng.randrange(2, 12), rng.choice(terms.get(lang) or terms["en"]))
+        text = ""
+        for word in words:
+            sep = rng.choice((" ", " ", " ", ", ", ". "))
+            text += (sep if text else "") + word
+            if len(text) >= LENGTH:
+                break
+        posts.append(text[:LENGTH])
+    return posts
+
+
+def timed(work: Callable[[], object], rounds: int) -> float:
+    """Median CPU seconds of `rounds` runs of work().
+
+    CPU time of this single-threaded process pinned to one core: posts per CPU-second, which
+    other processes sharing the machine do not distort as they would wall time.
+    """
+    times = []
+    for _ in range(rounds):
+        start = time.process_time()
+        work()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+def batched(function: Callable[[Sequence[str]], object], texts: list[str]) -> Callable[[], None]:
+    def run() -> None:
+        for start in range(0, len(texts), BATCH):
+            function(texts[start : start + BATCH])
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--posts", type=int, default=20_000)
+    parser.add_argument("--langdetect-posts", type=int, default=1_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+
+    from langdetect import DetectorFactory, detect_langs
+
+    from classifiers.post import PostClassifier
+
+    posts = make_posts(args.posts)
+    subset = posts[: args.langdetect_posts]
+    classifier = PostClassifier()
+    DetectorFactory.seed = 0
+    detect_langs("warm up: load the profiles")  # not timed
+    classifier.classify_many(posts[:BATCH])  # not timed: first-use allocations
+    flagged = sum(r.flagged for r in classifier.classify_many(posts))
+
+    runs: list[tuple[str, int, float]] = [
+        ("langdetect alone (baseline)", len(subset),
+         timed(lambda: [detect_langs(text) for text in subset], args.rounds)),
+        ("language only (py3langid, batched)", len(posts),
+         timed(batched(classifier.language.identify_many, posts), args.rounds)),
+        ("lexicon only", len(posts),
+         timed(lambda: [classifier.lexicon.tag(text) for text in posts], args.rounds)),
+        ("language + lexicon (PostClassifier.classify_many)", len(posts),
+         timed(batched(classifier.classify_many, posts), args.rounds)),
+    ]  # fmt: skip
+    baseline = runs[0][1] / runs[0][2]
+    rows = [(name, n, n / seconds, n / seconds / baseline) for name, n, seconds in runs]
+    print(f"\n{args.posts:,} posts of {LENGTH} characters ({flagged:,} flagged), core {core}, "
+          f"CPU time, median of {args.rounds} rounds, Python {platform.python_version()}\n")  # fmt: skip
+    print(f"{'run':<52} {'posts':>7} {'posts/s':>9} {'× langdetect':>13}")
+    for name, n, rate, ratio in rows:
+        print(f"{name:<52} {n:>7,} {rate:>9,.0f} {ratio:>12,.1f}×")
+    if not args.no_write:
+        write_doc(args, flagged, rows)
+
+
+def write_doc(
+    args: argparse.Namespace, flagged: int, rows: list[tuple[str, int, float, float]]
+) -> None:
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text(encoding="utf-8")
+    start, end = "<!-- bench/classify.py -->", "<!-- /bench/classify.py -->"
+    table = "\n".join(
+        f"| {name} | {n:,} | {rate:,.0f} | {ratio:,.1f}× |" for name, n, rate, ratio in rows
+    )
+    section = f"""{start}
+## Classification on one core (`bench/classify.py`)
+
+{args.posts:,} synthetic posts of {LENGTH} characters in nine of the project's languages
+({MENTION_SHARE:.0%} name a lexicon term; {flagged:,} flagged), one core (CPU affinity) and one
+NumPy thread, CPU time, median of {args.rounds} rounds, Python {platform.python_version()}, measured
+{time.strftime("%Y-%m-%d")}. Baseline: langdetect alone on the first {args.langdetect_posts:,}
+posts. Batched runs take {BATCH} posts per call, as `vemeter classify` does.
+
+| run | posts | posts/s | × langdetect |
+|---|---:|---:|---:|
+{table}
+{end}"""
+    if start in text:
+        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    doc.write_text(text, encoding="utf-8")
+    print(f"wrote {doc.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
