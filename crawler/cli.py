@@ -10,10 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crawler.classify_cli import classify
 from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.config import load_config, with_window
 from crawler.errors import ConfigError, VemeterError
+from crawler.model_cli import model_app
 from crawler.output import Format, render
+from crawler.report_cli import report
+from crawler.review_cli import review_app
 from crawler.stats_cli import stats
 
 app = typer.Typer(
@@ -26,6 +30,8 @@ config_app = typer.Typer(help="Check project configs.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(model_app, name="model")
+app.add_typer(review_app, name="review")
 
 err = Console(stderr=True, soft_wrap=True)  # one problem, one line: never wrapped
 
@@ -58,6 +64,8 @@ def crawl(
 
 
 app.command()(stats)
+app.command()(classify)
+app.command()(report)
 
 
 @app.command()

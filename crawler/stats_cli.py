@@ -12,7 +12,7 @@ from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.config import load_config
 from crawler.output import ExportFormat, render
 
-COUNT_COLUMNS = ("posts", "flagged", "reviewed")
+COUNT_COLUMNS = ("posts", "flagged", "reviewed", "positives")
 ESTIMATE_COLUMNS = ("prevalence", "ci_low", "ci_high", "method")
 
 
@@ -68,16 +68,24 @@ def stats(
     threshold = cfg.export.min_cell if min_cell is None else min_cell
     engine = open_database(cfg.database_url)
     try:
+        sample = None
+        if estimate is Estimate.reviewed:
+            from crawler.stats_reviewed import latest_sample
+
+            sample = latest_sample(engine)
+            # The estimate describes the sample's period: count the same posts unless told.
+            if since is None and until is None:
+                start, stop = sample.since, sample.until
         rows: list[dict[str, Any]] = count_posts(engine, keys, since=start, until=stop)
         columns = [*keys, "posts", "flagged"]
         review: dict[str, Any] | None = None
         if estimate is Estimate.naive:
             rows = [_naive(row) for row in rows]
             columns += ESTIMATE_COLUMNS
-        elif estimate is Estimate.reviewed:
+        elif sample is not None:
             from crawler.stats_reviewed import reviewed_rows
 
-            rows, extra, review = reviewed_rows(engine, cfg, keys, rows, start, stop)
+            rows, extra, review = reviewed_rows(engine, sample, keys, rows)
             columns += extra
         origin = provenance(
             engine,
@@ -92,7 +100,7 @@ def stats(
     finally:
         engine.dispose()
     if threshold > 1:
-        rows = suppress(rows, COUNT_COLUMNS, threshold, derived=("prevalence",))
+        rows = suppress(rows, COUNT_COLUMNS, threshold, derived=("prevalence", "published"))
         columns.append("suppressed")
     render(
         rows,
