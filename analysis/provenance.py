@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, func, select
 
 from storage.models import CrawlRun, RunTarget
 
-__all__ = ["Coverage", "Provenance", "crawl_coverage", "provenance"]
+__all__ = ["Coverage", "Provenance", "crawl_coverage", "latest_targets", "provenance"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,8 @@ class Provenance:
         return lines
 
 
-def crawl_coverage(engine: Engine) -> Coverage:
-    """The latest status of every target (run_targets of the newest run that reached it)."""
+def latest_targets(engine: Engine) -> Sequence[Row[str, str, str, str, str | None, int]]:
+    """Each target's run_targets row from the newest run that reached it, in target order."""
     latest = (
         select(
             RunTarget.platform,
@@ -85,6 +86,7 @@ def crawl_coverage(engine: Engine) -> Coverage:
             RunTarget.target,
             RunTarget.status,
             RunTarget.reason,
+            RunTarget.run_id,
         )
         .join(
             latest,
@@ -96,7 +98,12 @@ def crawl_coverage(engine: Engine) -> Coverage:
         .order_by(RunTarget.platform, RunTarget.source, RunTarget.target)
     )
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
+        return conn.execute(stmt).all()
+
+
+def crawl_coverage(engine: Engine) -> Coverage:
+    """The latest status of every target (run_targets of the newest run that reached it)."""
+    rows = latest_targets(engine)
     statuses = Counter(row.status for row in rows)
     problems = [
         f"{row.platform}/{row.source}/{row.target}: {row.status}"

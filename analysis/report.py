@@ -14,12 +14,12 @@ from sqlalchemy import Engine, func, select
 from analysis import charts
 from analysis.estimate import Estimate
 from analysis.intervals import wilson_interval
-from analysis.provenance import Provenance, provenance
+from analysis.provenance import Provenance, latest_targets, provenance
 from analysis.report_review import ReviewSection, review_section
 from analysis.stratified import naive_estimate
 from crawler.config import ProjectConfig
 from crawler.errors import InputError
-from storage.models import DailyCount, RunTarget
+from storage.models import DailyCount
 from storage.stats import NO_TOPIC, count_posts
 
 __all__ = ["DEFAULT_MIN_CELL", "Report", "ReportFiles", "gather", "write_report"]
@@ -154,32 +154,9 @@ def _series(bins: Bins, unit: str, review: ReviewSection) -> list[charts.Series]
 
 def _latest_targets(engine: Engine) -> list[TargetStatus]:
     """Each target's row from the newest run that reached it (the same rule as provenance)."""
-    latest = (
-        select(
-            RunTarget.platform,
-            RunTarget.source,
-            RunTarget.target,
-            func.max(RunTarget.run_id).label("run_id"),
-        )
-        .group_by(RunTarget.platform, RunTarget.source, RunTarget.target)
-        .subquery()
-    )
-    stmt = (
-        select(RunTarget)
-        .join(
-            latest,
-            (RunTarget.platform == latest.c.platform)
-            & (RunTarget.source == latest.c.source)
-            & (RunTarget.target == latest.c.target)
-            & (RunTarget.run_id == latest.c.run_id),
-        )
-        .order_by(RunTarget.platform, RunTarget.source, RunTarget.target)
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
     return [
         TargetStatus(r.platform, r.source, r.target, r.status, r.reason, int(r.run_id))
-        for r in rows
+        for r in latest_targets(engine)
     ]
 
 

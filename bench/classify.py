@@ -27,6 +27,8 @@ import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from docsection import write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -163,13 +165,10 @@ def main() -> None:
 def write_doc(
     args: argparse.Namespace, flagged: int, rows: list[tuple[str, int, float, float]]
 ) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start, end = "<!-- bench/classify.py -->", "<!-- /bench/classify.py -->"
     table = "\n".join(
         f"| {name} | {n:,} | {rate:,.0f} | {ratio:,.1f}× |" for name, n, rate, ratio in rows
     )
-    section = f"""{start}
+    body = f"""
 ## Classification on one core (`bench/classify.py`)
 
 {args.posts:,} synthetic posts of {LENGTH} characters in nine of the project's languages
@@ -181,13 +180,8 @@ posts. Batched runs take {BATCH} posts per call, as `vemeter classify` does.
 | run | posts | posts/s | × langdetect |
 |---|---:|---:|---:|
 {table}
-{end}"""
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text, encoding="utf-8")
-    print(f"wrote {doc.relative_to(ROOT)}")
+"""
+    write_section("bench/classify.py", body)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from docsection import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 POSTS_PER_COMMUNITY = 450
 ENV = {
@@ -207,10 +209,7 @@ def main() -> None:
 def write_doc(
     bare: float, full: float, ratio: float, rss: float, bare_rss: float, posts: float, rounds: int
 ) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    start, end = "<!-- bench/crawl_vk.py -->", "<!-- /bench/crawl_vk.py -->"
-    section = f"""{start}
+    body = f"""
 ## VK crawl: full pipeline against the bare spider (`bench/crawl_vk.py`)
 
 {posts:,.0f} posts from the local fake VK API (separate process, rate limits lifted), median of
@@ -223,14 +222,8 @@ classify (language + lexicon) and store in SQLite, as `vemeter crawl` does.
 | bare spider (baseline) | {bare:,.0f} | {bare_rss:.0f} MB |
 | full pipeline | {full:,.0f} | {rss:.0f} MB |
 | **ratio full / bare** | **{ratio:.2f}×** | |
-{end}"""
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.parent.mkdir(exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
-    print(f"wrote {doc.relative_to(ROOT)}")
+"""
+    write_section("bench/crawl_vk.py", body)
 
 
 if __name__ == "__main__":

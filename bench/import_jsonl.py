@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from docsection import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "VEMETER_PSEUDONYM_KEY": "bench-pseudonym-key-0123456789"}
 TEXTS = [
@@ -102,10 +104,7 @@ def main() -> None:
 
 
 def write_doc(rows: int, bad: int, check_rate: float, full_rate: float, rounds: int) -> None:
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start, end = "<!-- bench/import_jsonl.py -->", "<!-- /bench/import_jsonl.py -->"
-    section = f"""{start}
+    body = f"""
 ## Import: `vemeter import` of JSON lines (`bench/import_jsonl.py`)
 
 {rows:,} rows ({bad:,} malformed, reported and skipped), short multilingual posts, median of
@@ -117,13 +116,8 @@ stores nothing; the import also classifies and stores, in two writer processes.
 |---|---:|
 | `vemeter import --check` (baseline) | {check_rate:,.0f} |
 | `vemeter import` | {full_rate:,.0f} |
-{end}"""
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text, encoding="utf-8")
-    print(f"wrote {doc.relative_to(ROOT)}")
+"""
+    write_section("bench/import_jsonl.py", body)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from docsection import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -163,10 +165,7 @@ def write_doc(
     posts: int, daily: float, scan: float, groups: int, pg: tuple[float, float, int] | None
 ) -> None:
     pg_scan, pg_daily = (f"{pg[1]:.1f}", f"{pg[0]:.3f}") if pg else ("—", "—")
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text(encoding="utf-8")
-    start, end = "<!-- bench/stats_daily.py -->", "<!-- /bench/stats_daily.py -->"
-    section = f"""{start}
+    body = f"""
 ## Stats over stored posts (`bench/stats_daily.py`)
 
 `stats --by platform,language,day` over {posts:,} posts ({groups:,} groups), median of 5
@@ -176,13 +175,8 @@ queries (the scan: one), measured {time.strftime("%Y-%m-%d")}, {os.cpu_count()} 
 |---|---:|---:|
 | scanning `posts` (baseline) | {scan:.1f} | {pg_scan} |
 | `daily_counts` (what `vemeter stats` does) | {daily:.3f} | {pg_daily} |
-{end}"""
-    if start in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text, encoding="utf-8")
-    print(f"wrote {doc.relative_to(ROOT)}")
+"""
+    write_section("bench/stats_daily.py", body)
 
 
 if __name__ == "__main__":
