@@ -337,6 +337,7 @@ def _reclassify(
 
     from storage.engine import open_database
     from storage.reclassify import describe, reclassify
+    from storage.retention import erase_unkept_text
 
     cfg = _load(path)
     classifier = _classifier(cfg)
@@ -359,6 +360,9 @@ def _reclassify(
                 batch_size=min(cfg.storage.batch_size, 5000),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )  # fmt: skip
+        # Posts that are no longer flagged lose their text as privacy.keep_text says (review
+        # items keep theirs until settled); re-tagging them again needs keep_text: all.
+        erased = erase_unkept_text(engine, cfg.privacy.keep_text)
     finally:
         engine.dispose()
     if not result.run_id:
@@ -369,6 +373,12 @@ def _reclassify(
     render(_comparison(result.before, result.after), ["kind", "label", "before", "after"], fmt,
            title=f"{cfg.project}: {result.checked:,} posts classified again")  # fmt: skip
     err.print(describe(result, since=since, until=until, source=source), highlight=False)
+    if erased:
+        err.print(
+            f"erased the text of {erased:,} posts that privacy.keep_text "
+            f"({cfg.privacy.keep_text}) no longer allows",
+            highlight=False,
+        )
     err.print(
         f"recorded as run {result.run_id} with classifiers "
         + ", ".join(f"{k}={v}" for k, v in classifier.versions.items()),

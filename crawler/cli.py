@@ -212,16 +212,18 @@ def db_upgrade(config: ConfigArg) -> None:
 
 @db_app.command("prune")
 def db_prune(config: ConfigArg) -> None:
-    """Erase post text older than privacy.text_retention_days (crawls also do this when they end)."""
+    """Erase post text older than privacy.text_retention_days, or that privacy.keep_text does not keep."""
     from storage.engine import open_database
-    from storage.retention import erase_old_text
+    from storage.retention import erase_old_text, erase_unkept_text
 
     cfg = load_config(config)
     engine = open_database(cfg.database_url)
     erased = erase_old_text(engine, cfg.privacy.text_retention_days)
+    unkept = erase_unkept_text(engine, cfg.privacy.keep_text)
     engine.dispose()
     err.print(
-        f"erased the text of {erased:,} posts older than {cfg.privacy.text_retention_days} days",
+        f"erased the text of {erased:,} posts older than {cfg.privacy.text_retention_days} days "
+        f"and of {unkept:,} posts privacy.keep_text ({cfg.privacy.keep_text}) does not keep",
         highlight=False,
     )
 

@@ -28,3 +28,22 @@ def erase_old_text(engine: Engine, days: int | None, *, now: datetime | None = N
             .values(text=None)
         )
     return int(result.rowcount or 0)
+
+
+def erase_unkept_text(engine: Engine, keep_text: str) -> int:
+    """Erase text the privacy setting no longer allows (after a re-tag or a stricter config).
+
+    keep_text "flagged" erases the text of posts that are not flagged (any more), "none" all
+    text; posts drawn for review keep theirs until their label is settled. Returns how many.
+    """
+    if keep_text == "all":
+        return 0
+    where = [
+        Post.text.is_not(None),
+        ~exists().where(ReviewItem.post_pk == Post.id, ReviewItem.settled.is_(False)),
+    ]
+    if keep_text == "flagged":
+        where.append(Post.flagged.is_(False))
+    with engine.begin() as conn:
+        result = conn.execute(update(Post).where(*where).values(text=None))
+    return int(result.rowcount or 0)

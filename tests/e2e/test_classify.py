@@ -107,3 +107,10 @@ def test_reclassify_after_a_lexicon_change(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert json.loads(runs[1][0])["lexicon"] != json.loads(runs[0][0])["lexicon"]
     assert runs[1][1].startswith("reclassify: 2 posts classified again")
+    # q is no longer flagged: keep_text: flagged no longer allows its text.
+    assert "erased the text of 1 posts that privacy.keep_text (flagged) no longer allows" in (
+        done.stderr
+    )
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        texts = dict(db.execute("SELECT post_id, text IS NOT NULL FROM posts").fetchall())
+    assert texts == {"z": 1, "q": 0, "k": 0, "n": 0}

@@ -163,3 +163,22 @@ def test_sampled_posts_keep_text_until_their_label_is_settled(engine: Engine) ->
     assert kept == [items[1].item_id]
     store_labels(engine, [label(items[1].item_id, "cat", "no")], adjudication=True)
     assert erase_old_text(engine, 30, now=later) == 1
+
+
+def test_text_the_privacy_setting_does_not_keep_is_erased_except_for_review(
+    engine: Engine,
+) -> None:
+    from storage.retention import erase_unkept_text
+
+    store(engine, [post(i, flagged=i < 2) for i in range(6)])
+    draw(engine, SampleRequest(size=2, until=UNTIL, seed=3))
+    with engine.connect() as conn:
+        sampled = set(conn.execute(select(ReviewItem.post_pk)).scalars())
+    assert erase_unkept_text(engine, "all") == 0
+    # Unflagged posts lose their text unless they wait for review.
+    unflagged_unsampled = {i + 1 for i in range(2, 6)} - sampled
+    assert erase_unkept_text(engine, "flagged") == len(unflagged_unsampled)
+    with engine.connect() as conn:
+        kept = set(conn.execute(select(Post.id).where(Post.text.is_not(None))).scalars())
+    assert kept == ({1, 2} | sampled)
+    assert erase_unkept_text(engine, "none") == len({1, 2} - sampled)
