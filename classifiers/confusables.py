@@ -66,6 +66,9 @@ _DIGITS_LATIN = {
     "$": "s",
 }
 _DIGITS_CYRILLIC = {"0": "о", "1": "и", "3": "з", "4": "ч", "6": "б", "@": "а", "$": "ѕ"}
+# In Cyrillic words 4 and 3 also stand for the letters they look like ("Исл4м", "Д3ржава"),
+# not only for the sounds ч and з of Russian leetspeak: a second reading.
+_DIGITS_CYRILLIC_SHAPE = {"4": "а", "3": "е"}
 DIGIT_LIKE = frozenset(_DIGITS_LATIN) | frozenset(_DIGITS_CYRILLIC)
 
 _LATIN = "a-z\u00df-\u00f6\u00f8-\u024f"
@@ -92,6 +95,10 @@ _TABLES = {
     "i": {**_TO_LATIN, **{ord(k): v for k, v in _DIGITS_LATIN.items()}},
     "l": {**_TO_LATIN, **{ord(k): v for k, v in _DIGITS_LATIN.items()}, ord("1"): "l"},
     "cyrillic": {**_TO_CYRILLIC, **{ord(k): v for k, v in _DIGITS_CYRILLIC.items()}},
+    "cyrillic_shape": {
+        **_TO_CYRILLIC,
+        **{ord(k): v for k, v in {**_DIGITS_CYRILLIC, **_DIGITS_CYRILLIC_SHAPE}.items()},
+    },
 }
 
 
@@ -100,6 +107,9 @@ def to_latin(word: str, one: str = "i") -> str:
     return word.translate(_TABLES[one])
 
 
-def to_cyrillic(word: str) -> str:
-    """The word with Latin and Greek look-alikes and digits read as Cyrillic letters."""
-    return word.translate(_TABLES["cyrillic"])
+def to_cyrillic(word: str, shape: bool = False) -> str:
+    """The word with Latin and Greek look-alikes and digits read as Cyrillic letters.
+
+    With `shape`, 4 and 3 are read as the letters they look like (а, е) instead of ч, з.
+    """
+    return word.translate(_TABLES["cyrillic_shape" if shape else "cyrillic"])

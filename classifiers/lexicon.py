@@ -36,7 +36,7 @@ __all__ = [
 # Bump when matching rules change, so that stored tags are recomputed even if lexicons are not.
 # 2: evasion readings (spelled-out letters, look-alikes, digits, camel-case hashtags),
 # transliterated spellings, abbreviations with small-letter endings, exclude phrases.
-MATCHER_VERSION = "2"
+MATCHER_VERSION = "3"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -47,6 +47,10 @@ _GAP = _SEPARATOR_CLASS + "{0,3}"
 # stem mode: up to five letters of case ending or suffix after each word; abbreviations take
 # them too ("ИГИЛа", "IShIDning"), but only in small letters (checked on the original text).
 _ENDING = r"[^\W\d_]{0,5}"
+# Turkic languages chain suffixes (Uzbek "katiba-si-ning", Kazakh "мемлекет-тер-інің"): their
+# stem terms take up to eight letters after each word.
+_LONG_ENDING = r"[^\W\d_]{0,8}"
+_AGGLUTINATIVE = frozenset({"kk", "ky", "uz", "tk", "tt", "az", "ba"})
 # Automaton value of a disclaimer anchor, in place of an entry index.
 _ANCHOR = -1
 # Abbreviations this short are left untransliterated: "ИДУ" -> "IDU" is a health acronym.
@@ -182,9 +186,8 @@ class LexiconTagger:
         found = entry.pattern.match(folded, begin)
         if found is None:
             return None
-        if entry.excludes and (
-            squeeze(folded[start : found.end()]) in entry.excludes
-            or _covered(folded, start, found.end(), entry.phrases)
+        if (entry.excludes and _excluded(entry, squeeze(folded[start : found.end()]))) or (
+            entry.phrases and _covered(folded, start, found.end(), entry.phrases)
         ):
             return None
         first, stop = original_span(norm, text, start, found.end())
@@ -275,7 +278,9 @@ def _compile_spelling(
         if words[0].startswith(_ARABIC_ARTICLE) and len(words[0]) > len(_ARABIC_ARTICLE) + 1:
             words[0] = words[0][len(_ARABIC_ARTICLE) :]
             arabic_prefix = _ARABIC_ARTICLE_PREFIX_RE
-    ending = _ENDING if term.mode == "stem" else ""
+    ending = ""
+    if term.mode == "stem":
+        ending = _LONG_ENDING if set(term.lang) <= _AGGLUTINATIVE else _ENDING
     tail = _ENDING if term.mode == "abbr" else ""
     pattern = re.compile(_GAP.join(_word_pattern(word) + ending for word in words) + tail + _END)
     # stem terms are looked up by their first word only, since later words may carry endings.
@@ -312,6 +317,14 @@ def _in_hashtag(folded: str, start: int) -> bool:
     while start > 0 and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
         start -= 1
     return start > 0 and folded[start - 1] == "#"
+
+
+def _excluded(entry: _Entry, matched: str) -> bool:
+    """The matched word(s) are an excluded form; a stem term's form may run on with endings
+    ("ислам мемлекеттері" also excludes the longer «мемлекеттерінің»)."""
+    if matched in entry.excludes:
+        return True
+    return entry.term.mode == "stem" and any(matched.startswith(e) for e in entry.excludes)
 
 
 def _covered(folded: str, start: int, end: int, phrases: tuple[str, ...]) -> bool:

@@ -16,6 +16,7 @@ from classifiers import (
     Tagger,
     TopicMatch,
 )
+from classifiers.lexicon import MATCHER_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_versions_and_names(classifier: PostClassifier) -> None:
     assert versions["language"] == classifier.language.version
     assert versions["language"].startswith("py3langid@0.4.0")
     assert versions["lexicon"] == f"lexicon@{classifier.lexicon.version}"
-    assert versions["lexicon"].startswith("lexicon@2.")
+    assert versions["lexicon"].startswith(f"lexicon@{MATCHER_VERSION}.")
     assert classifier.version == f"language={versions['language']},lexicon={versions['lexicon']}"
     assert classifier.labels == TOPICS
 

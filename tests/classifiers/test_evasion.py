@@ -128,3 +128,11 @@ def test_latin_names_get_cyrillic_spellings() -> None:
 
 def test_transliteration_variants_are_capped() -> None:
     assert len(transliterations("хххххх ххххх")) == MAX_VARIANTS
+
+
+def test_digits_in_cyrillic_words_are_read_as_the_letters_they_look_like() -> None:
+    from classifiers.confusables import to_cyrillic
+
+    assert to_cyrillic("исл4мское") == "ислчмское"  # Russian leetspeak: 4 = ч
+    assert to_cyrillic("исл4мское", shape=True) == "исламское"
+    assert to_cyrillic("д3ржава", shape=True) == "держава"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.lexicon import Lexicon, LexiconTagger, Term, TopicMatch
+from classifiers.lexicon import MATCHER_VERSION, Lexicon, LexiconTagger, Term, TopicMatch
 
 TERMS = [
     Term(term="ИГИЛ", lang=["ru"], mode="abbr"),
@@ -127,8 +127,8 @@ def test_empty_tagger() -> None:
 
 def test_version_changes_with_the_terms() -> None:
     base = _tagger()
-    assert base.version.startswith("2.")
-    assert len(base.version) == len("2.") + 8
+    assert base.version.startswith(f"{MATCHER_VERSION}.")
+    assert len(base.version) == len(MATCHER_VERSION) + 1 + 8
     assert _tagger().version == base.version
     changed = [*TERMS[:-1], Term(term="манифест", lang=["ru"], mode="word")]
     assert _tagger(changed).version != base.version
@@ -161,3 +161,16 @@ def test_tagger_from_files(tmp_path: Path) -> None:
     assert tagger.labels == ("financing",)
     (match,) = tagger.tag("Two crypto wallets were named in the report.")
     assert (match.topic, match.family, match.layer) == ("financing", "wallets", None)
+
+
+def test_turkic_stems_take_chained_suffixes_and_excludes_cover_longer_forms() -> None:
+    uzbek = Term(term="Tavhid va jihod katiba", lang=["uz"], mode="stem")
+    kazakh = Term(term="Ислам мемлекет", lang=["kk"], mode="stem", exclude=["ислам мемлекеттер"])
+    russian = Term(term="Исламск государств", lang=["ru"], mode="stem")
+    tagger = _tagger([uzbek, kazakh, russian])
+    # katiba + si + ning: six letters of suffixes, more than a Russian stem may take.
+    assert [m.term for m in tagger.tag("Tavhid va jihod katibasining nomi")] == [uzbek.term]
+    assert [m.term for m in tagger.tag("Ислам мемлекетінің жақтасы")] == [kazakh.term]
+    # The plural is excluded, also when more suffixes follow it.
+    assert tagger.tag("Ислам мемлекеттерінің министрлері") == []
+    assert tagger.tag("Исламскоегосударствованиями") == []  # ru: at most five letters
