@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from classifiers.confusables import MIXED_RE, to_cyrillic, to_latin
 from classifiers.normalize import Normalized
@@ -158,7 +159,7 @@ def _fold_mixed_words(norm: Normalized) -> list[Normalized]:
     ]
     if not spans:
         return []
-    readings = [lambda w: to_latin(w, "i"), to_cyrillic]
+    readings: list[Callable[[str], str]] = [lambda w: to_latin(w, "i"), to_cyrillic]
     if any("1" in norm.text[start:stop] for start, stop in spans):
         readings.append(lambda w: to_latin(w, "l"))
     if any(digit in norm.text[start:stop] for start, stop in spans for digit in "34"):
