@@ -1,4 +1,4 @@
-"""Downloader middlewares: per-credential rate limits, and retries with exponential back-off.
+"""Downloader middlewares: rate limits, robots.txt (with Crawl-delay), and retries with back-off.
 
 Scrapy's own RetryMiddleware retries at once; platforms that answer 429 or 5xx want the client
 to slow down, so this one waits (honouring Retry-After) before each new attempt.
@@ -25,6 +25,12 @@ from crawler.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524})
+# Official APIs publish per-token limits, which their spiders pace by; an API host's robots.txt
+# speaks to crawlers of its pages, so its Crawl-delay is not applied to API calls.
+API_PLATFORMS = frozenset({"vk", "ok"})
+# A robots.txt asking for more than this (a typo, or a wish not to be crawled at all) would stall
+# the crawl for hours; a source's own requests_per_second can still be set as low as it asks.
+MAX_CRAWL_DELAY = 60.0
 
 
 class RateLimitMiddleware:
@@ -45,11 +51,18 @@ class RateLimitMiddleware:
         if blocked is not None and (reason := blocked(request)):
             raise IgnoreRequest(reason)
         key = request.meta.get("rate_key")
+        crawl_delay = request.meta.get("crawl_delay")
+        if crawl_delay:
+            # The host's spacing, shared by every request to it; without a rate of its own
+            # (requests_per_second: 0) the request still waits on a key of its host.
+            key = key or f"robots:{urlparse_cached(request).netloc.lower()}"
         if key is None:
             return
         rate = request.meta.get("rate_per_second")
         if rate and self.limiter.rate(key) is None:
             self.limiter.set_rate(key, float(rate))
+        if crawl_delay:
+            self.limiter.set_min_interval(key, float(crawl_delay))
         waited = await self.limiter.wait(key)
         if waited and self.crawler.stats:
             self.crawler.stats.inc_value("vemeter/rate_limit_wait_ms", int(waited * 1000))
@@ -120,7 +133,60 @@ class RobotsTxtMiddleware(_ScrapyRobotsTxtMiddleware):
     In Scrapy 2.19 every request to a new host awaits one Deferred for its robots.txt, and only
     the first awaiter receives the parser; the others get None, read as "no robots.txt", and go
     out unchecked. The parser is cached before the Deferred fires, so read it from there.
+
+    It also reads the host's Crawl-delay for our user agent (or `*`) into the request's
+    `crawl_delay` meta, capped at VEMETER_CRAWL_DELAY_MAX seconds; RateLimitMiddleware, which
+    runs after it, spaces the host's requests at least that far apart.
     """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.max_crawl_delay = crawler.settings.getfloat("VEMETER_CRAWL_DELAY_MAX", MAX_CRAWL_DELAY)
+        self.crawl_delays: dict[str, float] = {}  # netloc -> delay applied, noted once each
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        super().process_request_2(rp, request)  # raises IgnoreRequest when disallowed
+        spider = self.crawler.spider
+        if rp is None or (spider is not None and spider.name in API_PLATFORMS):
+            return
+        useragent = self._robotstxt_useragent or request.headers.get(
+            b"User-Agent", self._default_useragent
+        )
+        asked = rp.crawl_delay(useragent or self._default_useragent)
+        if asked is None or not asked > 0:  # also refuses NaN
+            return
+        delay = min(asked, self.max_crawl_delay)
+        request.meta["crawl_delay"] = delay
+        netloc = urlparse_cached(request).netloc.lower()
+        if netloc not in self.crawl_delays:
+            self.crawl_delays[netloc] = delay
+            self._note(netloc, asked, delay, request.meta.get("rate_per_second"))
+
+    def _note(self, netloc: str, asked: float, delay: float, rate: float | None) -> None:
+        if self._stats:
+            self._stats.set_value(f"vemeter/crawl_delay/{netloc}", delay)
+        if asked > delay:
+            log.warning(
+                "%s: robots.txt asks a Crawl-delay of %g s; capped at %g s (to honour it in "
+                "full, set the source's requests_per_second to %.3g or lower)",
+                netloc,
+                asked,
+                delay,
+                1 / asked,
+            )
+        elif not rate or delay > 1 / float(rate):
+            # Slower than the source asked for: say why the crawl of this host takes longer.
+            asked_for = f"requests_per_second: {float(rate):g}" if rate else "no rate limit"
+            log.warning(
+                "%s: robots.txt Crawl-delay %g s: at most one request every %g s to this host "
+                "(the source asks for %s)",
+                netloc,
+                delay,
+                delay,
+                asked_for,
+            )
+        else:
+            log.info("%s: robots.txt Crawl-delay %g s (within requests_per_second)", netloc, delay)
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         parser = await super().robot_parser(request)

@@ -1,12 +1,14 @@
 """A per-key rate limiter: at most N requests start in any one-second window, evenly spaced.
 
-Keys are credentials (a hash of a token), not hosts, because VK and OK limit per token or
-application key. Every request of every concurrent target that shares a key waits here.
+Keys are credentials (a hash of a token) for VK and OK, which limit per token or application
+key, and hosts for web pages. Every request of every concurrent target that shares a key waits
+here. A key may also carry a minimum interval (a robots.txt Crawl-delay): the stricter one wins.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,9 +21,14 @@ WINDOW_MARGIN = 0.05
 
 @dataclass
 class _Bucket:
-    rate: float
+    rate: float  # math.inf: no rate of its own, only min_interval
     starts: deque[float] = field(default_factory=deque)
     next_free: float = 0.0
+    min_interval: float = 0.0
+
+    @property
+    def spacing(self) -> float:
+        return max(1.0 / self.rate, self.min_interval)
 
 
 class RateLimiter:
@@ -38,12 +45,21 @@ class RateLimiter:
 
     def rate(self, key: str) -> float | None:
         bucket = self._buckets.get(key)
-        return bucket.rate if bucket else None
+        return bucket.rate if bucket and math.isfinite(bucket.rate) else None
+
+    def set_min_interval(self, key: str, seconds: float) -> None:
+        """Start `key`'s requests at least `seconds` apart, whatever its rate (never loosens)."""
+        bucket = self._buckets.setdefault(key, _Bucket(math.inf))
+        bucket.min_interval = max(bucket.min_interval, seconds)
+
+    def min_interval(self, key: str) -> float:
+        bucket = self._buckets.get(key)
+        return bucket.min_interval if bucket else 0.0
 
     def slow_down(self, key: str, factor: float = 0.7, floor: float = 0.2) -> float:
         """Lower a key's rate after the platform said 'too many requests'; returns the new rate."""
         bucket = self._buckets.get(key)
-        if bucket is None:
+        if bucket is None or not math.isfinite(bucket.rate):
             return 0.0
         bucket.rate = max(floor, bucket.rate * factor)
         return bucket.rate
@@ -58,8 +74,7 @@ class RateLimiter:
         while bucket.starts and now - bucket.starts[0] >= window:
             bucket.starts.popleft()
         wait = max(0.0, bucket.next_free - now)
-        allowed = max(1, int(bucket.rate)) if bucket.rate >= 1 else 1
-        if len(bucket.starts) >= allowed:
+        if math.isfinite(bucket.rate) and len(bucket.starts) >= max(1, int(bucket.rate)):
             wait = max(wait, bucket.starts[0] + window - now)
         return wait
 
@@ -70,7 +85,7 @@ class RateLimiter:
             return
         now = self._clock()
         bucket.starts.append(now)
-        bucket.next_free = now + 1.0 / bucket.rate
+        bucket.next_free = now + bucket.spacing
 
     async def wait(self, key: str) -> float:
         """Wait until a request of `key` may start, then admit it; returns seconds waited."""

@@ -24,6 +24,7 @@ RETRY_ENABLED = False  # replaced by BackoffRetryMiddleware
 VEMETER_RETRY_TIMES = 5
 VEMETER_RETRY_BACKOFF_BASE = 1.0
 VEMETER_RETRY_BACKOFF_MAX = 60.0
+VEMETER_CRAWL_DELAY_MAX = 60.0  # robots.txt Crawl-delay above this (s) is capped, with a warning
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
 from http import HTTPStatus
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
@@ -63,6 +64,7 @@ class FakeWeb(FakeService):
 
     def __init__(self, site: FakeSite | None = None) -> None:
         self.site = site or default_site()
+        self.crawl_delay: float | None = None  # seconds; served in robots.txt when set
         self.request_log: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._hits: dict[str, int] = {}
@@ -95,6 +97,12 @@ class FakeWeb(FakeService):
             best = max(best, hi - lo + 1)
         return best
 
+    def gaps(self, skip: tuple[str, ...] = ("/robots.txt",)) -> list[float]:
+        """Seconds between consecutive requests (except paths in `skip`), in arrival order."""
+        with self._lock:
+            times = sorted(r.time for r in self.request_log if r.path not in skip)
+        return [b - a for a, b in pairwise(times)]
+
     # --- serving (handler threads) -----------------------------------------------------
     def handle(self, path: str, user_agent: str) -> tuple[int, str, bytes]:
         with self._lock:
@@ -107,7 +115,8 @@ class FakeWeb(FakeService):
 
     def _page(self, path: str) -> tuple[int, str, bytes]:
         if path == "/robots.txt":
-            return 200, _TYPES["text"], ROBOTS
+            delay = f"Crawl-delay: {self.crawl_delay:g}\n" if self.crawl_delay else ""
+            return 200, _TYPES["text"], ROBOTS + delay.encode()
         if path == PATHS["rss"]:
             return 200, _TYPES["rss"], self._rss()
         if path == PATHS["atom"]:

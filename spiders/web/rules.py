@@ -71,7 +71,10 @@ class WebRules(SourceRules):
         True, description="fetch each article page; false: keep the feed entry's content only"
     )
     requests_per_second: float = Field(
-        1.0, ge=0, description="per host, across all requests; 0 lifts the limit (local tests only)"
+        1.0,
+        ge=0,
+        description="per host, across all requests; a stricter robots.txt Crawl-delay wins; "
+        "0 lifts this limit (local tests only)",
     )
     max_posts_per_target: int | None = Field(None, ge=1)
     allow_domains: list[str] | None = Field(
