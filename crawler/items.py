@@ -26,6 +26,10 @@ class PostItem:
     reposts: int | None = None
     comments: int | None = None
     attachments: tuple[str, ...] = ()
+    # None where the platform does not say (every platform but the one that fills each field).
+    edited: bool | None = None
+    forwarded_from: str | None = None  # a public channel's handle or a marker, never a person
+    is_promo: bool | None = None  # marked as advertising by the platform
 
     @property
     def key(self) -> tuple[str, str]:

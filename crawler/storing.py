@@ -145,7 +145,8 @@ def to_record(
         language_classifier=versions["language"],
         has_text=bool(text.strip()), text=text if keep and text else None, url=item.url,
         author=item.author, is_repost=item.is_repost, views=item.views, likes=item.likes,
-        reposts=item.reposts, comments=item.comments, tags=tags,
+        reposts=item.reposts, comments=item.comments, tags=tags, edited=item.edited,
+        forwarded_from=item.forwarded_from, is_promo=item.is_promo,
     )  # fmt: skip
 
 

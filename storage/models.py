@@ -69,6 +69,12 @@ class Post(Base):
     likes: Mapped[int | None] = mapped_column(BigInteger)
     reposts: Mapped[int | None] = mapped_column(BigInteger)
     comments: Mapped[int | None] = mapped_column(BigInteger)
+    # NULL where the platform does not tell (and on rows stored before migration 0005).
+    edited: Mapped[bool | None] = mapped_column(Boolean, doc="edited after publication")
+    forwarded_from: Mapped[str | None] = mapped_column(
+        String(128), doc="public channel handle, or '(user)' / '(hidden)'; never a person's name"
+    )
+    is_promo: Mapped[bool | None] = mapped_column(Boolean, doc="marked as advertising")
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"))
     collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -49,6 +49,9 @@ class PostRecord:
     reposts: int | None = None
     comments: int | None = None
     tags: list[TagRecord] = field(default_factory=list)
+    edited: bool | None = None
+    forwarded_from: str | None = None
+    is_promo: bool | None = None
 
 
 @dataclass
@@ -172,6 +175,9 @@ class PostWriter:
                 "likes": r.likes,
                 "reposts": r.reposts,
                 "comments": r.comments,
+                "edited": r.edited,
+                "forwarded_from": r.forwarded_from,
+                "is_promo": r.is_promo,
                 "run_id": self.run_id,
                 "collected_at": now,
             }

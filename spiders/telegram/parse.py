@@ -15,8 +15,15 @@ from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 
 NO_PREVIEW = "no public preview: private, restricted or not a channel"
+# What is stored as a forward's origin when it is not a public channel or group: the name shown
+# then is a person's (or a private chat's), and the post record keeps no names of people.
+FORWARD_USER = "(user)"  # linked to a profile, not to a post: a person's or a bot's account
+FORWARD_HIDDEN = "(hidden)"  # no link: the sender hides it, or the origin is a private chat
 
 _DATA_POST = re.compile(r"^([A-Za-z][A-Za-z0-9_]{2,31})/(\d+)$")
+# A public channel's or group's message; private chats link as t.me/c/<number>/<id> instead.
+_PUBLIC_POST = re.compile(r"^https?://t\.me/([A-Za-z][A-Za-z0-9_]{2,31})/\d+/?(?:[?#].*)?$")
+_PROFILE = re.compile(r"^https?://t\.me/[A-Za-z][A-Za-z0-9_]{2,31}/?(?:[?#].*)?$")
 _VIEWS = re.compile(r"^(\d+(?:[.,]\d+)?)\s*([KMBG]?)$", re.IGNORECASE)
 _SCALE = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000, "G": 1_000_000_000}
 _SPACES = re.compile(r"[ \t\r\n\f]+")
@@ -56,6 +63,20 @@ class Forward:
     name: str
     url: str | None
 
+    @property
+    def origin(self) -> str:
+        """What is stored: the public channel's username (lower case, as in post ids) or a marker.
+
+        Only a link to a message names a public channel or group; a link to a profile or no
+        link at all means a person or a private chat, whose name is never stored.
+        """
+        if self.url is not None:
+            if match := _PUBLIC_POST.match(self.url):
+                return match.group(1).lower()
+            if _PROFILE.match(self.url):
+                return FORWARD_USER
+        return FORWARD_HIDDEN
+
 
 @dataclass(frozen=True, slots=True)
 class TelegramPost:
@@ -67,7 +88,7 @@ class TelegramPost:
     text: str
     extra_text: str  # link-preview title/description or poll question of a message with no text
     views: int | None
-    edited: bool
+    edited: bool | None  # None: the footer has no meta span, so an edit would not show
     forwarded_from: Forward | None
     reply_to: str | None
     author_signature: str | None
@@ -82,6 +103,11 @@ class TelegramPost:
     @property
     def url(self) -> str:
         return f"https://t.me/{self.channel}/{self.message_id}"
+
+    @property
+    def forward_origin(self) -> str | None:
+        """PostItem.forwarded_from: None when not forwarded, else Forward.origin."""
+        return self.forwarded_from.origin if self.forwarded_from is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +219,7 @@ def parse_message(message: Tag, channel: str, message_id: int) -> TelegramPost:
         text=text,
         extra_text="" if text else _extra_text(message),
         views=parse_views(views.get_text()) if views is not None else None,
-        edited=meta is not None and "edited" in meta.get_text().lower(),
+        edited=("edited" in meta.get_text().lower()) if meta is not None else None,
         forwarded_from=forward,
         reply_to=reply_to,
         author_signature=(_text_of(signature) or None) if signature is not None else None,

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from spiders.telegram.parse import (
+    FORWARD_HIDDEN,
+    FORWARD_USER,
+    Forward,
     LayoutError,
     NoPublicHistory,
     TelegramPost,
@@ -32,6 +35,7 @@ def as_dict(post: TelegramPost) -> dict[str, Any]:
         "views": post.views,
         "edited": post.edited,
         "forwarded_from": {"name": forward.name, "url": forward.url} if forward else None,
+        "forward_origin": post.forward_origin,
         "reply_to": post.reply_to,
         "author_signature": post.author_signature,
         "media": list(post.media),
@@ -129,3 +133,52 @@ def test_unknown_shapes_are_layout_errors(html: str, message: str) -> None:
 def test_empty_history_section_is_no_public_history() -> None:
     with pytest.raises(NoPublicHistory):
         parse_channel_page(_page(""))
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://t.me/Regional_Digest/88", "regional_digest"),
+        ("https://t.me/regional_digest/88?single", "regional_digest"),
+        ("https://t.me/some_person", FORWARD_USER),
+        ("https://t.me/some_person/", FORWARD_USER),
+        ("https://t.me/c/1234567890/88", FORWARD_HIDDEN),
+        ("https://t.me/+AbCdEf123", FORWARD_HIDDEN),
+        ("https://example.org/regional_digest/88", FORWARD_HIDDEN),
+        (None, FORWARD_HIDDEN),
+    ],
+)
+def test_forward_origin_names_only_public_channels(url: str | None, origin: str) -> None:
+    assert Forward("A Shown Name", url).origin == origin
+
+
+def test_forward_origin_of_a_page() -> None:
+    public = (
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from <a class='
+        '"tgme_widget_message_forwarded_from_name" href="https://t.me/Demo_Chan/5">Demo</a></div>'
+    )
+    person = (
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from '
+        '<span class="tgme_widget_message_forwarded_from_name">Demo Person</span></div>'
+    )
+    page = _page(_message("c_demo/3", public) + _message("c_demo/2", person) + _message("c_demo/1"))
+    posts = {p.message_id: p for p in parse_channel_page(page).posts}
+    assert posts[3].forward_origin == "demo_chan"
+    assert posts[2].forward_origin == FORWARD_HIDDEN
+    assert posts[1].forward_origin is None
+
+
+def test_edited_is_unknown_without_a_meta_span() -> None:
+    def meta(text: str) -> str:
+        return (
+            f'<span class="tgme_widget_message_meta">{text}<a class="tgme_widget_message_date" '
+            'href="#"><time datetime="2025-01-02T03:04:05Z">03:04</time></a></span>'
+        )
+
+    page = _page(
+        _message("c_demo/3", meta("edited&nbsp;"))
+        + _message("c_demo/2", meta(""))
+        + _message("c_demo/1")
+    )
+    posts = {p.message_id: p.edited for p in parse_channel_page(page).posts}
+    assert posts == {3: True, 2: False, 1: None}
