@@ -1,29 +1,39 @@
 """What every platform's spider shares: the project config, pseudonyms, targets and resume points.
 
 A platform spider subclasses SourceSpider, sets `name` (the platform key) and `rules_type`
-(its config model), and uses `book` to give each target a final status.
+(its config model), and uses `book` to give each target a final status. Its requests take
+`errback=self._failed`, which turns a request that got no usable answer into a status for its
+target(s); the spider fills in the few hooks where platforms differ (see `failure_outcome`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
 from crawler.config import ProjectConfig, load_config, with_window
 from crawler.items import TargetReport
 from crawler.pseudonym import Pseudonymiser
 from crawler.rules_base import SourceRules, as_utc
-from crawler.targets import OK, TargetBook
+from crawler.targets import ERROR, OK, RATE_LIMITED, TargetBook
 from storage.engine import open_database
 from storage.runs import Resume, load_resume_points
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=SourceRules)
+Outcome = tuple[str, str]  # (target status, reason)
 
 
 def parse_when(value: str | datetime | None) -> datetime | None:
@@ -33,6 +43,39 @@ def parse_when(value: str | datetime | None) -> datetime | None:
     if isinstance(value, datetime):
         return as_utc(value)
     return as_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+
+
+@dataclass(frozen=True)
+class RequestFailure:
+    """A request that got no usable answer: the error, the HTTP status if any, and why in words."""
+
+    request: scrapy.Request
+    error: BaseException
+    status: int | None  # the status of an HTTP error answer; None when no answer came
+    why: str  # what the retry middleware gave up on, else the status or the exception
+
+    @classmethod
+    def of(cls, failure: Failure) -> RequestFailure:
+        request: scrapy.Request = failure.request  # type: ignore[attr-defined]
+        error = failure.value
+        assert error is not None  # an errback's Failure always carries the exception
+        gave_up: str | None = request.meta.get("gave_up")
+        if isinstance(error, HttpError):
+            status = error.response.status
+            return cls(request, error, status, gave_up or f"HTTP {status}")
+        return cls(request, error, None, gave_up or f"{type(error).__name__}: {error}")
+
+    @property
+    def refused(self) -> bool:
+        """Dropped before it was sent (robots.txt, a stopped token): a decision, not a fault."""
+        return isinstance(self.error, IgnoreRequest) and self.status is None
+
+
+@dataclass(frozen=True)
+class Unread:
+    """An API answer the spider could not use: its target is closed, unless `retry` asks again."""
+
+    retry: scrapy.Request | None = None
 
 
 class SourceSpider(scrapy.Spider, Generic[R]):
@@ -79,6 +122,65 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         if self.book.finish(source, target, status, reason) and status != OK:
             # INFO: the end-of-run summary lists every target with a problem.
             log.info("%s %s: %s (%s)", source, target, status, reason)
+
+    # ---- failed requests: one errback, platform hooks -----------------------------------
+
+    def _failed(self, failure: Failure) -> None:
+        """Errback of every request: give its target(s) the status the failure calls for."""
+        failed = RequestFailure.of(failure)
+        outcome = self.failure_outcome(failed)
+        if outcome is not None:
+            self.close_failed(failed.request, *outcome)
+
+    def failure_outcome(self, failed: RequestFailure) -> Outcome | None:
+        """The status and reason a failure gives its target(s); None when nothing is to close."""
+        # HttpError is an IgnoreRequest too: a stopped token or key outranks the answer's status.
+        if isinstance(failed.error, IgnoreRequest) and (stop := self.stopped_outcome(failed)):
+            return stop
+        if failed.status is not None:
+            status = RATE_LIMITED if failed.status == 429 else ERROR
+            return status, f"{self.failure_where(failed.request)}: {failed.why}"
+        if failed.refused:
+            return self.refused_outcome(failed)
+        return ERROR, self.unreachable_reason(failed)
+
+    def close_failed(self, request: scrapy.Request, status: str, reason: str) -> None:
+        """Hook: finish the target(s) `request` was for."""
+        raise NotImplementedError(f"{type(self).__name__} must say which targets a request serves")
+
+    def stopped_outcome(self, failed: RequestFailure) -> Outcome | None:
+        """Hook: the outcome when the spider itself stopped the request's token or key."""
+        return None
+
+    def refused_outcome(self, failed: RequestFailure) -> Outcome | None:
+        """Hook: the outcome of a request dropped before sending (by default, an error)."""
+        return ERROR, self.unreachable_reason(failed)
+
+    def failure_where(self, request: scrapy.Request) -> str:
+        """Hook: what an HTTP error reason names (by default, the URL)."""
+        return request.url
+
+    def failure_endpoint(self, request: scrapy.Request) -> str:
+        """Hook: what a network error reason says could not be reached (by default, the URL)."""
+        return request.url
+
+    def unreachable_reason(self, failed: RequestFailure) -> str:
+        return f"cannot reach {self.failure_endpoint(failed.request)} ({failed.why})"
+
+    async def retry_answer(
+        self, response: Response, cursor: Any, delay: float, stat: str, keep: Iterable[str]
+    ) -> scrapy.Request:
+        """`response`'s request again after `delay` seconds with `cursor`, counted in stats `stat`.
+
+        Only the meta keys in `keep` go along, so Scrapy's own (retry counts, latency) start afresh.
+        """
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(stat)
+        await asyncio.sleep(delay)
+        request = response.request
+        assert request is not None
+        meta = {k: v for k, v in request.meta.items() if k in keep}
+        return request.replace(meta={**meta, "cursor": cursor})
 
     def resume_points(self) -> dict[str, dict[str, Resume]]:
         """Per source, where each target's last complete crawl stopped ({} with `full`)."""

@@ -8,23 +8,19 @@ inaccessible and go on.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.items import PostItem
 from crawler.secrets import read_secret
-from crawler.spiderbase import SourceSpider
+from crawler.spiderbase import Outcome, RequestFailure, SourceSpider, Unread
 from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
 from spiders.ok.parse import (
     HINTS,
@@ -42,6 +38,7 @@ from spiders.ok.signing import session_secret, signed_params
 from storage.runs import Resume
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GROUP_BATCH = 50  # uids per group.getInfo call; OK documents no maximum, so stay modest
 RETRIES = 3  # §2.6: UNKNOWN / SERVICE / SYSTEM are retried three times with back-off
@@ -168,13 +165,9 @@ class OKSpider(SourceSpider[OKRules]):
             if cur.attempts >= RETRIES:
                 self._close(cur, ERROR, f"{what} (still after {RETRIES} retries)")
                 return None
-            if self.crawler.stats is not None:
-                self.crawler.stats.inc_value(f"vemeter/ok_error_{err.code}")
-            await asyncio.sleep(2.0**cur.attempts)
-            assert response.request is not None
-            keep = {k: v for k, v in response.request.meta.items() if k in _OWN_META}
-            cur = replace(cur, attempts=cur.attempts + 1)
-            return response.request.replace(meta={**keep, "cursor": cur})
+            again = replace(cur, attempts=cur.attempts + 1)
+            stat = f"vemeter/ok_error_{err.code}"
+            return await self.retry_answer(response, again, 2.0**cur.attempts, stat, _OWN_META)
         if err.action is Action.PARK_KEY:
             reason = (
                 f"{what} — {hint}; the application key in {creds.key_env} is parked for this run"
@@ -194,27 +187,36 @@ class OKSpider(SourceSpider[OKRules]):
             self._close(cur, ERROR, what)
         return None
 
-    def _failed(self, failure: Failure) -> None:
-        """Errback: the request could not be answered (stopped keys, retries used up, network)."""
-        request = failure.request  # type: ignore[attr-defined]
-        cur: Cursor = request.meta["cursor"]
-        error = failure.value
-        if isinstance(error, IgnoreRequest) and (block := self._block(cur)):
-            self._close(cur, *block)
-        elif isinstance(error, HttpError):
-            status = error.response.status
-            why = request.meta.get("gave_up") or f"HTTP {status}"
-            self._close(cur, RATE_LIMITED if status == 429 else ERROR, f"{cur.method}: {why}")
-        else:
-            why = request.meta.get("gave_up") or f"{type(error).__name__}: {error}"
-            api = self.rules_for(cur.source).api_base
-            self._close(cur, ERROR, f"cannot reach {api} ({self.creds_of[cur.source].scrub(why)})")
+    # ---- hooks of the shared errback (SourceSpider._failed) --------------------------------
 
-    def _layout(self, cur: Cursor, response: Response, exc: LayoutError) -> None:
-        if response.status >= 300:  # an error page, not a changed API
-            self._close(cur, ERROR, f"{cur.method}: HTTP {response.status} ({exc})")
-        else:
-            self._close(cur, LAYOUT_CHANGED, f"{cur.method}: {exc}")
+    def close_failed(self, request: scrapy.Request, status: str, reason: str) -> None:
+        self._close(request.meta["cursor"], status, reason)
+
+    def stopped_outcome(self, failed: RequestFailure) -> Outcome | None:
+        return self._block(failed.request.meta["cursor"])
+
+    def failure_where(self, request: scrapy.Request) -> str:
+        cur: Cursor = request.meta["cursor"]
+        return cur.method
+
+    def unreachable_reason(self, failed: RequestFailure) -> str:
+        cur: Cursor = failed.request.meta["cursor"]
+        api = self.rules_for(cur.source).api_base
+        return f"cannot reach {api} ({self.creds_of[cur.source].scrub(failed.why)})"
+
+    async def _read(self, response: Response, parse: Callable[[Any], T]) -> T | Unread:
+        """What `parse` reads from an OK answer; on an OK error or an unknown shape, Unread."""
+        cur: Cursor = response.meta["cursor"]
+        try:
+            return parse(parse_envelope(response.body, response.status))
+        except OKApiError as err:
+            return Unread(await self._on_error(err, response))
+        except LayoutError as exc:
+            if response.status >= 300:  # an error page, not a changed API
+                self._close(cur, ERROR, f"{cur.method}: HTTP {response.status} ({exc})")
+            else:
+                self._close(cur, LAYOUT_CHANGED, f"{cur.method}: {exc}")
+            return Unread()
 
     def _item(self, cur: Cursor, topic: OKTopic) -> PostItem:
         self.book.saw(cur.source, cur.target, topic.created_ms, topic.id, topic.published_at)
@@ -235,6 +237,7 @@ class OKSpider(SourceSpider[OKRules]):
             reposts=topic.reshares,
             comments=topic.comments,
             attachments=topic.media_types,
+            is_promo=topic.is_promo,
         )
 
     # ---- crawl ----------------------------------------------------------------------------
@@ -267,14 +270,10 @@ class OKSpider(SourceSpider[OKRules]):
 
     async def parse_resolved(self, response: Response) -> AsyncIterator[scrapy.Request]:
         cur: Cursor = response.meta["cursor"]
-        try:
-            resolved = parse_url_info(parse_envelope(response.body, response.status))
-        except OKApiError as err:
-            if (retry := await self._on_error(err, response)) is not None:
-                yield retry
-            return
-        except LayoutError as exc:
-            self._layout(cur, response, exc)
+        resolved = await self._read(response, parse_url_info)
+        if isinstance(resolved, Unread):
+            if resolved.retry is not None:
+                yield resolved.retry
             return
         if resolved is None:
             self._close(cur, INACCESSIBLE, f"no group at https://ok.ru/{cur.target}")
@@ -286,14 +285,10 @@ class OKSpider(SourceSpider[OKRules]):
 
     async def parse_groups(self, response: Response) -> AsyncIterator[scrapy.Request]:
         batch: Cursor = response.meta["cursor"]
-        try:
-            groups = parse_groups(parse_envelope(response.body, response.status))
-        except OKApiError as err:
-            if (retry := await self._on_error(err, response)) is not None:
-                yield retry
-            return
-        except LayoutError as exc:
-            self._layout(batch, response, exc)
+        groups = await self._read(response, parse_groups)
+        if isinstance(groups, Unread):
+            if groups.retry is not None:
+                yield groups.retry
             return
         by_id = {g.uid: g for g in groups}
         resume = self.resume.get(batch.source, {})
@@ -317,14 +312,10 @@ class OKSpider(SourceSpider[OKRules]):
         cur: Cursor = response.meta["cursor"]
         if not self.book.is_open(cur.source, cur.target):
             return
-        try:
-            page = parse_topics(parse_envelope(response.body, response.status))
-        except OKApiError as err:
-            if (retry := await self._on_error(err, response)) is not None:
-                yield retry
-            return
-        except LayoutError as exc:
-            self._layout(cur, response, exc)
+        page = await self._read(response, parse_topics)
+        if isinstance(page, Unread):
+            if page.retry is not None:
+                yield page.retry
             return
         self.book.observe(cur.source, cur.target, len(page.topics))
         rules = self.rules_for(cur.source)

@@ -12,14 +12,11 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.items import PostItem
-from crawler.spiderbase import SourceSpider
-from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
+from crawler.spiderbase import Outcome, RequestFailure, SourceSpider
+from crawler.targets import INACCESSIBLE, LAYOUT_CHANGED, OK
 from spiders.telegram.parse import (
     NO_PREVIEW,
     LayoutError,
@@ -98,6 +95,8 @@ class TelegramSpider(SourceSpider[TelegramRules]):
             is_repost=post.forwarded_from is not None,
             views=post.views,
             attachments=post.media,
+            edited=post.edited,
+            forwarded_from=post.forward_origin,
         )
 
     async def parse_page(self, response: Response) -> AsyncIterator[PostItem | scrapy.Request]:
@@ -151,19 +150,16 @@ class TelegramSpider(SourceSpider[TelegramRules]):
             return
         yield self._request(replace(cur, before=page.before))
 
-    def _failed(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
+    # ---- hooks of the shared errback (SourceSpider._failed) --------------------------------
+
+    def close_failed(self, request: scrapy.Request, status: str, reason: str) -> None:
         cur: Cursor = request.meta["cursor"]
-        error = failure.value
-        why = request.meta.get("gave_up")
-        if isinstance(error, HttpError):
-            status = error.response.status
-            reason = f"{request.url}: {why or f'HTTP {status}'}"
-            self.finish(cur.source, cur.target, RATE_LIMITED if status == 429 else ERROR, reason)
-        elif isinstance(error, IgnoreRequest):
-            # robots.txt (or another downloader decision) forbids the page: a policy, not a fault.
-            self.finish(cur.source, cur.target, INACCESSIBLE, f"{request.url}: {error}")
-        else:
-            rules = self.rules_for(cur.source)
-            detail = why or f"{type(error).__name__}: {error}"
-            self.finish(cur.source, cur.target, ERROR, f"cannot reach {rules.base_url} ({detail})")
+        self.finish(cur.source, cur.target, status, reason)
+
+    def refused_outcome(self, failed: RequestFailure) -> Outcome | None:
+        # robots.txt (or another downloader decision) forbids the page: a policy, not a fault.
+        return INACCESSIBLE, f"{failed.request.url}: {failed.error}"
+
+    def failure_endpoint(self, request: scrapy.Request) -> str:
+        cur: Cursor = request.meta["cursor"]
+        return self.rules_for(cur.source).base_url

@@ -7,27 +7,24 @@ method or the source, park the token, or record the target as inaccessible and g
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from crawler.items import PostItem
 from crawler.secrets import read_secret
-from crawler.spiderbase import SourceSpider
+from crawler.spiderbase import Outcome, RequestFailure, SourceSpider, Unread
 from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
 from spiders.vk.parse import (
     Action,
+    Community,
     LayoutError,
     VKApiError,
     VKPost,
@@ -41,6 +38,7 @@ from spiders.vk.rules import VKRules
 from storage.runs import Resume
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEARCH_DEFAULT_DAYS = 7
 CAPTCHA_PARK = timedelta(minutes=30)
@@ -152,15 +150,9 @@ class VKSpider(SourceSpider[VKRules]):
                 delay = 1.0
             else:
                 delay = 2.0**cur.attempts
-            if self.crawler.stats is not None:
-                self.crawler.stats.inc_value(f"vemeter/vk_error_{err.code}")
-            await asyncio.sleep(delay)
-            assert response.request is not None
-            keep = {k: v for k, v in response.request.meta.items() if k in _OWN_META}
-            retry = response.request.replace(
-                meta={**keep, "cursor": replace(cur, attempts=cur.attempts + 1)}
-            )
-            return retry
+            again = replace(cur, attempts=cur.attempts + 1)
+            stat = f"vemeter/vk_error_{err.code}"
+            return await self.retry_answer(response, again, delay, stat, _OWN_META)
         if err.action is Action.STOP_METHOD:
             token.blocked[cur.method] = (
                 f"{what} — {cur.method} stopped for the token in {token.env}; run again after the quota resets"
@@ -180,26 +172,35 @@ class VKSpider(SourceSpider[VKRules]):
             self._close_target(cur, ERROR, what)
         return None
 
-    def _failed(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        cur: Cursor = request.meta["cursor"]
-        error = failure.value
-        if isinstance(error, IgnoreRequest) and (reason := self.blocked_reason(request)):
-            status = RATE_LIMITED if "quota" in reason or "captcha" in reason else ERROR
-            self._close_target(cur, status, reason)
-        elif isinstance(error, HttpError):
-            response = error.response
-            why = request.meta.get("gave_up") or f"HTTP {response.status}"
-            self._close_target(
-                cur, RATE_LIMITED if response.status == 429 else ERROR, f"{cur.method}: {why}"
-            )
-        else:
-            why = request.meta.get("gave_up") or f"{type(error).__name__}: {error}"
-            rules = self.rules_for(cur.source)
-            self._close_target(cur, ERROR, f"cannot reach {rules.api_base} ({why})")
+    # ---- hooks of the shared errback (SourceSpider._failed) --------------------------------
 
-    def _decode(self, response: Response) -> Any:
-        return parse_envelope(response.body)
+    def close_failed(self, request: scrapy.Request, status: str, reason: str) -> None:
+        self._close_target(request.meta["cursor"], status, reason)
+
+    def stopped_outcome(self, failed: RequestFailure) -> Outcome | None:
+        if reason := self.blocked_reason(failed.request):
+            return (RATE_LIMITED if "quota" in reason or "captcha" in reason else ERROR), reason
+        return None
+
+    def failure_where(self, request: scrapy.Request) -> str:
+        cur: Cursor = request.meta["cursor"]
+        return cur.method
+
+    def failure_endpoint(self, request: scrapy.Request) -> str:
+        cur: Cursor = request.meta["cursor"]
+        return self.rules_for(cur.source).api_base
+
+    async def _read(self, response: Response, parse: Callable[[Any], T]) -> T | Unread:
+        """What `parse` reads from a VK answer; on a VK error or an unknown shape, Unread."""
+        cur: Cursor = response.meta["cursor"]
+        try:
+            return parse(parse_envelope(response.body))
+        except VKApiError as err:
+            return Unread(await self._on_error(err, response))
+        except LayoutError as exc:
+            where = f"wall.get at offset {cur.offset}" if cur.method == "wall.get" else cur.method
+            self._close_target(cur, LAYOUT_CHANGED, f"{where}: {exc}")
+            return Unread()
 
     def _item(self, cur: Cursor, post: VKPost) -> PostItem:
         self.book.saw(
@@ -287,16 +288,10 @@ class VKSpider(SourceSpider[VKRules]):
         batch: Cursor = response.meta["cursor"]
         resume: dict[str, Resume] = response.meta.get("resume", {})
         targets = batch.target.split(",")
-        try:
-            communities = parse_groups(self._decode(response))
-        except VKApiError as err:
-            if err.code != 100:  # 100: none of the names exists; each is reported below
-                if (retry := await self._on_error(err, response)) is not None:
-                    yield retry
-                return
-            communities = []
-        except LayoutError as exc:
-            self._close_target(batch, LAYOUT_CHANGED, f"groups.getById: {exc}")
+        communities = await self._read(response, _communities)
+        if isinstance(communities, Unread):
+            if communities.retry is not None:
+                yield communities.retry
             return
         by_id = {c.id: c for c in communities}
         by_name = {c.screen_name.lower(): c for c in communities}
@@ -322,14 +317,10 @@ class VKSpider(SourceSpider[VKRules]):
 
     async def parse_resolved(self, response: Response) -> AsyncIterator[scrapy.Request]:
         cur: Cursor = response.meta["cursor"]
-        try:
-            resolved = parse_resolved(self._decode(response))
-        except VKApiError as err:
-            if (retry := await self._on_error(err, response)) is not None:
-                yield retry
-            return
-        except LayoutError as exc:
-            self._close_target(cur, LAYOUT_CHANGED, f"utils.resolveScreenName: {exc}")
+        resolved = await self._read(response, parse_resolved)
+        if isinstance(resolved, Unread):
+            if resolved.retry is not None:
+                yield resolved.retry
             return
         if resolved is None:
             self._close_target(cur, INACCESSIBLE, f"screen name {cur.target!r} not found on VK")
@@ -354,14 +345,10 @@ class VKSpider(SourceSpider[VKRules]):
         cur: Cursor = response.meta["cursor"]
         if not self.book.is_open(cur.source, cur.target):
             return
-        try:
-            page = parse_wall(self._decode(response))
-        except VKApiError as err:
-            if (retry := await self._on_error(err, response)) is not None:
-                yield retry
-            return
-        except LayoutError as exc:
-            self._close_target(cur, LAYOUT_CHANGED, f"wall.get at offset {cur.offset}: {exc}")
+        page = await self._read(response, parse_wall)
+        if isinstance(page, Unread):
+            if page.retry is not None:
+                yield page.retry
             return
         if cur.offset and cur.prev_count and page.count < cur.prev_count:
             # Posts above were deleted while paging: older posts moved to lower offsets.
@@ -404,14 +391,10 @@ class VKSpider(SourceSpider[VKRules]):
         cur: Cursor = response.meta["cursor"]
         if not self.book.is_open(cur.source, cur.target):
             return
-        try:
-            page = parse_search(self._decode(response))
-        except VKApiError as err:
-            if (retry := await self._on_error(err, response)) is not None:
-                yield retry
-            return
-        except LayoutError as exc:
-            self._close_target(cur, LAYOUT_CHANGED, f"newsfeed.search: {exc}")
+        page = await self._read(response, parse_search)
+        if isinstance(page, Unread):
+            if page.retry is not None:
+                yield page.retry
             return
         self.book.observe(cur.source, cur.target, len(page.posts))
         rules = self.rules_for(cur.source)
@@ -431,6 +414,15 @@ class VKSpider(SourceSpider[VKRules]):
         params["start_from"] = page.next_from
         params.pop("v", None)
         yield self._request(replace(cur, attempts=0), params, self.parse_search)
+
+
+def _communities(envelope: Any) -> list[Community]:
+    try:
+        return parse_groups(envelope)
+    except VKApiError as err:
+        if err.code != 100:
+            raise
+        return []  # 100: none of the names exists; each is reported as not found
 
 
 def _resume_id(point: Resume | None) -> int | None:

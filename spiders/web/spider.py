@@ -13,12 +13,11 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import PostItem
-from crawler.spiderbase import SourceSpider
-from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
+from crawler.spiderbase import Outcome, RequestFailure, SourceSpider
+from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK
 from spiders.web.gate import RobotsGate
 from spiders.web.markup import canonical_url
 from spiders.web.parse import Feed, LayoutError, Sitemap, parse_article, parse_document
@@ -29,6 +28,7 @@ log = logging.getLogger(__name__)
 MAX_POST_ID, MAX_URL = 96, 512  # the database's column sizes
 MAX_SITEMAP_DEPTH = 3  # the protocol allows one level; a few more tolerate odd sites, not loops
 Item = PostItem | scrapy.Request
+_ROLE_WORDS = {"target": "", "sitemap": "child sitemap ", "article": "article "}  # in reasons
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,30 +334,36 @@ class WebSpider(SourceSpider[WebRules]):
 
     def _failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        run: _Run = request.meta["run"]
         self.gate.release(request)
-        role, url, error = request.meta["role"], request.url, failure.value
-        what = {"target": "", "sitemap": "child sitemap ", "article": "article "}[role]
         try:
-            if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
-                if role == "target":
-                    run.fail(INACCESSIBLE, f"robots.txt of {_host(url)} disallows {url}")
-                else:
-                    run.disallowed.append(url)
-            elif isinstance(error, HttpError):
-                status = error.response.status
-                why = request.meta.get("gave_up") or f"HTTP {status}"
-                if role == "article" and status in (404, 410):
-                    run.gone.append(url)
-                elif role == "target" and status in (401, 403, 404, 410):
-                    run.fail(INACCESSIBLE, f"{url}: {why} (moved, removed or not public?)")
-                else:
-                    run.fail(RATE_LIMITED if status == 429 else ERROR, f"{what}{url}: {why}")
-            else:
-                why = request.meta.get("gave_up") or f"{type(error).__name__}: {error}"
-                run.fail(ERROR, f"cannot fetch {what}{url} ({why})")
+            super()._failed(failure)
         finally:
-            self._done(run)
+            self._done(request.meta["run"])
+
+    def failure_outcome(self, failed: RequestFailure) -> Outcome | None:
+        """As for every spider, but a skipped page is a note on its target, not the target's end."""
+        run: _Run = failed.request.meta["run"]
+        role, url, error = failed.request.meta["role"], failed.request.url, failed.error
+        if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
+            if role == "target":
+                return INACCESSIBLE, f"robots.txt of {_host(url)} disallows {url}"
+            run.disallowed.append(url)
+            return None
+        if role == "article" and failed.status in (404, 410):
+            run.gone.append(url)
+            return None
+        if role == "target" and failed.status in (401, 403, 404, 410):
+            return INACCESSIBLE, f"{url}: {failed.why} (moved, removed or not public?)"
+        return super().failure_outcome(failed)
+
+    def close_failed(self, request: scrapy.Request, status: str, reason: str) -> None:
+        request.meta["run"].fail(status, reason)  # the target ends with its last request
+
+    def failure_where(self, request: scrapy.Request) -> str:
+        return _ROLE_WORDS[request.meta["role"]] + request.url
+
+    def unreachable_reason(self, failed: RequestFailure) -> str:
+        return f"cannot fetch {self.failure_where(failed.request)} ({failed.why})"
 
     def _done(self, run: _Run) -> None:
         run.pending -= 1

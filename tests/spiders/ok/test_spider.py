@@ -176,3 +176,9 @@ def test_a_missing_secret_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("OK_APP_SECRET")
     with pytest.raises(SecretMissing, match="OK_APP_SECRET is not set"):
         make_spider()
+
+
+def test_items_carry_the_promo_flag() -> None:
+    spider = make_spider()
+    out = answer(spider, cursor(), page([topic(3, 1, is_promo=True), topic(2, 2)], more=False))
+    assert [i.is_promo for i in out if isinstance(i, PostItem)] == [True, False]

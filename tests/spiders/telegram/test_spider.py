@@ -182,3 +182,25 @@ def test_failures_give_the_target_a_status(
 def test_lifted_rate_has_no_rate_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spider = make_spider(tmp_path, monkeypatch, ", requests_per_second: 0")
     assert spider._request(Cursor("tg", "demo_tg_1")).meta["rate_key"] is None
+
+
+def test_items_carry_the_edited_flag_and_forward_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    fixtures = Path(__file__).parents[2] / "fixtures" / "telegram"
+    expected = json.loads((fixtures / "channel_page.expected.json").read_text(encoding="utf-8"))
+    spider = make_spider(tmp_path, monkeypatch)
+    body = (fixtures / "channel_page.html").read_bytes()
+    request = spider._request(Cursor("tg", "demo_tg_1"))
+    out = run(spider, HtmlResponse(request.url, body=body, request=request))
+    items = {i.post_id: i for i in out if isinstance(i, PostItem)}
+    posts = {p["post_id"]: p for p in expected["posts"]}
+    assert items and set(items) <= set(posts)
+    assert any(p["forward_origin"] for p in posts.values())
+    for post_id, item in items.items():
+        assert (item.edited, item.forwarded_from) == (
+            posts[post_id]["edited"],
+            posts[post_id]["forward_origin"],
+        )
