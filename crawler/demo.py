@@ -88,6 +88,7 @@ def run_demo(directory: Path, *, communities: int, posts: int, console: Console)
     # After `make demo` the command lives in .venv/bin, which need not be on PATH.
     command = "vemeter" if shutil.which("vemeter") else os.path.relpath(sys.argv[0])
     console.print(
-        f"Config: {path}\nTry:    {command} stats {path} --by language,topic --format csv",
+        f"Config: {path}\nTry:    {command} stats {path} --by language,topic --format csv\n"
+        f"        {command} report {path} -o {path.parent / 'report'}",
         highlight=False,
     )
