@@ -95,6 +95,10 @@ class VKPost:
     repost_text: str
     is_repost: bool
     is_pinned: bool
+    # `edited` (Unix time of the last edit) is present only on edited posts.
+    edited: bool
+    # marked_as_ads = 1 or post_type "post_ads"; None when the answer says neither way.
+    is_promo: bool | None
     views: int | None
     likes: int | None
     reposts: int | None
@@ -129,6 +133,14 @@ def _attachment_text(att: list[Any]) -> list[str]:
     return out
 
 
+def _promo(raw: dict[str, Any]) -> bool | None:
+    if raw.get("marked_as_ads") == 1 or raw.get("post_type") == "post_ads":
+        return True
+    if "marked_as_ads" in raw or "post_type" in raw:
+        return False
+    return None
+
+
 def parse_post(raw: dict[str, Any]) -> VKPost:
     """One post object (`wall_wallpost_full`); unknown keys are ignored, missing counts are None."""
     try:
@@ -157,6 +169,8 @@ def parse_post(raw: dict[str, Any]) -> VKPost:
         repost_text="\n".join(repost_parts),
         is_repost=bool(history),
         is_pinned=bool(raw.get("is_pinned")),
+        edited=isinstance(raw.get("edited"), int) and raw.get("edited", 0) > 0,
+        is_promo=_promo(raw),
         views=_count(raw.get("views")),
         likes=_count(raw.get("likes")),
         reposts=_count(raw.get("reposts")),

@@ -222,6 +222,8 @@ class VKSpider(SourceSpider[VKRules]):
             extra_text=post.repost_text,
             is_repost=post.is_repost,
             is_pinned=post.is_pinned,
+            edited=post.edited,
+            is_promo=post.is_promo,
             views=post.views,
             likes=post.likes,
             reposts=post.reposts,

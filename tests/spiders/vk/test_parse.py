@@ -14,6 +14,7 @@ from spiders.vk.parse import (
     action_for,
     parse_envelope,
     parse_groups,
+    parse_post,
     parse_resolved,
     parse_search,
     parse_wall,
@@ -39,6 +40,8 @@ def test_wall_matches_expected_items() -> None:
             "repost_text": p.repost_text,
             "is_repost": p.is_repost,
             "is_pinned": p.is_pinned,
+            "edited": p.edited,
+            "is_promo": p.is_promo,
             "views": p.views,
             "likes": p.likes,
             "reposts": p.reposts,
@@ -112,3 +115,12 @@ def test_changed_layout_is_reported_not_crashed() -> None:
         parse_envelope(b"<html>maintenance</html>")
     with pytest.raises(LayoutError, match="items"):
         parse_wall({"count": 3})
+
+
+def test_edited_and_advertising_flags() -> None:
+    base = {"owner_id": -1, "id": 5, "date": 1740990000, "text": "t"}
+    assert parse_post(base).edited is False and parse_post(base).is_promo is None
+    edited = parse_post({**base, "edited": 1740999999, "marked_as_ads": 0})
+    assert edited.edited is True and edited.is_promo is False
+    assert parse_post({**base, "marked_as_ads": 1}).is_promo is True
+    assert parse_post({**base, "post_type": "post_ads"}).is_promo is True
