@@ -1,1 +1,2 @@
-"""Prevalence estimators, agreement statistics, exports and reports for analysts."""
+"""Analysis: prevalence estimators with honest intervals, agreement, suppression, provenance,
+and the report (tables and charts) built from stored counts and review labels."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,73 +13,24 @@ from sqlalchemy import Engine, func, select
 from analysis import charts
 from analysis.estimate import Estimate
 from analysis.intervals import wilson_interval
-from analysis.provenance import Provenance, latest_targets, provenance
+from analysis.provenance import latest_targets, provenance
+from analysis.report_charts import CHART_FILES, draw_charts
+from analysis.report_html import render_html
+from analysis.report_model import (
+    DEFAULT_MIN_CELL,
+    MAX_PANELS,
+    Group,
+    Project,
+    Report,
+    ReportFiles,
+    TargetStatus,
+)
 from analysis.report_review import ReviewSection, review_section
-from analysis.stratified import naive_estimate
-from crawler.config import ProjectConfig
 from crawler.errors import InputError
 from storage.models import DailyCount
 from storage.stats import NO_TOPIC, count_posts
 
 __all__ = ["DEFAULT_MIN_CELL", "Report", "ReportFiles", "gather", "write_report"]
-
-# Reports are for publication, so they suppress small counts unless the config says otherwise.
-DEFAULT_MIN_CELL = 10
-TOP_SOURCES = 15
-MAX_PANELS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Counts of one group (a platform, a language, a source...) and its naive estimate."""
-
-    key: tuple[str, ...]
-    posts: int
-    flagged: int
-
-    @property
-    def naive(self) -> Estimate | None:
-        return naive_estimate(self.flagged, self.posts) if self.posts else None
-
-
-@dataclass(frozen=True, slots=True)
-class TargetStatus:
-    """A target's status in the latest run that reached it."""
-
-    platform: str
-    source: str
-    target: str
-    status: str
-    reason: str | None
-    run_id: int
-
-
-@dataclass
-class Report:
-    """Everything the report shows; aggregates only, never a post's text or author."""
-
-    project: str
-    first_day: date | None
-    last_day: date | None
-    origin: Provenance
-    min_cell: int
-    total: Group
-    platforms: list[Group]
-    languages: list[Group]
-    topics: list[Group]
-    sources: list[Group]
-    bin_unit: str
-    by_platform: list[charts.Series]
-    by_language: list[charts.Series]
-    targets: list[TargetStatus]
-    review: ReviewSection
-    charts: dict[str, Path] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ReportFiles:
-    index: Path
-    charts: list[Path]
 
 
 def _groups(rows: Iterable[dict[str, Any]], keys: list[str]) -> list[Group]:
@@ -191,7 +141,7 @@ def _whole_days(since: datetime | None, until: datetime | None) -> None:
 
 def gather(
     engine: Engine,
-    cfg: ProjectConfig,
+    cfg: Project,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -267,7 +217,7 @@ def gather(
 
 def write_report(
     engine: Engine,
-    cfg: ProjectConfig,
+    cfg: Project,
     directory: Path,
     *,
     since: datetime | None = None,
@@ -275,9 +225,6 @@ def write_report(
     min_cell: int = DEFAULT_MIN_CELL,
 ) -> ReportFiles:
     """Write index.html and its PNG charts into directory (created if missing)."""
-    from analysis.report_charts import CHART_FILES, draw_charts
-    from analysis.report_html import render_html
-
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory}: is a file (give --output a folder name)")
     directory.mkdir(parents=True, exist_ok=True)

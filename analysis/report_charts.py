@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from analysis import charts
 from analysis.estimate import Estimate
+from analysis.report_model import TOP_SOURCES, Report
 from analysis.report_review import ALL, DESIGN, MODEL
-
-if TYPE_CHECKING:
-    from analysis.report import Report
+from analysis.suppression import is_hidden
 
 __all__ = ["CHART_FILES", "draw_charts"]
 
@@ -26,14 +24,8 @@ CHART_FILES = (
 )
 
 
-def _hidden(count: int, min_cell: int) -> bool:
-    """The suppression rule of analysis.suppression: 0 < count < min_cell is never shown."""
-    return 0 < count < min_cell
-
-
 def draw_charts(report: Report, directory: Path) -> dict[str, Path]:
     """Write every chart the data allows into directory; returns them by file name."""
-    from analysis.report import TOP_SOURCES
     from classifiers.base import TOPICS
 
     written: dict[str, Path] = {}
@@ -60,7 +52,7 @@ def draw_charts(report: Report, directory: Path) -> dict[str, Path]:
     counts = {g.key[0]: g.flagged for g in report.topics}
     names = [*TOPICS, *sorted(set(counts) - set(TOPICS))]
     topic_bars = [
-        charts.Bar(t, None if _hidden(counts.get(t, 0), report.min_cell) else counts.get(t, 0))
+        charts.Bar(t, None if is_hidden(counts.get(t, 0), report.min_cell) else counts.get(t, 0))
         for t in sorted(names, key=lambda t: (-counts.get(t, 0), t))
     ]
     mark = f"<{report.min_cell} (suppressed)"
@@ -76,7 +68,7 @@ def draw_charts(report: Report, directory: Path) -> dict[str, Path]:
     if top:
         charts.top_bars(
             [
-                charts.Bar(f"{g.key[0]} · {g.key[2]}", None if _hidden(g.flagged, report.min_cell) else g.flagged)
+                charts.Bar(f"{g.key[0]} · {g.key[2]}", None if is_hidden(g.flagged, report.min_cell) else g.flagged)
                 for g in top
             ],
             directory / "top_sources.png",
@@ -115,7 +107,7 @@ def _intervals(report: Report) -> list[charts.Interval]:
         domains += [(g.key[0], g) for g in report.platforms]
     for name, group in domains:
         naive = group.naive
-        if naive is not None and not _hidden(group.flagged, report.min_cell):
+        if naive is not None and not is_hidden(group.flagged, report.min_cell):
             out.append(_interval(name, NAIVE, naive))
         reviewed = report.review.estimates.get(name)
         if reviewed is not None:

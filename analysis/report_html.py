@@ -6,13 +6,11 @@ import html
 from collections import Counter
 from collections.abc import Sequence
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from analysis.report_model import TOP_SOURCES, Group, Report
 from analysis.report_review import NO_SAMPLE
 from analysis.suppression import suppress
-
-if TYPE_CHECKING:
-    from analysis.report import Group, Report
 
 __all__ = ["render_html"]
 
@@ -212,8 +210,6 @@ def _topics(report: Report) -> str:
 
 
 def _sources(report: Report) -> str:
-    from analysis.report import TOP_SOURCES
-
     top = [g for g in report.sources if g.flagged > 0][:TOP_SOURCES]
     if not top:
         return "<p>No flagged posts in this period.</p>"

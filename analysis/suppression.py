@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["suppress"]
+__all__ = ["is_hidden", "suppress"]
+
+
+def is_hidden(count: int, min_cell: int) -> bool:
+    """The suppression rule: a count from 1 to min_cell - 1 is never published exactly (0 is)."""
+    return 0 < count < min_cell
 
 
 def suppress(
@@ -29,7 +34,7 @@ def suppress(
         hidden = False
         for column in counts:
             value = copy.get(column)
-            if isinstance(value, int) and 0 < value < min_cell:
+            if isinstance(value, int) and is_hidden(value, min_cell):
                 copy[column] = marker
                 hidden = True
         if hidden:

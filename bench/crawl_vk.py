@@ -36,7 +36,7 @@ def start_server(communities: int) -> tuple[subprocess.Popen[str], str]:
         [
             sys.executable,
             "-m",
-            "spiders.vk.fakeserver",
+            "spiders.fakes.vk",
             "--port",
             "0",
             "--communities",

@@ -63,7 +63,7 @@ def make_file(path: Path, rows: int) -> int:
 def run(args: list[str], cwd: Path) -> float:
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args], cwd=cwd, env=ENV,
+        [sys.executable, "-m", "crawler.commands", *args], cwd=cwd, env=ENV,
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     elapsed = time.monotonic() - start

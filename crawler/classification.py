@@ -6,9 +6,30 @@ process never loads the language model.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from classifiers import DEFAULT_LEXICON_DIR, LexiconError, LexiconTagger, load_lexicons
 from crawler.config import ProjectConfig
 from crawler.errors import ConfigError
+
+
+def model_folder(config: ProjectConfig) -> Path | None:
+    """The configured model folder, resolved against the config file's folder."""
+    return config.classifier.model_dir(config.path.parent)
+
+
+def check_topic_model(config: ProjectConfig) -> None:
+    """Before a crawl or import: the configured model is there and loadable here, or a ConfigError."""
+    folder = model_folder(config)
+    if folder is None:
+        return
+    # Imported only now: scikit-learn costs a second of start-up that lexicon-only runs skip.
+    from classifiers.topic_model import TopicModelError, check_folder
+
+    try:
+        check_folder(folder)
+    except TopicModelError as exc:
+        raise ConfigError([f"{config.path}: classifier.model: {exc}"]) from None
 
 
 def check_lexicons(config: ProjectConfig) -> LexiconTagger:
@@ -21,7 +42,5 @@ def check_lexicons(config: ProjectConfig) -> LexiconTagger:
 
 def check_classifiers(config: ProjectConfig) -> None:
     """Before a crawl or import: lexicons load and the configured topic model is usable here."""
-    from crawler.model_cli import check_topic_model
-
     check_lexicons(config)
     check_topic_model(config)

@@ -20,8 +20,8 @@ from pydantic import (
 )
 
 from crawler.errors import ConfigError
+from crawler.platforms import PLATFORMS
 from crawler.rules_base import SourceRules
-from spiders.registry import PLATFORMS
 
 DEFAULT_LANGUAGES = (
     "ru",

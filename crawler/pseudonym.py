@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from crawler.errors import SecretMissing
 from crawler.secrets import read_secret
 
 
@@ -27,8 +28,6 @@ class Pseudonymiser:
         try:
             return cls(key)
         except ValueError as exc:
-            from crawler.errors import SecretMissing
-
             raise SecretMissing(f"environment variable {env_name}: {exc}") from None
 
     def __call__(self, platform: str, author_id: str | int | None) -> str | None:

@@ -13,9 +13,9 @@ from scrapy.settings import Settings
 from crawler.classification import check_classifiers
 from crawler.config import ProjectConfig
 from crawler.errors import ConfigError
+from crawler.platforms import PLATFORMS
 from crawler.pseudonym import Pseudonymiser
 from crawler.secrets import read_secret
-from spiders.registry import PLATFORMS
 from storage.engine import open_database
 from storage.models import CrawlRun, RunTarget
 from storage.runs import get_run, run_targets

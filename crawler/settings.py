@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spiders.registry import spider_modules
+from crawler.platforms import spider_modules
 
 BOT_NAME = "vemeter"
 SPIDER_MODULES = spider_modules()

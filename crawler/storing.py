@@ -16,138 +16,21 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from crawler.items import PostItem
-from storage.writer import BatchResult, PostRecord, TagRecord
+from storage.records import build_record
+from storage.writer import BatchResult
 
 if TYPE_CHECKING:
+    # Type only: the writer process (`python -m crawler.storing`) stays free of pydantic and the
+    # platform registry, which it does not need.
     from crawler.config import ProjectConfig
 
 log = logging.getLogger(__name__)
-
-
-class _Match(Protocol):
-    @property
-    def topic(self) -> str: ...
-    @property
-    def term(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-
-
-class _Signal(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-
-
-class _Classification(Protocol):
-    @property
-    def language(self) -> str: ...
-    @property
-    def script(self) -> str | None: ...
-    @property
-    def language_probability(self) -> float: ...
-    @property
-    def matches(self) -> tuple[_Match, ...]: ...
-    @property
-    def scores(self) -> tuple[tuple[str, float], ...]: ...
-    @property
-    def signals(self) -> tuple[_Signal, ...]: ...
-
-
-# Topic-model scores below this are not stored: review sampling only needs the upper band
-# (review.borderline_score, default 0.2), and 7 score rows for every post would dominate the
-# tags table.
-SCORE_FLOOR = 0.05
-
-
-def _split_version(tag: str) -> tuple[str, str]:
-    name, _, version = tag.partition("@")
-    return name, version or "0"
-
-
-def to_record(
-    item: PostItem,
-    result: _Classification,
-    versions: dict[str, str],
-    keep_text: str,
-    *,
-    model_topics: Sequence[str] = (),
-    lexicon_flags: bool = True,
-) -> PostRecord:
-    """The stored form of a classified post; text survives only as `keep_text` allows.
-
-    A post is flagged by counted lexicon matches (when lexicon_flags: topics `lexicon` and
-    `either`) or by model_topics, the topics the model flags (PostClassifier.model_topics).
-    Each topic model score becomes a `score` tag, so review sampling can draw score bands.
-    """
-    # Names only one national list bans (opposition parties, religious movements) are kept as a
-    # signal for review, but do not make a post violent-extremist content.
-    counted = [m for m in result.matches if getattr(m, "layer", None) != "national_only"]
-    national = [m for m in result.matches if getattr(m, "layer", None) == "national_only"]
-    flagged = (lexicon_flags and bool(counted)) or bool(model_topics)
-    text = item.classify_text
-    keep = keep_text == "all" or (keep_text == "flagged" and flagged)
-    lex_name, lex_version = _split_version(versions["lexicon"])
-    # The language tag lives on the post row (language, probability, classifier@version): one
-    # tag row per post cost a quarter of the writer's time.
-    tags: list[TagRecord] = []
-    by_topic: dict[str, list[dict[str, object]]] = {}
-    for m in counted:
-        by_topic.setdefault(m.topic, []).append({"term": m.term, "start": m.start, "end": m.end})
-    tags.extend(
-        TagRecord("topic", topic, 1.0, lex_name, lex_version, ev)
-        for topic, ev in sorted(by_topic.items())
-    )
-    if national:
-        evidence: list[dict[str, object]] = [
-            {"term": m.term, "start": m.start, "end": m.end} for m in national
-        ]
-        tags.append(TagRecord("signal", "national_only_org", 1.0, lex_name, lex_version, evidence))
-    # News disclaimers ("(запрещена в РФ)", "ИГ*") and evasive spellings, one tag per kind.
-    by_signal: dict[str, list[dict[str, object]]] = {}
-    for signal in result.signals:
-        by_signal.setdefault(signal.name, []).append({"start": signal.start, "end": signal.end})
-    tags.extend(
-        TagRecord("signal", name, 1.0, lex_name, lex_version, ev)
-        for name, ev in sorted(by_signal.items())
-    )
-    if result.scores:
-        model_name, model_version = _split_version(versions["model"])
-        scores = dict(result.scores)
-        tags.extend(
-            TagRecord("score", t, s, model_name, model_version)
-            for t, s in result.scores
-            if s >= SCORE_FLOOR
-        )
-        # Beside any lexicon tag of the same topic: every flagged post has a topic tag, and each
-        # tag names the classifier that found it.
-        tags.extend(
-            TagRecord("topic", t, scores[t], model_name, model_version) for t in model_topics
-        )
-    return PostRecord(
-        platform=item.platform, source=item.source, target=item.target, post_id=item.post_id,
-        published_at=item.published_at, language=result.language, script=result.script,
-        language_probability=result.language_probability, flagged=flagged,
-        language_classifier=versions["language"],
-        has_text=bool(text.strip()), text=text if keep and text else None, url=item.url,
-        author=item.author, is_repost=item.is_repost, views=item.views, likes=item.likes,
-        reposts=item.reposts, comments=item.comments, tags=tags, edited=item.edited,
-        forwarded_from=item.forwarded_from, is_promo=item.is_promo,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -191,6 +74,7 @@ def append_unsaved(path: Path, items: list[PostItem]) -> None:
 
 def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
     """The writer process: classify and store each batch until the None that ends the crawl."""
+    # Imported here, in the writer process only: the crawling process never loads the models.
     from classifiers import PostClassifier
     from classifiers.language import release_shared_model
     from classifiers.normalize import clean_text
@@ -226,7 +110,7 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
                 keys = [(i.platform, i.source, i.target) for i in batch]
                 results = classifier.classify_many([i.classify_text for i in batch], sources=keys)
                 records = [
-                    to_record(
+                    build_record(
                         i, result, versions, spec.keep_text,
                         model_topics=classifier.model_topics(result),
                         lexicon_flags=classifier.lexicon_flags,

@@ -6,8 +6,9 @@ database that is behind asks for `vemeter db upgrade`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -105,3 +106,33 @@ def open_database(url: str, *, auto_upgrade_new_sqlite: bool = True) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@overload
+def utc_naive(value: datetime) -> datetime: ...
+@overload
+def utc_naive(value: None) -> None: ...
+def utc_naive(value: datetime | None) -> datetime | None:
+    """A datetime as stored: naive UTC (SQLite has no time zones; both databases then agree).
+
+    Naive values are taken to be UTC already.
+    """
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def utc_now() -> datetime:
+    """Now, as stored (naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def insert_for(engine: Engine) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite 3.35+, PostgreSQL)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert

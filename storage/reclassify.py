@@ -16,18 +16,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from crawler.items import PostItem
-from crawler.storing import to_record
 from crawler.version import vemeter_version
-from storage.models import NO_TOPIC, DailyCount, Post, Tag
+from storage import daily_counts
+from storage.engine import insert_for, utc_naive
+from storage.models import NO_TOPIC, Post, Tag
+from storage.records import PostRecord, TagRecord, build_record, split_version
 from storage.runs import finish_run, start_run
-from storage.writer import PostRecord, TagRecord, _insert_for, _write_lock
+from storage.writer import write_lock
 
 __all__ = ["OLD", "Reclassifier", "ReclassifyResult", "reclassify"]
 
@@ -64,12 +65,6 @@ class ReclassifyResult:
     # language, topic or flagged.
     before: Counter[tuple[str, str]] = field(default_factory=Counter)
     after: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-def split_version(value: str | None) -> tuple[str, str]:
-    """("py3langid", "0.4.0") from "py3langid@0.4.0"; an unrecorded classifier is unknown@0."""
-    name, _, version = (value or "unknown@0").partition("@")
-    return name, version or "0"
 
 
 def reclassify(
@@ -136,11 +131,33 @@ def reclassify(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A stored post as storage.records.build_record reads it (the rest is not re-derived)."""
+
+    platform: str
+    source: str
+    target: str
+    post_id: str
+    published_at: datetime
+    classify_text: str
+    url: str | None = None
+    author: str | None = None
+    is_repost: bool = False
+    views: int | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    edited: bool | None = None
+    forwarded_from: str | None = None
+    is_promo: bool | None = None
+
+
 def _record(row: Any, found: Any, classifier: Reclassifier, versions: dict[str, str]) -> PostRecord:
-    """The crawl's own rules (crawler.storing.to_record) turn a result into a row and tags."""
-    item = PostItem(row.platform, row.source, row.target, row.post_id, row.published_at, row.text)
-    return to_record(
-        item, found, versions, keep_text="none",
+    """The crawl's own rule (storage.records.build_record) turns a result into a row and tags."""
+    post = _Stored(row.platform, row.source, row.target, row.post_id, row.published_at, row.text)
+    return build_record(
+        post, found, versions, keep_text="none",
         model_topics=classifier.model_topics(found), lexicon_flags=classifier.lexicon_flags,
     )  # fmt: skip
 
@@ -173,16 +190,12 @@ def _window(
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if since is not None:
-        where.append(Post.published_at >= _naive(since))
+        where.append(Post.published_at >= utc_naive(since))
     if until is not None:
-        where.append(Post.published_at < _naive(until))
+        where.append(Post.published_at < utc_naive(until))
     if source is not None:
         where.append(Post.source == source)
     return where
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _count(conn: Connection, where: list[ColumnElement[bool]]) -> int:
@@ -210,7 +223,7 @@ def _store(
     """Apply one batch in one transaction, reading the posts' current state inside it."""
     ids = list(records)
     changes = _Changes()
-    with _write_lock(engine), engine.begin() as conn:
+    with write_lock(engine), engine.begin() as conn:
         posts = conn.execute(
             select(Post.id, Post.platform, Post.source, Post.target, Post.day, Post.language,
                    Post.script, Post.language_probability, Post.language_classifier, Post.flagged)
@@ -280,12 +293,12 @@ def _plan(
         return
     result.moved += 1
     where = (post.platform, post.source, post.target)
-    for topic in ("*", *old_topics):
-        changes.posts_delta[(*where, post.language, topic, post.day)] -= 1
-        changes.flagged_delta[(*where, post.language, topic, post.day)] -= int(post.flagged)
-    for topic in ("*", *new_topics):
-        changes.posts_delta[(*where, language, topic, post.day)] += 1
-        changes.flagged_delta[(*where, language, topic, post.day)] += int(flagged)
+    for key in daily_counts.keys(*where, post.language, old_topics, post.day):
+        changes.posts_delta[key] -= 1
+        changes.flagged_delta[key] -= int(post.flagged)
+    for key in daily_counts.keys(*where, language, new_topics, post.day):
+        changes.posts_delta[key] += 1
+        changes.flagged_delta[key] += int(flagged)
 
 
 def _tally(
@@ -313,7 +326,7 @@ def _execute(conn: Connection, changes: _Changes) -> None:
         )
     if changes.inserted:
         # A language:old row may already exist when a project returns to an earlier version.
-        conn.execute(_insert_for(conn.engine)(Tag).on_conflict_do_nothing(), changes.inserted)
+        conn.execute(insert_for(conn.engine)(Tag).on_conflict_do_nothing(), changes.inserted)
     if changes.posts:
         conn.execute(
             update(Post)
@@ -325,41 +338,4 @@ def _execute(conn: Connection, changes: _Changes) -> None:
             ),
             changes.posts,
         )  # fmt: skip
-    _move_daily_counts(conn, changes)
-
-
-def _move_daily_counts(conn: Connection, changes: _Changes) -> None:
-    """Add the batch's deltas to daily_counts and drop the rows no post counts under any more."""
-    keys = [k for k, n in changes.posts_delta.items() if n or changes.flagged_delta[k]]
-    if not keys:
-        return
-    names = ("platform", "source", "target", "language", "topic", "day")
-    rows = [
-        {**dict(zip(names, k, strict=True)), "posts": changes.posts_delta[k],
-         "flagged": changes.flagged_delta[k]}
-        for k in keys
-    ]  # fmt: skip
-    stmt = _insert_for(conn.engine)(DailyCount)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=list(names),
-            set_={
-                "posts": DailyCount.posts + stmt.excluded.posts,
-                "flagged": DailyCount.flagged + stmt.excluded.flagged,
-            },
-        ),
-        rows,
-    )
-    emptied = [
-        {f"k_{name}": value for name, value in zip(names, k, strict=True)}
-        for k in keys
-        if changes.posts_delta[k] < 0
-    ]
-    if emptied:
-        conn.execute(
-            delete(DailyCount).where(
-                DailyCount.posts <= 0,
-                *[getattr(DailyCount, name) == bindparam(f"k_{name}") for name in names],
-            ),
-            emptied,
-        )
+    daily_counts.add(conn, changes.posts_delta, changes.flagged_delta)

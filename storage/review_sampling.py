@@ -1,12 +1,12 @@
-"""Draw stratified review samples (flagged, borderline, low per cell) from a closed period."""
+"""The database side of review samples: the frames a sample is drawn from, and the stored sample.
+
+The design (allocation and draws) is analysis.sampling's.
+"""
 
 from __future__ import annotations
 
 import json
-import math
-import secrets
 from array import array
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,11 +17,12 @@ from sqlalchemy import Engine, and_, case, exists, func, insert, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from crawler.errors import InputError
+from storage.engine import utc_naive
 from storage.models import CrawlRun, Post, ReviewItem, ReviewSample, Tag
 
 STRATA = ("flagged", "borderline", "low")
 # The stratum kinds of analysis.allocation: "low" is what it calls "unflagged".
-_KIND = {"flagged": "flagged", "borderline": "borderline", "low": "unflagged"}
+KIND = {"flagged": "flagged", "borderline": "borderline", "low": "unflagged"}
 CELL_KEYS = ("platform", "source", "target", "language")
 KINDS = ("prevalence", "views")
 # A design stratum: (the cell's --by values, flagged | borderline | low).
@@ -31,7 +32,10 @@ Picked = tuple[int, float, int, int | None]
 # Rows fetched per round trip while streaming a period's posts.
 _CHUNK = 20_000
 
-__all__ = ["CELL_KEYS", "KINDS", "STRATA", "DrawnSample", "SampleRequest", "StratumDraw", "draw"]
+__all__ = [
+    "CELL_KEYS", "KINDS", "STRATA", "Frame", "Key", "Picked", "SampleRequest",
+    "check_closed", "classifier_versions", "read_frames", "store_sample", "without_text",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,36 +56,11 @@ class SampleRequest:
     config_hash: str = ""
 
 
-@dataclass(frozen=True)
-class StratumDraw:
-    """One design stratum (a cell × flagged/borderline/low) and what was drawn from it."""
-
-    cell: dict[str, str]
-    stratum: str
-    size: int
-    views: int
-    allocated: int
-    drawn: int
-
-
-@dataclass
-class DrawnSample:
-    sample_id: int
-    seed: int
-    strata: list[StratumDraw]
-    items: int
-    without_text: int
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
 def _cell_columns(by: Sequence[str]) -> list[ColumnElement[Any]]:
     return [getattr(Post, key).expression for key in by]
 
 
-def _stratum(engine: Engine, threshold: float) -> ColumnElement[str]:
+def stratum_of(engine: Engine, threshold: float) -> ColumnElement[str]:
     """flagged; else borderline (a signal tag, or a model score of at least `threshold`); else low."""
     with engine.connect() as conn:
         has_marks = conn.execute(
@@ -98,14 +77,14 @@ def _stratum(engine: Engine, threshold: float) -> ColumnElement[str]:
 
 
 def _period(stmt: Any, since: datetime | None, until: datetime) -> Any:
-    stmt = stmt.where(Post.published_at < _naive(until))
-    return stmt if since is None else stmt.where(Post.published_at >= _naive(since))
+    stmt = stmt.where(Post.published_at < utc_naive(until))
+    return stmt if since is None else stmt.where(Post.published_at >= utc_naive(since))
 
 
 def check_closed(engine: Engine, until: datetime, now: datetime | None = None) -> None:
     """Refuse a period that is still open: it must have ended and a crawl must have finished since."""
     now = now or datetime.now(UTC)
-    if _naive(until) > _naive(now):
+    if utc_naive(until) > utc_naive(now):
         raise InputError(
             f"--until {until:%Y-%m-%d %H:%M} is in the future: review samples need a closed "
             "period (choose an --until in the past)"
@@ -114,7 +93,7 @@ def check_closed(engine: Engine, until: datetime, now: datetime | None = None) -
         last = conn.execute(
             select(func.max(CrawlRun.finished_at)).where(CrawlRun.status != "running")
         ).scalar_one_or_none()
-    if last is None or _naive(last) < _naive(until):
+    if last is None or utc_naive(last) < utc_naive(until):
         when = (
             "no crawl or import has finished"
             if last is None
@@ -127,7 +106,7 @@ def check_closed(engine: Engine, until: datetime, now: datetime | None = None) -
 
 
 @dataclass
-class _Frame:
+class Frame:
     """The posts of one design stratum, in (platform, post_id) order: the frame a sample is drawn from."""
 
     ids: array[int] = field(default_factory=lambda: array("q"))
@@ -139,9 +118,9 @@ class _Frame:
         return len(self.ids), int(views[views > 0].sum())
 
 
-def _frames(
+def read_frames(
     engine: Engine, request: SampleRequest, stratum: ColumnElement[str]
-) -> dict[Key, _Frame]:
+) -> dict[Key, Frame]:
     """Every post of the period by (cell values, stratum), read in one pass in post-id order.
 
     One pass (8 bytes per post and per view count in memory) instead of a count query and a
@@ -152,101 +131,21 @@ def _frames(
     # and the same seed over the same posts must give the same sample (the unique index).
     stmt = _period(stmt, request.since, request.until).order_by(Post.platform, Post.post_id)
     # Keyed by the raw (stratum, *cell values) while reading: the inner loop stays cheap.
-    raw: dict[tuple[Any, ...], _Frame] = {}
+    raw: dict[tuple[Any, ...], Frame] = {}
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(stmt)
         for part in result.partitions():
             for row in part:
                 frame = raw.get(row[2:])
                 if frame is None:
-                    frame = raw[row[2:]] = _Frame()
+                    frame = raw[row[2:]] = Frame()
                 frame.ids.append(row[0])
                 frame.views.append(-1 if row[1] is None else row[1])
     frames = {(tuple(str(v) for v in key[1:]), str(key[0])): frame for key, frame in raw.items()}
     return dict(frames)
 
 
-def _allocate(
-    request: SampleRequest, counts: Mapping[Key, tuple[int, int]], design: dict[str, Any]
-) -> dict[Key, int]:
-    """Neyman allocation over every design stratum, with a floor per stratum (methods §6.3).
-
-    The planning values and the floor used are recorded in `design`.
-    """
-    from analysis.allocation import PlannedStratum, default_floor, neyman_allocation
-    from analysis.allocation import default_planning_values as defaults
-
-    # Post samples allocate by posts; view samples by views (they sample views, §9.2).
-    weight = 0 if request.kind == "prevalence" else 1
-    keys = sorted(k for k, v in counts.items() if v[weight] > 0)
-    if not keys:
-        return {}
-    if request.size < len(keys):
-        raise InputError(
-            f"--size {request.size} is smaller than the {len(keys)} design strata (cells × "
-            "flagged/borderline/low) of this period (raise --size or drop a --by key)"
-        )
-    kinds = sorted({_KIND[name] for _, name in keys})
-    planning = {name: defaults(kinds)[_KIND[name]] for name in STRATA if _KIND[name] in kinds}
-    planning.update(request.planning)
-    cells = len({cell for cell, _ in keys})
-    per_cell = request.size // cells
-    if request.floor_share is None:
-        floor = default_floor(per_cell, len(kinds))
-    else:
-        floor = min(math.ceil(request.floor_share * per_cell), per_cell // len(kinds))
-    names = {f"s{i}": key for i, key in enumerate(keys)}
-    planned = [
-        PlannedStratum(name=name, size=counts[key][weight], planning_p=planning[key[1]])
-        for name, key in names.items()
-    ]
-    allocation = neyman_allocation(
-        planned, request.size, floor=floor, capped=request.kind == "prevalence"
-    )
-    design.update(planning=planning, floor=floor)
-    return {names[name]: int(n) for name, n in allocation.items()}
-
-
-def _draw_posts(
-    frames: Mapping[Key, _Frame], allocation: Mapping[Key, int], rng: np.random.Generator
-) -> dict[Key, list[Picked]]:
-    """Simple random samples without replacement, π_i = n_h/N_h (methods §6.1)."""
-    picked: dict[Key, list[Picked]] = {}
-    for key, n in sorted(allocation.items()):
-        frame = frames[key]
-        if n <= 0:
-            continue
-        chosen = sorted(rng.choice(len(frame.ids), size=n, replace=False).tolist())
-        picked[key] = [
-            (frame.ids[i], n / len(frame.ids), 1, frame.views[i] if frame.views[i] >= 0 else None)
-            for i in chosen
-        ]
-    return picked
-
-
-def _draw_views(
-    frames: Mapping[Key, _Frame], allocation: Mapping[Key, int], rng: np.random.Generator
-) -> dict[Key, list[Picked]]:
-    """Draws with probability proportional to views, with replacement, per stratum (§9.2)."""
-    from analysis.allocation import pps_sample
-
-    picked: dict[Key, list[Picked]] = {}
-    for key, n in sorted(allocation.items()):
-        frame = frames[key]
-        if n <= 0:
-            continue
-        views = np.frombuffer(frame.views, dtype=np.int64).astype(np.float64)
-        views[views < 0] = np.nan  # unknown views: outside the view frame, never drawn
-        draws = pps_sample(range(len(frame.ids)), views.tolist(), n, rng)
-        times = Counter(i for i, _ in draws)
-        probability = dict(draws)
-        picked[key] = [
-            (frame.ids[i], probability[i], times[i], frame.views[i]) for i in sorted(times)
-        ]
-    return picked
-
-
-def _classifiers(engine: Engine) -> list[str]:
+def classifier_versions(engine: Engine) -> list[str]:
     """The classifier versions of every finished crawl and import: strata depend on them."""
     with engine.connect() as conn:
         runs = conn.execute(
@@ -255,65 +154,7 @@ def _classifiers(engine: Engine) -> list[str]:
         return sorted({f"{k}={v}" for used in runs for k, v in (used or {}).items()})
 
 
-def draw(engine: Engine, request: SampleRequest, *, now: datetime | None = None) -> DrawnSample:
-    """Draw a review sample and store it with its design; returns what was drawn per stratum.
-
-    Reproducible: the same seed over the same posts gives the same items, whatever order they
-    were stored in (posts are streamed in (platform, post_id) order and ranks are chosen by a
-    numpy Generator seeded with `seed`).
-    """
-    if request.kind not in KINDS:
-        raise InputError(f"{request.kind!r} is not a sample kind (use prevalence or views)")
-    bad = [k for k in request.by if k not in CELL_KEYS]
-    if bad:
-        raise InputError(f"cannot sample by {', '.join(bad)} (use any of: {','.join(CELL_KEYS)})")
-    if request.size < 1:
-        raise InputError(f"--size {request.size} is not a sample size (give at least 1)")
-    check_closed(engine, request.until, now)
-    seed = request.seed if request.seed is not None else secrets.randbelow(2**31)
-    rng = np.random.default_rng(seed)
-    frames = _frames(engine, request, _stratum(engine, request.borderline_score))
-    counts = {key: frame.counts() for key, frame in frames.items()}
-    if not counts:
-        raise InputError(
-            "no posts were published in this period (check --since/--until against `vemeter stats`)"
-        )
-    design: dict[str, Any] = {
-        "kind": request.kind,
-        "floor_share": request.floor_share,
-        "double_share": request.double_share,
-        "borderline_score": request.borderline_score,
-        "classifiers": _classifiers(engine),
-    }
-    allocation = _allocate(request, counts, design)
-    if request.kind == "prevalence":
-        picked = _draw_posts(frames, allocation, rng)
-    else:
-        picked = _draw_views(frames, allocation, rng)
-    strata = [
-        StratumDraw(
-            cell=dict(zip(request.by, cell, strict=True)),
-            stratum=name,
-            size=counts[(cell, name)][0],
-            views=counts[(cell, name)][1],
-            allocated=allocation.get((cell, name), 0),
-            drawn=len(picked.get((cell, name), [])),
-        )
-        for cell, name in sorted(counts, key=lambda k: (k[0], STRATA.index(k[1])))
-    ]
-    design["strata"] = [s.__dict__ for s in strata]
-    sample_id, items = _store(engine, request, seed, design, picked, counts, rng, now)
-    with engine.connect() as conn:
-        without_text = conn.execute(
-            select(func.count())
-            .select_from(ReviewItem)
-            .join(Post, Post.id == ReviewItem.post_pk)
-            .where(ReviewItem.sample_id == sample_id, Post.text.is_(None))
-        ).scalar_one()
-    return DrawnSample(sample_id, seed, strata, items, int(without_text))
-
-
-def _store(
+def store_sample(
     engine: Engine,
     request: SampleRequest,
     seed: int,
@@ -356,9 +197,9 @@ def _store(
                 "kind": request.kind,
                 "project": request.project,
                 "config_hash": request.config_hash,
-                "created_at": _naive(now or datetime.now(UTC)),
-                "since": _naive(request.since) if request.since else None,
-                "until": _naive(request.until),
+                "created_at": utc_naive(now or datetime.now(UTC)),
+                "since": utc_naive(request.since) if request.since else None,
+                "until": utc_naive(request.until),
                 "by_keys": ",".join(request.by),
                 "seed": seed,
                 "size": request.size,
@@ -370,3 +211,15 @@ def _store(
         if rows:
             conn.execute(insert(ReviewItem), rows)
     return int(sample_id), len(rows)
+
+
+def without_text(engine: Engine, sample_id: int) -> int:
+    """How many items of a sample have no text to review (the privacy setting did not keep it)."""
+    with engine.connect() as conn:
+        count = conn.execute(
+            select(func.count())
+            .select_from(ReviewItem)
+            .join(Post, Post.id == ReviewItem.post_pk)
+            .where(ReviewItem.sample_id == sample_id, Post.text.is_(None))
+        ).scalar_one()
+    return int(count)

@@ -9,15 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from storage.engine import utc_naive, utc_now
 from storage.models import CrawlRun, RunTarget, TargetState
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _naive(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC).replace(tzinfo=None) if value and value.tzinfo else value
 
 
 def start_run(
@@ -31,7 +24,7 @@ def start_run(
                 "config_hash": config_hash,
                 "vemeter_version": version,
                 "classifiers": classifiers,
-                "started_at": _now(),
+                "started_at": utc_now(),
                 "status": "running",
                 "posts_new": 0,
                 "posts_seen": 0,
@@ -59,7 +52,7 @@ def finish_run(
             update(CrawlRun)
             .where(CrawlRun.id == run_id)
             .values(
-                finished_at=_now(),
+                finished_at=utc_now(),
                 status=status,
                 posts_new=new,
                 posts_seen=seen,
@@ -123,7 +116,7 @@ def record_targets(engine: Engine, run_id: int, outcomes: Iterable[TargetOutcome
             }
             if o.newest_post_id is not None:
                 values["newest_post_id"] = o.newest_post_id
-                values["newest_published_at"] = _naive(o.newest_published_at)
+                values["newest_published_at"] = utc_naive(o.newest_published_at)
             if state_id is None:
                 conn.execute(
                     TargetState.__table__.insert(),  # type: ignore[attr-defined]

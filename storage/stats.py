@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.engine import utc_naive
 from storage.models import NO_TOPIC, DailyCount, Post, Tag
 
 GROUP_KEYS = ("platform", "source", "target", "language", "topic", "day")
 __all__ = ["GROUP_KEYS", "NO_TOPIC", "count_posts"]
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def count_posts(
@@ -39,7 +36,7 @@ def count_posts(
 
 
 def _midnight(value: datetime | None) -> bool:
-    return value is None or _naive(value).time() == datetime.min.time()
+    return value is None or utc_naive(value).time() == datetime.min.time()
 
 
 def _from_daily_counts(
@@ -55,9 +52,9 @@ def _from_daily_counts(
     # Topic rows count a post under each of its topics; "*" rows count every post once.
     stmt = stmt.where(DailyCount.topic != "*" if "topic" in by else DailyCount.topic == "*")
     if since is not None:
-        stmt = stmt.where(DailyCount.day >= _naive(since).date())
+        stmt = stmt.where(DailyCount.day >= utc_naive(since).date())
     if until is not None:
-        stmt = stmt.where(DailyCount.day < _naive(until).date())
+        stmt = stmt.where(DailyCount.day < utc_naive(until).date())
     if by:
         stmt = stmt.group_by(*columns.values()).order_by(*columns.values())
     return _rows(engine, stmt, by)
@@ -84,9 +81,9 @@ def _from_posts(
     if "topic" in by:
         stmt = stmt.outerjoin(Tag, and_(Tag.post_pk == Post.id, Tag.kind == "topic"))
     if since is not None:
-        stmt = stmt.where(Post.published_at >= _naive(since))
+        stmt = stmt.where(Post.published_at >= utc_naive(since))
     if until is not None:
-        stmt = stmt.where(Post.published_at < _naive(until))
+        stmt = stmt.where(Post.published_at < utc_naive(until))
     if by:
         stmt = stmt.group_by(*[columns[k] for k in by]).order_by(*[columns[k] for k in by])
     return _rows(engine, stmt, by)

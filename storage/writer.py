@@ -7,51 +7,14 @@ import fcntl
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC
 
 from sqlalchemy import Connection, Engine, insert
 
-from storage.models import NO_TOPIC, DailyCount, Post, Tag
-
-
-@dataclass(slots=True)
-class TagRecord:
-    kind: str
-    label: str
-    score: float
-    classifier: str
-    version: str
-    evidence: list[dict[str, Any]] | None = None
-
-
-@dataclass(slots=True)
-class PostRecord:
-    """A post ready to store: classified, pseudonymised, text already trimmed per privacy."""
-
-    platform: str
-    source: str
-    target: str
-    post_id: str
-    published_at: datetime
-    language: str
-    script: str | None
-    language_probability: float
-    flagged: bool
-    has_text: bool
-    text: str | None = None
-    language_classifier: str | None = None
-    url: str | None = None
-    author: str | None = None
-    is_repost: bool = False
-    views: int | None = None
-    likes: int | None = None
-    reposts: int | None = None
-    comments: int | None = None
-    tags: list[TagRecord] = field(default_factory=list)
-    edited: bool | None = None
-    forwarded_from: str | None = None
-    is_promo: bool | None = None
+from storage import daily_counts
+from storage.engine import insert_for, utc_naive, utc_now
+from storage.models import Post, Tag
+from storage.records import PostRecord
 
 
 @dataclass
@@ -70,13 +33,8 @@ class BatchResult:
         self.per_target_seen.update(other.per_target_seen)
 
 
-def _utc_naive(value: datetime) -> datetime:
-    """Stored as naive UTC: SQLite has no time zones, and both databases then agree."""
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
 @contextlib.contextmanager
-def _write_lock(engine: Engine) -> Iterator[None]:
+def write_lock(engine: Engine) -> Iterator[None]:
     """One SQLite writer at a time across processes, woken as soon as the other is done.
 
     SQLite's own busy handler retries after sleeps of up to 100 ms; two writer processes
@@ -92,46 +50,6 @@ def _write_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _add_daily_counts(conn: Connection, fresh: list[PostRecord]) -> None:
-    """Add newly stored posts to daily_counts in the same transaction (see DailyCount)."""
-    counts: Counter[tuple[str, str, str, str, str, date]] = Counter()
-    flagged: Counter[tuple[str, str, str, str, str, date]] = Counter()
-    for rec in fresh:
-        day = rec.published_at.astimezone(UTC).date()
-        topics = sorted({t.label for t in rec.tags if t.kind == "topic"}) or [NO_TOPIC]
-        for topic in ("*", *topics):
-            key = (rec.platform, rec.source, rec.target, rec.language, topic, day)
-            counts[key] += 1
-            flagged[key] += rec.flagged
-    rows = [
-        {"platform": k[0], "source": k[1], "target": k[2], "language": k[3], "topic": k[4],
-         "day": k[5], "posts": n, "flagged": flagged[k]}
-        for k, n in counts.items()
-    ]  # fmt: skip
-    stmt = _insert_for(conn.engine)(DailyCount)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["platform", "source", "target", "language", "topic", "day"],
-            set_={
-                "posts": DailyCount.posts + stmt.excluded.posts,
-                "flagged": DailyCount.flagged + stmt.excluded.flagged,
-            },
-        ),
-        rows,
-    )
-
-
-def _insert_for(engine: Engine) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING (SQLite 3.35+, PostgreSQL)."""
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
 
 
 class PostWriter:
@@ -152,7 +70,7 @@ class PostWriter:
                 unique[(rec.platform, rec.post_id)] = rec
         if not unique:
             return result
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         rows = [
             {
                 "platform": r.platform,
@@ -161,7 +79,7 @@ class PostWriter:
                 "post_id": r.post_id,
                 "url": r.url,
                 "author": r.author,
-                "published_at": _utc_naive(r.published_at),
+                "published_at": utc_naive(r.published_at),
                 "day": r.published_at.astimezone(UTC).date(),
                 "language": r.language,
                 "script": r.script,
@@ -185,10 +103,10 @@ class PostWriter:
         ]
         # One statement decides what is new: rows already stored are skipped by the unique
         # constraint and return nothing (a separate existence query halved the writer's speed).
-        stmt = _insert_for(self.engine)(Post).on_conflict_do_nothing(
+        stmt = insert_for(self.engine)(Post).on_conflict_do_nothing(
             index_elements=["platform", "post_id"]
         )
-        with _write_lock(self.engine), self.engine.begin() as conn:
+        with write_lock(self.engine), self.engine.begin() as conn:
             inserted = {
                 (platform, post_id): pk
                 for pk, platform, post_id in conn.execute(
@@ -213,7 +131,7 @@ class PostWriter:
                 conn.execute(insert(Tag), tag_rows)
             fresh = [rec for key, rec in unique.items() if key in inserted]
             if fresh:
-                _add_daily_counts(conn, fresh)
+                _count_daily(conn, fresh)
         for key, rec in unique.items():
             if key not in inserted:
                 result.seen += 1
@@ -223,3 +141,18 @@ class PostWriter:
             result.flagged += rec.flagged
             result.per_target_new[(rec.source, rec.target)] += 1
         return result
+
+
+def _count_daily(conn: Connection, fresh: list[PostRecord]) -> None:
+    """Add newly stored posts to daily_counts in the same transaction (see DailyCount)."""
+    posts: Counter[daily_counts.Key] = Counter()
+    flagged: Counter[daily_counts.Key] = Counter()
+    for rec in fresh:
+        topics = [t.label for t in rec.tags if t.kind == "topic"]
+        day = daily_counts.day_of(rec.published_at)
+        for key in daily_counts.keys(
+            rec.platform, rec.source, rec.target, rec.language, topics, day
+        ):
+            posts[key] += 1
+            flagged[key] += rec.flagged
+    daily_counts.add(conn, posts, flagged)

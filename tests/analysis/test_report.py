@@ -17,10 +17,11 @@ from analysis.stratified import StratumSample, stratified_estimate
 from crawler.config import ProjectConfig, parse_config
 from crawler.errors import InputError
 from storage.models import ReviewItem, ReviewLabel
+from storage.records import PostRecord, TagRecord
 from storage.review import reviewed_strata
 from storage.runs import TargetOutcome, finish_run, record_targets, start_run
 from storage.stats import count_posts
-from storage.writer import PostRecord, PostWriter, TagRecord
+from storage.writer import PostWriter
 
 T0 = datetime(2025, 3, 3, 9, tzinfo=UTC)  # a Monday
 TEXT = "synthetic-post-text-marker"
@@ -208,7 +209,7 @@ def test_window_must_be_whole_days_and_output_a_folder(engine: Engine, tmp_path:
 
 
 def _sample(engine: Engine, label: bool) -> int:
-    from storage.review_sampling import SampleRequest, draw
+    from analysis.sampling import SampleRequest, draw
 
     until = T0.replace(hour=0) + timedelta(days=40)
     drawn = draw(

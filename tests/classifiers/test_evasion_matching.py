@@ -203,7 +203,7 @@ def test_post_classifier_fills_signals_and_they_are_stored() -> None:
 
     from classifiers.post import PostClassifier
     from crawler.items import PostItem
-    from crawler.storing import to_record
+    from storage.records import build_record
 
     classifier = PostClassifier(languages=["ru", "en"])
     text = "Суд вынес приговор по делу ИГ* (запрещена в РФ), в комментариях писали Д.А.И.Ш."
@@ -216,7 +216,7 @@ def test_post_classifier_fills_signals_and_they_are_stored() -> None:
     }
     assert classifier.classify_many([text, "Погода хорошая."])[0].signals == result.signals
     item = PostItem("vk", "s", "club1", "-1_1", datetime(2025, 3, 1, tzinfo=UTC), text)
-    record = to_record(item, result, classifier.versions, "none")
+    record = build_record(item, result, classifier.versions, "none")
     stored = {(t.kind, t.label): t.evidence for t in record.tags}
     assert stored[("signal", EVASION)] == [{"start": text.index("Д.А"), "end": len(text) - 1}]
     assert len(stored[("signal", NEWS_DISCLAIMER)] or []) == 2

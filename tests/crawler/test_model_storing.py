@@ -11,9 +11,10 @@ from sqlalchemy import select
 from classifiers.post import PostClassifier
 from classifiers.topic_model import TopicModel
 from crawler.items import PostItem
-from crawler.storing import BackgroundStore, StoreSpec, to_record
+from crawler.storing import BackgroundStore, StoreSpec
 from storage.engine import open_database
 from storage.models import DailyCount, Post, Tag
+from storage.records import build_record
 from storage.runs import start_run
 from tests.classifiers.test_topic_model import examples
 
@@ -33,7 +34,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def flags(classifier: PostClassifier) -> list[bool]:
     results = classifier.classify_many([MODEL_ONLY, LEXICON_ONLY, NEUTRAL])
     return [
-        to_record(
+        build_record(
             item(i, text), result, classifier.versions, "none",
             model_topics=classifier.model_topics(result), lexicon_flags=classifier.lexicon_flags,
         ).flagged
@@ -65,7 +66,7 @@ def test_records_name_the_model_and_its_version(model_dir: Path) -> None:
     assert classifier.versions["model"] == f"topic-model@{version}"
     assert f"model=topic-model@{version}" in classifier.version
     result = classifier.classify(MODEL_ONLY)
-    record = to_record(
+    record = build_record(
         item(0, MODEL_ONLY), result, classifier.versions, "flagged",
         model_topics=classifier.model_topics(result), lexicon_flags=True,
     )  # fmt: skip
@@ -123,13 +124,14 @@ def test_the_writer_process_stores_scores_and_model_topics(model_dir: Path, tmp_
 
 def test_scores_below_the_floor_are_not_stored() -> None:
     from classifiers.base import Classification
-    from crawler.storing import SCORE_FLOOR
+    from storage.records import SCORE_FLOOR
+    from storage.records import build_record
 
     result = Classification(
         "en", "Latn", 0.9, (), scores=(("financing", SCORE_FLOOR / 2), ("recruitment", 0.3))
     )
     versions = {"language": "l@1", "lexicon": "lexicon@1", "model": "topic-model@abc"}
-    record = to_record(item(0, NEUTRAL), result, versions, "none")
+    record = build_record(item(0, NEUTRAL), result, versions, "none")
     assert [(t.kind, t.label) for t in record.tags] == [("score", "recruitment")]
 
 

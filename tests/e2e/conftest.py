@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from spiders.vk.fakedata import Scenario
-from spiders.vk.fakeserver import FakeVK
+from spiders.fakes.vk import FakeVK
+from spiders.fakes.vk_data import Scenario
 
 TOKEN = "test-token-1234567890"
 KEY = "test-pseudonym-key-0123456789abcdef"
@@ -30,7 +30,7 @@ class Project:
     ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "VK_TOKEN": TOKEN, "VEMETER_PSEUDONYM_KEY": KEY, **(env or {})}
         return subprocess.run(
-            [sys.executable, "-m", "crawler.cli", *args],
+            [sys.executable, "-m", "crawler.commands", *args],
             capture_output=True,
             text=True,
             env=full_env,

@@ -45,7 +45,7 @@ def by_topic(p: Project, *extra: str) -> dict[str, tuple[int, int]]:
 def test_pipe_in_pipe_out_and_exit_codes(tmp_path: Path) -> None:
     given = json.dumps({"id": 1, "text": ROWS[0][2]}) + "\n[]\n" + json.dumps({"id": 2, "text": ""})
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "classify"], input=given.encode(), cwd=tmp_path,
+        [sys.executable, "-m", "crawler.commands", "classify"], input=given.encode(), cwd=tmp_path,
         capture_output=True, env={**os.environ, "LC_ALL": "C"}, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 1

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from spiders.ok.fakedata import (
+from spiders.fakes.ok import FakeOK
+from spiders.fakes.ok_data import (
     MISSING_GROUP_ID,
     ErrorRule,
     FakeGroup,
@@ -20,7 +21,6 @@ from spiders.ok.fakedata import (
     make_new_topics,
     synthetic_scenario,
 )
-from spiders.ok.fakeserver import FakeOK
 from tests.e2e.conftest import KEY, Project
 
 ROOT = Path(__file__).resolve().parents[2]

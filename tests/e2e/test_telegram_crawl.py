@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from spiders.telegram.fakedata import ErrorRule, FakeChannel, Scenario, synthetic_scenario
-from spiders.telegram.fakeserver import PAGE_SIZE, FakeTelegram
+from spiders.fakes.telegram import PAGE_SIZE, FakeTelegram
+from spiders.fakes.telegram_data import ErrorRule, FakeChannel, Scenario, synthetic_scenario
 from spiders.telegram.parse import NO_PREVIEW
 from tests.e2e.conftest import Project
 

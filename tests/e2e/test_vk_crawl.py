@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spiders.vk.fakedata import FakeCommunity, FakePost, Scenario, synthetic_scenario
+from spiders.fakes.vk_data import FakeCommunity, FakePost, Scenario, synthetic_scenario
 from tests.e2e.conftest import write_config
 
 

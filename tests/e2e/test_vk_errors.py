@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from spiders.vk.fakedata import ErrorRule, synthetic_scenario
+from spiders.fakes.vk_data import ErrorRule, synthetic_scenario
 from tests.e2e.conftest import KEY, TOKEN, Project, write_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from spiders.web.fakedata import DAY, NOW, FakeSite, default_site
-from spiders.web.fakeserver import PATHS, FakeWeb
+from spiders.fakes.web import PATHS, FakeWeb
+from spiders.fakes.web_data import DAY, NOW, FakeSite, default_site
 from tests.e2e.conftest import Project
 
 SELECTORS = (

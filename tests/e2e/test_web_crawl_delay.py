@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from spiders.web.fakedata import default_site
+from spiders.fakes.web_data import default_site
 from tests.e2e.test_web_crawl import SELECTORS, targets, web, write_config
 
 __all__ = ["web"]  # the fixture, shared with the main web crawl tests

@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, select, text
 
 from crawler.items import PostItem
-from crawler.storing import append_unsaved, to_record
+from crawler.storing import append_unsaved
 from storage.engine import SCHEMA_HEAD, current_revision, upgrade
 from storage.models import Post
+from storage.records import build_record
 from storage.runs import start_run
 from storage.stats import count_posts
 from storage.writer import PostWriter
@@ -25,7 +26,7 @@ NEW_COLUMNS = {"edited", "forwarded_from", "is_promo"}
 
 @dataclass(frozen=True)
 class Result:
-    """The fields of a classification that to_record reads; no matches, so nothing is flagged."""
+    """The fields of a classification that build_record reads; no matches, so nothing is flagged."""
 
     language: str = "ru"
     script: str | None = "Cyrl"
@@ -59,7 +60,7 @@ def test_flags_go_from_the_item_to_the_post_row(engine: Engine) -> None:
         item("57/2", platform="ok", is_promo=False),
         item("-1_1", platform="vk"),  # a platform that fills none of them
     ]
-    records = [to_record(i, Result(), VERSIONS, "none") for i in items]
+    records = [build_record(i, Result(), VERSIONS, "none") for i in items]
     assert PostWriter(engine, new_run(engine)).write(records).new == 5
     assert stored(engine) == {
         "demo_chan/1": (True, "regional_digest", None),
@@ -107,6 +108,6 @@ def test_migration_0005_leaves_earlier_posts_unknown_and_downgrades(engine: Engi
     assert SCHEMA_HEAD == "0005"
     assert stored(engine) == {"57/1": (None, None, None)}
     PostWriter(engine, run).write(
-        [to_record(item("c/1", is_promo=True), Result(), VERSIONS, "none")]
+        [build_record(item("c/1", is_promo=True), Result(), VERSIONS, "none")]
     )
     assert stored(engine)["c/1"] == (None, None, True)

@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func, select
 
 from classifiers.post import PostClassifier
 from crawler.items import PostItem
-from crawler.storing import to_record
 from storage.models import CrawlRun, DailyCount, Post, Tag
 from storage.reclassify import reclassify
+from storage.records import build_record
 from storage.runs import get_run, start_run
 from storage.stats import GROUP_KEYS, _from_daily_counts, _from_posts
 from storage.writer import PostWriter
@@ -68,7 +68,7 @@ def store(engine: Engine, classifier: PostClassifier) -> None:
     ]
     results = classifier.classify_many([item.text for item in items])
     records = [
-        to_record(item, found, classifier.versions, "all" if keep else "none")
+        build_record(item, found, classifier.versions, "all" if keep else "none")
         for item, found, (*_, keep) in zip(items, results, POSTS, strict=True)
     ]
     PostWriter(engine, run).write(records)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from analysis.sampling import SampleRequest, draw
 from crawler.errors import InputError
 from storage.models import Post, ReviewItem
 from storage.retention import erase_old_text
@@ -21,8 +22,7 @@ from storage.review import (
     sample_info,
 )
 from storage.review_labels import LabelRow, read_labels, store_labels
-from storage.review_sampling import SampleRequest, draw
-from tests.storage.test_review_sampling import UNTIL, post, store
+from tests.analysis.test_sampling import UNTIL, post, store
 
 
 def sampled(engine: Engine) -> tuple[int, dict[str, list[int]]]:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from crawler.errors import StorageError
 from storage.engine import SCHEMA_HEAD, current_revision, head_revision, make_engine, open_database
 from storage.models import Post, Tag
+from storage.records import PostRecord, TagRecord
 from storage.runs import (
     TargetOutcome,
     finish_run,
@@ -21,7 +22,7 @@ from storage.runs import (
     start_run,
 )
 from storage.stats import count_posts
-from storage.writer import PostRecord, PostWriter, TagRecord
+from storage.writer import PostWriter
 
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 

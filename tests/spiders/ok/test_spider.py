@@ -16,7 +16,7 @@ from crawler.config import parse_config
 from crawler.errors import SecretMissing
 from crawler.items import PostItem
 from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
-from spiders.ok.fakedata import NOW_MS, FakeTopic
+from spiders.fakes.ok_data import NOW_MS, FakeTopic
 from spiders.ok.spider import Cursor, OKSpider
 
 GID = "57000000000001"

@@ -15,8 +15,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.items import PostItem
-from spiders.telegram.fakedata import FakeChannel, FakeMessage, synthetic_scenario
-from spiders.telegram.fakeserver import render_page
+from spiders.fakes.telegram import render_page
+from spiders.fakes.telegram_data import FakeChannel, FakeMessage, synthetic_scenario
 from spiders.telegram.parse import NO_PREVIEW
 from spiders.telegram.spider import Cursor, TelegramSpider, resume_id
 from storage.runs import Resume

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crawler.cli import app
+from crawler.commands.app import app
 from storage.engine import open_database
+from storage.records import PostRecord, TagRecord
 from storage.runs import start_run
-from storage.writer import PostRecord, PostWriter, TagRecord
+from storage.writer import PostWriter
 
 runner = CliRunner()
 
@@ -71,7 +72,7 @@ def test_stats_rejects_unknown_keys_and_dates(project: Path) -> None:
 
 def test_config_check_lists_sources_and_warns_about_unset_secrets(project: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "config", "check", str(project)],
+        [sys.executable, "-m", "crawler.commands", "config", "check", str(project)],
         capture_output=True,
         text=True,
         env={"PATH": ""},

@@ -10,15 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crawler.classify_cli import classify
-from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.commands.classify import classify
+from crawler.commands.model import model_app
+from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.commands.output import Format, render
+from crawler.commands.report import report
+from crawler.commands.review import review_app
+from crawler.commands.stats import stats
 from crawler.config import load_config, with_window
 from crawler.errors import ConfigError, VemeterError
-from crawler.model_cli import model_app
-from crawler.output import Format, render
-from crawler.report_cli import report
-from crawler.review_cli import review_app
-from crawler.stats_cli import stats
 
 app = typer.Typer(
     help="Measure how much violent-extremist content circulates in public online spaces.",
@@ -53,8 +53,8 @@ def crawl(
     ] = False,
 ) -> None:
     """Collect public posts for every source of CONFIG. Example: vemeter crawl configs/example.yaml"""
+    from crawler.commands.summary import print_summary
     from crawler.runner import run_crawl
-    from crawler.summary import print_summary
 
     cfg = with_window(load_config(config), _date(since), _date(until))
     summary = run_crawl(cfg, source=source, full=full, console=err)
@@ -77,7 +77,7 @@ def demo(
     posts: Annotated[int, typer.Option(min=10, max=5000, help="Posts per community.")] = 450,
 ) -> None:
     """Crawl a local fake VK API (no network) into a new SQLite file and print the counts."""
-    from crawler.demo import run_demo
+    from crawler.commands.demo import run_demo
 
     run_demo(directory, communities=communities, posts=posts, console=err)
 
@@ -163,7 +163,7 @@ def import_(
 @app.command()
 def platforms() -> None:
     """List the platforms vemeter can crawl."""
-    from spiders.registry import PLATFORMS
+    from crawler.platforms import PLATFORMS
 
     render(
         [{"platform": p.key, "what": p.title, "access": p.access} for p in PLATFORMS.values()],
@@ -256,7 +256,3 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

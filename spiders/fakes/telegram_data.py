@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from spiders.vk.fakedata import (
+from spiders.fakes.vk_data import (
     FLAGGED_LANG_WEIGHTS,
     FLAGGED_TEMPLATES,
     LANG_WEIGHTS,

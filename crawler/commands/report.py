@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.config import load_config
 
 err = Console(stderr=True, soft_wrap=True)

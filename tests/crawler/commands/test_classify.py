@@ -9,8 +9,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from classifiers.post import PostClassifier
-from crawler.classify_cli import parse_line
-from crawler.cli import app
+from crawler.commands.app import app
+from crawler.commands.classify import parse_line
 from crawler.errors import ConfigError
 
 runner = CliRunner()

@@ -23,9 +23,9 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from crawler.cli_common import SinceOpt, UntilOpt, parse_date
+from crawler.commands.options import SinceOpt, UntilOpt, parse_date
+from crawler.commands.output import Format, render
 from crawler.errors import ConfigError, InputError
-from crawler.output import Format, render
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -313,7 +313,7 @@ def _classifier(config: ProjectConfig | None) -> PostClassifier:
     from classifiers import LexiconError, PostClassifier
 
     if config is not None:
-        from crawler.model_cli import check_topic_model
+        from crawler.classification import check_topic_model
 
         check_topic_model(config)  # a missing or foreign model folder is a ConfigError
     try:

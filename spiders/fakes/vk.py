@@ -3,7 +3,7 @@
     with FakeVK(synthetic_scenario()).start() as vk:
         httpx.get(f"{vk.api_base}/wall.get", params={"owner_id": -5550001, "v": "5.199"})
 
-`python -m spiders.vk.fakeserver --port 8765` serves a synthetic scenario until Ctrl-C.
+`python -m spiders.fakes.vk --port 8765` serves a synthetic scenario until Ctrl-C.
 Binds 127.0.0.1 only. Post objects are serialised once and cached as JSON bytes.
 """
 
@@ -21,8 +21,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
-from spiders.vk.fakedata import FakeCommunity, FakePost, Scenario, make_new_posts
+from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.vk_data import FakeCommunity, FakePost, Scenario, make_new_posts
 
 # fmt: off
 ERROR_MESSAGES: dict[int, str] = {
@@ -348,7 +348,7 @@ class _Handler(QuietHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from spiders.vk.fakedata import synthetic_scenario
+    from spiders.fakes.vk_data import synthetic_scenario
 
     ap = argparse.ArgumentParser(description="Serve a synthetic fake VK API on 127.0.0.1")
     ap.add_argument("--port", type=int, default=8765, help="0 picks a free port")

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from spiders.telegram.fakedata import (
+from spiders.fakes.telegram import PAGE_SIZE, FakeTelegram
+from spiders.fakes.telegram_data import (
     ErrorRule,
     Scenario,
     shown_views,
     synthetic_scenario,
     views_text,
 )
-from spiders.telegram.fakeserver import PAGE_SIZE, FakeTelegram
 from spiders.telegram.parse import LayoutError, NoPublicHistory, TelegramPost, parse_channel_page
 
 
@@ -158,7 +158,7 @@ def test_views_are_abbreviated_like_telegram(views: int, text: str) -> None:
 
 def test_command_line_prints_its_base_url() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spiders.telegram.fakeserver", "--port", "0", "--channels", "1"],
+        [sys.executable, "-m", "spiders.fakes.telegram", "--port", "0", "--channels", "1"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -13,8 +13,8 @@ from http import HTTPStatus
 from itertools import pairwise
 from urllib.parse import urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
-from spiders.web.fakedata import FakeArticle, FakeSite, default_site
+from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.web_data import FakeArticle, FakeSite, default_site
 
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 PATHS = {
@@ -59,7 +59,7 @@ class FakeWeb(FakeService):
         with FakeWeb(default_site()) as web:
             httpx.get(f"{web.base}/feeds/news.rss")
 
-    `python -m spiders.web.fakeserver --port 8766` serves it until Ctrl-C, printing its base URL.
+    `python -m spiders.fakes.web --port 8766` serves it until Ctrl-C, printing its base URL.
     """
 
     def __init__(self, site: FakeSite | None = None) -> None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from crawler.cli_common import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.commands.output import ExportFormat, render
 from crawler.config import load_config
-from crawler.output import ExportFormat, render
 
 COUNT_COLUMNS = ("posts", "flagged", "reviewed", "positives")
 ESTIMATE_COLUMNS = ("prevalence", "ci_low", "ci_high", "method")
@@ -70,7 +70,7 @@ def stats(
     try:
         sample = None
         if estimate is Estimate.reviewed:
-            from crawler.stats_reviewed import latest_sample
+            from analysis.reviewed import latest_sample
 
             sample = latest_sample(engine)
             # The estimate describes the sample's period: count the same posts unless told.
@@ -83,7 +83,7 @@ def stats(
             rows = [_naive(row) for row in rows]
             columns += ESTIMATE_COLUMNS
         elif sample is not None:
-            from crawler.stats_reviewed import reviewed_rows
+            from analysis.reviewed import reviewed_rows
 
             rows, extra, review = reviewed_rows(engine, sample, keys, rows)
             columns += extra

@@ -4,7 +4,7 @@
         ok.api_base  # http://127.0.0.1:PORT/fb.do; send signed GET or POST form parameters
 
 It checks the application key, the token and the signature exactly as platforms.md §2.2
-describes (wrong signature → error 104). `python -m spiders.ok.fakeserver` serves a synthetic
+describes (wrong signature → error 104). `python -m spiders.fakes.ok` serves a synthetic
 scenario until Ctrl-C. Binds 127.0.0.1 only.
 """
 
@@ -24,8 +24,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
-from spiders.ok.fakedata import FakeGroup, Scenario, make_new_topics
+from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.ok_data import FakeGroup, Scenario, make_new_topics
 from spiders.ok.signing import session_secret, signature
 
 # fmt: off
@@ -295,7 +295,7 @@ class _Handler(QuietHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from spiders.ok.fakedata import synthetic_scenario
+    from spiders.fakes.ok_data import synthetic_scenario
 
     parser = argparse.ArgumentParser(description="Serve a fake OK REST API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")

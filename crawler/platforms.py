@@ -1,9 +1,13 @@
 """The one list of platforms vemeter can crawl: key, config model and spider, found by key.
 
+Spiders are plugins of the crawl (they subclass crawler.spiderbase.SourceSpider), so this
+registry names them by dotted path, as Scrapy's SPIDER_MODULES does, and loads one when a crawl
+or a config needs it: the crawl never imports a platform package up front.
+
 Adding a platform: a package `spiders/<key>/` with `rules.py` (its config model), `parse.py`
-(pure functions), `spider.py` and `fakeserver.py` (for tests and the demo); fixtures with their
-expected items in `tests/fixtures/<key>/`; a row in docs/platforms.md; one entry below.
-tests/spiders/test_registry.py fails while any of these is missing.
+(pure functions) and `spider.py`; a fake server `spiders/fakes/<key>.py` (for tests and the
+demo); fixtures with their expected items in `tests/fixtures/<key>/`; a row in
+docs/platforms.md; one entry below. tests/crawler/test_platforms.py fails while any is missing.
 """
 
 from __future__ import annotations

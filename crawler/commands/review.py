@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from crawler.cli_common import ConfigArg, parse_date
+from crawler.commands.options import ConfigArg, parse_date
+from crawler.commands.output import Format, render
 from crawler.config import ProjectConfig, load_config
-from crawler.output import Format, render
 
 review_app = typer.Typer(
     help="Human review: sample posts, export sheets, import labels, measure agreement.",
@@ -75,7 +75,7 @@ def sample(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Draw a stratified random review sample from a closed period. Example: vemeter review sample configs/example.yaml --size 400 --until 2025-02-01 --by platform"""
-    from storage.review_sampling import CELL_KEYS, SampleRequest, draw
+    from analysis.sampling import CELL_KEYS, SampleRequest, draw
 
     keys = tuple(k.strip() for k in by.split(",") if k.strip())
     bad = [k for k in keys if k not in CELL_KEYS]

@@ -1,4 +1,4 @@
-"""Tests for the local fake VK API (spiders.vk.fakeserver / spiders.vk.fakedata)."""
+"""Tests for the local fake VK API (spiders.fakes.vk / spiders.fakes.vk_data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from spiders.vk.fakedata import (
+from spiders.fakes.vk import FakeVK, RequestRecord
+from spiders.fakes.vk_data import (
     NOW,
     ErrorRule,
     FakeCommunity,
@@ -19,7 +20,6 @@ from spiders.vk.fakedata import (
     Scenario,
     synthetic_scenario,
 )
-from spiders.vk.fakeserver import FakeVK, RequestRecord
 
 V = "5.199"
 
@@ -293,7 +293,7 @@ def test_synthetic_scenario_is_deterministic() -> None:
 
 
 def test_cli_serves_until_terminated() -> None:
-    cmd = [sys.executable, "-m", "spiders.vk.fakeserver", "--port", "0", "--communities", "3"]
+    cmd = [sys.executable, "-m", "spiders.fakes.vk", "--port", "0", "--communities", "3"]
     proc = subprocess.Popen(
         [*cmd, "--posts", "20", "--no-errors"],
         stdout=subprocess.PIPE,

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from crawler.cli import app
+from crawler.commands.app import app
 from crawler.errors import InputError
 from storage.engine import open_database
+from storage.records import PostRecord
 from storage.runs import finish_run, start_run
-from storage.writer import PostRecord, PostWriter
+from storage.writer import PostWriter
 
 runner = CliRunner()
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from spiders.web.fakedata import FakeSite, default_site
-from spiders.web.fakeserver import PATHS, FakeWeb
+from spiders.fakes.web import PATHS, FakeWeb
+from spiders.fakes.web_data import FakeSite, default_site
 from spiders.web.parse import parse_article, parse_feed, parse_sitemap
 
 SELECTORS = {
@@ -112,7 +112,7 @@ def test_content_is_deterministic() -> None:
 
 def test_cli_prints_its_base_url() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spiders.web.fakeserver", "--port", "0"],
+        [sys.executable, "-m", "spiders.fakes.web", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

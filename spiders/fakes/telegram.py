@@ -12,8 +12,8 @@ from html import escape
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakehttp import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
-from spiders.telegram.fakedata import (
+from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.telegram_data import (
     EMOJI,
     FakeChannel,
     FakeMessage,
@@ -202,7 +202,7 @@ class FakeTelegram(FakeService):
             httpx.get(f"{tg.base_url}/s/demo_tg_1", params={"before": 40})
 
     Pages follow platforms.md §3.2: about 20 messages each, newest last. From the command line,
-    `python -m spiders.telegram.fakeserver --port 8766` serves until Ctrl-C.
+    `python -m spiders.fakes.telegram --port 8766` serves until Ctrl-C.
     """
 
     def __init__(self, scenario: Scenario) -> None:
@@ -297,7 +297,7 @@ class _Handler(QuietHandler):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from spiders.telegram.fakedata import ErrorRule, synthetic_scenario
+    from spiders.fakes.telegram_data import ErrorRule, synthetic_scenario
 
     ap = argparse.ArgumentParser(description="Serve a synthetic fake t.me web preview on 127.0.0.1")
     ap.add_argument("--port", type=int, default=8766, help="0 picks a free port")

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from spiders.ok.fakedata import MISSING_GROUP_ID, ErrorRule, Scenario, synthetic_scenario
-from spiders.ok.fakeserver import FakeOK
+from spiders.fakes.ok import FakeOK
+from spiders.fakes.ok_data import MISSING_GROUP_ID, ErrorRule, Scenario, synthetic_scenario
 from spiders.ok.signing import signed_params
 
 KEY, SECRET, TOKEN = "CBATEST", "test-secret-0123", "test-token-abcdef"
@@ -171,7 +171,7 @@ def test_rate_limit_answers_flood_blocked(scenario: Scenario, client: httpx.Clie
 
 def test_cli_prints_its_base_url() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spiders.ok.fakeserver", "--groups", "2", "--topics", "5"],
+        [sys.executable, "-m", "spiders.fakes.ok", "--groups", "2", "--topics", "5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.platforms import PLATFORMS
 from crawler.rules_base import SourceRules
 from crawler.spiderbase import SourceSpider
-from spiders.registry import PLATFORMS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,8 +21,11 @@ def test_platform_is_complete(key: str) -> None:
     assert issubclass(spider, SourceSpider) and spider.name == key
     assert spider.rules_type is platform.rules
     package = ROOT / "spiders" / key
-    for module in ("rules.py", "parse.py", "spider.py", "fakeserver.py"):
+    for module in ("rules.py", "parse.py", "spider.py"):
         assert (package / module).is_file(), f"spiders/{key}/{module} is missing"
+    fake = ROOT / "spiders" / "fakes" / f"{key}.py"
+    assert fake.is_file(), f"spiders/fakes/{key}.py (the fake {key} server) is missing"
+    assert not list(package.glob("fake*.py")), f"fakes belong in spiders/fakes/, not spiders/{key}/"
     parse = (package / "parse.py").read_text(encoding="utf-8")
     assert "import scrapy" not in parse and "from scrapy" not in parse, "parse.py must stay pure"
     fixtures = ROOT / "tests" / "fixtures" / key

@@ -11,11 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from analysis.stratified import StratumSample, stratified_estimate
-from crawler.cli import app
+from crawler.commands.app import app
 from storage.engine import open_database
+from storage.records import PostRecord
 from storage.review import reviewed_strata, sample_info
 from storage.runs import finish_run, start_run
-from storage.writer import PostRecord, PostWriter
+from storage.writer import PostWriter
 
 runner = CliRunner()
 POSTS = 400

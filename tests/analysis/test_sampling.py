@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
+from analysis.sampling import SampleRequest, draw
 from crawler.errors import InputError
 from storage.engine import open_database
 from storage.models import CrawlRun, Post, ReviewItem, ReviewSample
-from storage.review_sampling import SampleRequest, draw
+from storage.records import PostRecord, TagRecord
 from storage.runs import finish_run, start_run
-from storage.writer import PostRecord, PostWriter, TagRecord
+from storage.writer import PostWriter
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 UNTIL = datetime(2025, 4, 1, tzinfo=UTC)

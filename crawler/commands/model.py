@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from crawler.config import ProjectConfig, load_config
+from crawler.classification import model_folder
+from crawler.commands.output import Format, render
+from crawler.config import load_config
 from crawler.errors import ConfigError, InputError
-from crawler.output import Format, render
 
 if TYPE_CHECKING:
     from classifiers.topic_model import TopicReport
@@ -33,25 +34,6 @@ class ThresholdFor(StrEnum):
 
 ConfigOpt = Annotated[Path, typer.Option("--config", help="Project config (YAML).")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
-
-
-def model_folder(config: ProjectConfig) -> Path | None:
-    """The configured model folder, resolved against the config file's folder."""
-    return config.classifier.model_dir(config.path.parent)
-
-
-def check_topic_model(config: ProjectConfig) -> None:
-    """Before a crawl or import: the configured model is there and loadable here, or a ConfigError."""
-    folder = model_folder(config)
-    if folder is None:
-        return
-    # Imported only now: scikit-learn costs a second of start-up that lexicon-only runs skip.
-    from classifiers.topic_model import TopicModelError, check_folder
-
-    try:
-        check_folder(folder)
-    except TopicModelError as exc:
-        raise ConfigError([f"{config.path}: classifier.model: {exc}"]) from None
 
 
 def report_rows(reports: tuple[TopicReport, ...]) -> list[dict[str, Any]]:

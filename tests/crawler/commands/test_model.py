@@ -15,15 +15,16 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from classifiers.topic_model import MODEL_FILE, TopicModel, TrainingExample
-from crawler.cli import app
+from crawler.commands.app import app
+from crawler.classification import check_topic_model
 from crawler.config import load_config
 from crawler.errors import ConfigError, InputError
-from crawler.model_cli import check_topic_model
 from storage.engine import open_database
 from storage.models import ReviewItem, ReviewLabel, ReviewSample
+from storage.records import PostRecord
 from storage.runs import start_run
 from storage.training import review_examples
-from storage.writer import PostRecord, PostWriter
+from storage.writer import PostWriter
 from tests.classifiers.test_topic_model import examples
 
 runner = CliRunner()
@@ -149,7 +150,7 @@ def test_config_keys_and_the_start_check(tmp_path: Path) -> None:
 def test_errors_reach_the_terminal_as_one_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, "{topics: model, model: nowhere}")
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "model", "show", "--config", str(config)],
+        [sys.executable, "-m", "crawler.commands", "model", "show", "--config", str(config)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2

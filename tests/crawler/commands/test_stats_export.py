@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from analysis.intervals import wilson_interval
 from analysis.suppression import suppress
-from crawler.cli import app
+from crawler.commands.app import app
 from storage.engine import open_database
+from storage.records import PostRecord, TagRecord
 from storage.runs import TargetOutcome, record_targets, start_run
-from storage.writer import PostRecord, PostWriter, TagRecord
+from storage.writer import PostWriter
 
 runner = CliRunner()
 CLASSIFIERS = {"language": "py3langid@0.4.0", "lexicon": "lexicon@2.abc"}

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from crawler.commands.output import Format, render
+from crawler.commands.summary import print_summary
 from crawler.config import load_config
-from crawler.output import Format, render
 from crawler.runner import run_crawl
-from crawler.summary import print_summary
-from spiders.vk.fakedata import synthetic_scenario
-from spiders.vk.fakeserver import FakeVK
+from spiders.fakes.vk import FakeVK
+from spiders.fakes.vk_data import synthetic_scenario
 from storage.engine import open_database
 from storage.stats import count_posts
 

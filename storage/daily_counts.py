@@ -1,0 +1,70 @@
+"""The daily_counts table kept beside the posts: which rows a post counts under, and the upsert.
+
+A post counts once under ANY_TOPIC and once under each of its topics (NO_TOPIC when it has
+none), keyed by platform, source, target, language and UTC day. The writer adds new posts and
+re-classification moves posts between rows, both through `add` in their own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete
+
+from storage.engine import insert_for
+from storage.models import ANY_TOPIC, NO_TOPIC, DailyCount
+
+__all__ = ["COLUMNS", "Key", "add", "day_of", "keys"]
+
+COLUMNS = ("platform", "source", "target", "language", "topic", "day")
+Key = tuple[str, str, str, str, str, date]
+
+
+def day_of(published_at: datetime) -> date:
+    """The UTC day a post counts under (naive datetimes are UTC)."""
+    return published_at.astimezone(UTC).date() if published_at.tzinfo else published_at.date()
+
+
+def keys(
+    platform: str, source: str, target: str, language: str, topics: Iterable[str], day: date
+) -> list[Key]:
+    """Every daily_counts row one post counts under."""
+    where = (platform, source, target, language)
+    return [(*where, topic, day) for topic in (ANY_TOPIC, *(sorted(set(topics)) or [NO_TOPIC]))]
+
+
+def add(conn: Connection, posts: Mapping[Key, int], flagged: Mapping[Key, int]) -> None:
+    """Add these deltas (negative to move posts away); rows left with no post are deleted."""
+    changed = [k for k, n in posts.items() if n or flagged.get(k, 0)]
+    if not changed:
+        return
+    rows: list[dict[str, Any]] = [
+        {**dict(zip(COLUMNS, k, strict=True)), "posts": posts[k], "flagged": flagged.get(k, 0)}
+        for k in changed
+    ]
+    stmt = insert_for(conn.engine)(DailyCount)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(COLUMNS),
+            set_={
+                "posts": DailyCount.posts + stmt.excluded.posts,
+                "flagged": DailyCount.flagged + stmt.excluded.flagged,
+            },
+        ),
+        rows,
+    )
+    emptied = [
+        {f"k_{name}": value for name, value in zip(COLUMNS, k, strict=True)}
+        for k in changed
+        if posts[k] < 0
+    ]
+    if emptied:
+        conn.execute(
+            delete(DailyCount).where(
+                DailyCount.posts <= 0,
+                *[getattr(DailyCount, name) == bindparam(f"k_{name}") for name in COLUMNS],
+            ),
+            emptied,
+        )

@@ -1,0 +1,210 @@
+"""The stored form of a post and its tags, and the one rule that turns a classification into it.
+
+Crawls, imports and re-classification all build their rows with `build_record`, so what is
+flagged, which tags are written and which text survives is decided in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = ["SCORE_FLOOR", "Collected", "PostRecord", "TagRecord", "build_record", "split_version"]
+
+
+@dataclass(slots=True)
+class TagRecord:
+    kind: str
+    label: str
+    score: float
+    classifier: str
+    version: str
+    evidence: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class PostRecord:
+    """A post ready to store: classified, pseudonymised, text already trimmed per privacy."""
+
+    platform: str
+    source: str
+    target: str
+    post_id: str
+    published_at: datetime
+    language: str
+    script: str | None
+    language_probability: float
+    flagged: bool
+    has_text: bool
+    text: str | None = None
+    language_classifier: str | None = None
+    url: str | None = None
+    author: str | None = None
+    is_repost: bool = False
+    views: int | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    tags: list[TagRecord] = field(default_factory=list)
+    edited: bool | None = None
+    forwarded_from: str | None = None
+    is_promo: bool | None = None
+
+
+class Collected(Protocol):
+    """What build_record reads of a collected post (crawler.items.PostItem has it all)."""
+
+    @property
+    def platform(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def post_id(self) -> str: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def classify_text(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def author(self) -> str | None: ...
+    @property
+    def is_repost(self) -> bool: ...
+    @property
+    def views(self) -> int | None: ...
+    @property
+    def likes(self) -> int | None: ...
+    @property
+    def reposts(self) -> int | None: ...
+    @property
+    def comments(self) -> int | None: ...
+    @property
+    def edited(self) -> bool | None: ...
+    @property
+    def forwarded_from(self) -> str | None: ...
+    @property
+    def is_promo(self) -> bool | None: ...
+
+
+def split_version(value: str | None) -> tuple[str, str]:
+    """("py3langid", "0.4.0") from "py3langid@0.4.0"; no version is "0", no name "unknown"."""
+    name, _, version = (value or "unknown").partition("@")
+    return name or "unknown", version or "0"
+
+
+class _Match(Protocol):
+    @property
+    def topic(self) -> str: ...
+    @property
+    def term(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+class _Signal(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+
+
+class _Classification(Protocol):
+    @property
+    def language(self) -> str: ...
+    @property
+    def script(self) -> str | None: ...
+    @property
+    def language_probability(self) -> float: ...
+    @property
+    def matches(self) -> tuple[_Match, ...]: ...
+    @property
+    def scores(self) -> tuple[tuple[str, float], ...]: ...
+    @property
+    def signals(self) -> tuple[_Signal, ...]: ...
+
+
+# Topic-model scores below this are not stored: review sampling only needs the upper band
+# (review.borderline_score, default 0.2), and 7 score rows for every post would dominate the
+# tags table.
+SCORE_FLOOR = 0.05
+
+
+def build_record(
+    item: Collected,
+    result: _Classification,
+    versions: dict[str, str],
+    keep_text: str,
+    *,
+    model_topics: Sequence[str] = (),
+    lexicon_flags: bool = True,
+) -> PostRecord:
+    """The stored form of a classified post; text survives only as `keep_text` allows.
+
+    A post is flagged by counted lexicon matches (when lexicon_flags: topics `lexicon` and
+    `either`) or by model_topics, the topics the model flags (PostClassifier.model_topics).
+    Each topic model score becomes a `score` tag, so review sampling can draw score bands.
+    """
+    # Names only one national list bans (opposition parties, religious movements) are kept as a
+    # signal for review, but do not make a post violent-extremist content.
+    counted = [m for m in result.matches if getattr(m, "layer", None) != "national_only"]
+    national = [m for m in result.matches if getattr(m, "layer", None) == "national_only"]
+    flagged = (lexicon_flags and bool(counted)) or bool(model_topics)
+    text = item.classify_text
+    keep = keep_text == "all" or (keep_text == "flagged" and flagged)
+    lex_name, lex_version = split_version(versions["lexicon"])
+    # The language tag lives on the post row (language, probability, classifier@version): one
+    # tag row per post cost a quarter of the writer's time.
+    tags: list[TagRecord] = []
+    by_topic: dict[str, list[dict[str, object]]] = {}
+    for m in counted:
+        by_topic.setdefault(m.topic, []).append({"term": m.term, "start": m.start, "end": m.end})
+    tags.extend(
+        TagRecord("topic", topic, 1.0, lex_name, lex_version, ev)
+        for topic, ev in sorted(by_topic.items())
+    )
+    if national:
+        evidence: list[dict[str, object]] = [
+            {"term": m.term, "start": m.start, "end": m.end} for m in national
+        ]
+        tags.append(TagRecord("signal", "national_only_org", 1.0, lex_name, lex_version, evidence))
+    # News disclaimers ("(запрещена в РФ)", "ИГ*") and evasive spellings, one tag per kind.
+    by_signal: dict[str, list[dict[str, object]]] = {}
+    for signal in result.signals:
+        by_signal.setdefault(signal.name, []).append({"start": signal.start, "end": signal.end})
+    tags.extend(
+        TagRecord("signal", name, 1.0, lex_name, lex_version, ev)
+        for name, ev in sorted(by_signal.items())
+    )
+    if result.scores:
+        model_name, model_version = split_version(versions["model"])
+        scores = dict(result.scores)
+        tags.extend(
+            TagRecord("score", t, s, model_name, model_version)
+            for t, s in result.scores
+            if s >= SCORE_FLOOR
+        )
+        # Beside any lexicon tag of the same topic: every flagged post has a topic tag, and each
+        # tag names the classifier that found it.
+        tags.extend(
+            TagRecord("topic", t, scores[t], model_name, model_version) for t in model_topics
+        )
+    return PostRecord(
+        platform=item.platform, source=item.source, target=item.target, post_id=item.post_id,
+        published_at=item.published_at, language=result.language, script=result.script,
+        language_probability=result.language_probability, flagged=flagged,
+        language_classifier=versions["language"],
+        has_text=bool(text.strip()), text=text if keep and text else None, url=item.url,
+        author=item.author, is_repost=item.is_repost, views=item.views, likes=item.likes,
+        reposts=item.reposts, comments=item.comments, tags=tags, edited=item.edited,
+        forwarded_from=item.forwarded_from, is_promo=item.is_promo,
+    )  # fmt: skip
