@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from classifiers.base import TOPICS, Classification
+from classifiers.designations import DEFAULT_CHOICE, Designations
 from classifiers.language import Engine, LanguageIdentifier, Prior
 from classifiers.lexicon import LexiconTagger, load_lexicons
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
@@ -30,6 +31,7 @@ class PostClassifier:
         engine: str = "py3langid",
         topics: str = "lexicon",
         model: Path | None = None,
+        designations: Sequence[str] = DEFAULT_CHOICE,
     ) -> None:
         if engine not in get_args(Engine):
             raise ValueError(f"unknown language engine {engine!r} (use py3langid or langdetect)")
@@ -47,6 +49,9 @@ class PostClassifier:
             self.model = TopicModel.load(model)
         self.language = LanguageIdentifier(languages, engine=cast(Engine, engine))
         self.lexicon = LexiconTagger(load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]))
+        # Which lists count, by date: part of the lexicon's version, so a changed choice makes
+        # `classify --reclassify` re-tag (storage.records.build_record applies it).
+        self.designations = Designations(designations)
         self.labels: tuple[str, ...] = TOPICS
         self.version = ",".join(f"{key}={value}" for key, value in self.versions.items())
 
@@ -55,7 +60,7 @@ class PostClassifier:
         """Name@version of each component, to store beside every tag."""
         return {
             "language": self.language.version,
-            "lexicon": f"{self.lexicon.name}@{self.lexicon.version}",
+            "lexicon": (f"{self.lexicon.name}@{self.lexicon.version}.{self.designations.version}"),
         } | ({"model": self.model.tag} if self.model else {})
 
     @property

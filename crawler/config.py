@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from classifiers.designations import DEFAULT_CHOICE, DesignationTable
 from crawler.errors import ConfigError
 from crawler.platforms import PLATFORMS
 from crawler.rules_base import SourceRules
@@ -84,12 +85,29 @@ class ClassifierSettings(_Strict):
     topics: Literal["lexicon", "model", "either"] = Field(
         "lexicon", description="what flags a post: lexicon matches, model scores, or either"
     )
+    designations: list[str] = Field(
+        default_factory=lambda: sorted(DEFAULT_CHOICE),
+        description="jurisdictions whose lists make a designated_org mention count, by the "
+        "post's date (configs/designations.yaml): un, ru, kz, kg, tj, uz, tm, us, eu",
+    )
     model: Path | None = Field(
         None,
         validate_default=True,
         description="folder written by `vemeter model train`, relative to the config file; "
         "when set, its scores are stored whatever `topics` says",
     )
+
+    @field_validator("designations")
+    @classmethod
+    def _designations(cls, value: list[str]) -> list[str]:
+        known = DesignationTable.load().jurisdictions
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown jurisdiction {', '.join(map(repr, unknown))} "
+                f"(use any of: {', '.join(sorted(known))})"
+            )
+        return sorted(set(value))
 
     @field_validator("model")
     @classmethod

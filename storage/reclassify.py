@@ -50,6 +50,9 @@ class Reclassifier(Protocol):
 
     def model_topics(self, result: Any) -> tuple[str, ...]: ...
 
+    @property
+    def designations(self) -> Any: ...  # classifiers.designations.Designations
+
 
 @dataclass
 class ReclassifyResult:
@@ -159,6 +162,7 @@ def _record(row: Any, found: Any, classifier: Reclassifier, versions: dict[str, 
     return build_record(
         post, found, versions, keep_text="none",
         model_topics=classifier.model_topics(found), lexicon_flags=classifier.lexicon_flags,
+        designated=classifier.designations.lists,
     )  # fmt: skip
 
 

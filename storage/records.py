@@ -6,12 +6,23 @@ flagged, which tags are written and which text survives is decided in one place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["SCORE_FLOOR", "Collected", "PostRecord", "TagRecord", "build_record", "split_version"]
+from classifiers.designations import Designations
+
+__all__ = [
+    "SCORE_FLOOR",
+    "Collected",
+    "Designated",
+    "PostRecord",
+    "TagRecord",
+    "build_record",
+    "split_version",
+]
 
 
 @dataclass(slots=True)
@@ -100,6 +111,8 @@ class _Match(Protocol):
     @property
     def topic(self) -> str: ...
     @property
+    def family(self) -> str: ...
+    @property
     def term(self) -> str: ...
     @property
     def start(self) -> int: ...
@@ -138,6 +151,47 @@ class _Classification(Protocol):
 # tags table.
 SCORE_FLOOR = 0.05
 
+# The jurisdictions whose lists held an organisation family on a post's date
+# (classifiers.designations.Designations.lists): a designated_org mention counts when it is not
+# empty.
+# None: the table does not cover the family, and the lexicon's layer decides.
+Designated = Callable[[str, datetime], tuple[str, ...] | None]
+
+
+@functools.cache
+def _default_designations() -> Designations:
+    return Designations()
+
+
+def split_designated(
+    matches: Sequence[_Match], when: datetime, designated: Designated | None = None
+) -> tuple[list[tuple[_Match, tuple[str, ...]]], list[_Match]]:
+    """The rule of what counts: (matches that count, with the lists that made them count; the
+    designated_org mentions that do not).
+
+    A designated_org mention counts when `designated` (default: UN plus the region's states)
+    finds its family on a chosen list on `when`'s day; a family the designation table does not
+    cover (a project's own lexicon) counts unless its lexicon layer is national_only. Names on
+    no chosen list that day (opposition parties, religious movements, a group since delisted)
+    are kept as a signal for review, but do not make a post violent-extremist content. Other
+    topics always count.
+    """
+    lists_of = designated or _default_designations().lists
+    counted: list[tuple[_Match, tuple[str, ...]]] = []
+    uncounted: list[_Match] = []
+    for m in matches:
+        if m.topic != "designated_org":
+            counted.append((m, ()))
+            continue
+        lists = lists_of(m.family, when)
+        if lists is None:
+            lists = () if getattr(m, "layer", None) == "national_only" else ("lexicon",)
+        if lists:
+            counted.append((m, lists))
+        else:
+            uncounted.append(m)
+    return counted, uncounted
+
 
 def build_record(
     item: Collected,
@@ -147,17 +201,17 @@ def build_record(
     *,
     model_topics: Sequence[str] = (),
     lexicon_flags: bool = True,
+    designated: Designated | None = None,
 ) -> PostRecord:
     """The stored form of a classified post; text survives only as `keep_text` allows.
 
     A post is flagged by counted lexicon matches (when lexicon_flags: topics `lexicon` and
     `either`) or by model_topics, the topics the model flags (PostClassifier.model_topics).
     Each topic model score becomes a `score` tag, so review sampling can draw score bands.
+    A designated_org mention counts only when `designated` (default: UN plus the region's
+    states) finds its family on a chosen list on the post's date; its evidence names the lists.
     """
-    # Names only one national list bans (opposition parties, religious movements) are kept as a
-    # signal for review, but do not make a post violent-extremist content.
-    counted = [m for m in result.matches if getattr(m, "layer", None) != "national_only"]
-    national = [m for m in result.matches if getattr(m, "layer", None) == "national_only"]
+    counted, national = split_designated(result.matches, item.published_at, designated)
     flagged = (lexicon_flags and bool(counted)) or bool(model_topics)
     text = item.classify_text
     keep = keep_text == "all" or (keep_text == "flagged" and flagged)
@@ -166,8 +220,11 @@ def build_record(
     # tag row per post cost a quarter of the writer's time.
     tags: list[TagRecord] = []
     by_topic: dict[str, list[dict[str, object]]] = {}
-    for m in counted:
-        by_topic.setdefault(m.topic, []).append({"term": m.term, "start": m.start, "end": m.end})
+    for m, lists in counted:
+        found: dict[str, object] = {"term": m.term, "start": m.start, "end": m.end}
+        if lists:
+            found["lists"] = list(lists)
+        by_topic.setdefault(m.topic, []).append(found)
     tags.extend(
         TagRecord("topic", topic, 1.0, lex_name, lex_version, ev)
         for topic, ev in sorted(by_topic.items())

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +26,7 @@ from rich.console import Console
 from crawler.commands.options import SinceOpt, UntilOpt, parse_date
 from crawler.commands.output import Format, render
 from crawler.errors import ConfigError, InputError
+from storage.records import Designated, split_designated
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -47,6 +48,8 @@ class _Post:
     id: Any
     text: str
     hint: str | None
+    # Which designations applied is decided on this day; posts without a date use today.
+    published_at: datetime | None = None
 
 
 def classify(
@@ -231,7 +234,16 @@ def parse_line(raw: bytes) -> _Post | str:
     hint = row.get("lang")
     if hint is not None and (not isinstance(hint, str) or not _LANG_RE.match(hint)):
         return f"lang: {hint!r} is not a language code (use ISO 639-1 such as ru or kk, or leave it out)"
-    return _Post(post_id, text, hint)
+    published = row.get("published_at")
+    when = None
+    if published is not None:
+        try:
+            when = datetime.fromisoformat(str(published).replace("Z", "+00:00"))
+        except ValueError:
+            return f"published_at: {published!r} is not a date (write 2025-01-31 or 2025-01-31T12:00:00Z)"
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+    return _Post(post_id, text, hint, when)
 
 
 def _write(
@@ -242,7 +254,8 @@ def _write(
         json.dumps(
             result_row(post.id, result, versions, post.hint,
                        model_topics=classifier.model_topics(result),
-                       lexicon_flags=classifier.lexicon_flags),
+                       lexicon_flags=classifier.lexicon_flags, published_at=post.published_at,
+                       designated=classifier.designations.lists),
             ensure_ascii=False,
         ) + "\n"
         for post, result in zip(batch, results, strict=True)
@@ -260,15 +273,20 @@ def result_row(
     *,
     model_topics: tuple[str, ...] = (),
     lexicon_flags: bool = True,
+    published_at: datetime | None = None,
+    designated: Designated | None = None,
 ) -> dict[str, Any]:
     """The output line of one post (result: a classifiers.Classification), as a crawl stores it."""
     language, source = result.language, "model"
     if hint and (language == "und" or result.language_probability < HINT_BELOW):
         language, source = hint, "hint"
-    # As crawler.storing.to_record: a name only one national list bans is a signal, not a topic.
-    counted = [m for m in result.matches if m.layer != "national_only"]
+    # The rule a crawl stores by: a name on no chosen list that day is a signal, not a topic.
+    found, uncounted = split_designated(
+        result.matches, published_at or datetime.now(UTC), designated
+    )
+    counted = [m for m, _ in found]
     signals = {s.name for s in result.signals}
-    if len(counted) < len(result.matches):
+    if uncounted:
         signals.add("national_only_org")
     return {
         "id": post_id,
@@ -325,6 +343,7 @@ def _classifier(config: ProjectConfig | None) -> PostClassifier:
             engine=config.classifier.engine,
             topics=config.classifier.topics,
             model=config.classifier.model_dir(config.path.parent),
+            designations=config.classifier.designations,
         )
     except LexiconError as exc:
         raise ConfigError(str(exc).splitlines()) from None

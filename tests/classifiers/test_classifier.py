@@ -81,7 +81,9 @@ def test_versions_and_names(classifier: PostClassifier) -> None:
     versions = classifier.versions
     assert versions["language"] == classifier.language.version
     assert versions["language"].startswith("py3langid@0.4.0")
-    assert versions["lexicon"] == f"lexicon@{classifier.lexicon.version}"
+    assert versions["lexicon"] == (
+        f"lexicon@{classifier.lexicon.version}.{classifier.designations.version}"
+    )
     assert versions["lexicon"].startswith(f"lexicon@{MATCHER_VERSION}.")
     assert classifier.version == f"language={versions['language']},lexicon={versions['lexicon']}"
     assert classifier.labels == TOPICS

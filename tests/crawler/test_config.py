@@ -128,3 +128,12 @@ def test_import_field_mapping() -> None:
 def test_shipped_example_config_is_valid() -> None:
     cfg = load_config(Path(__file__).parents[2] / "configs" / "example.yaml")
     assert cfg.sources and cfg.sources[0].platform == "vk"
+
+
+def test_designations_default_to_un_and_the_region_and_are_checked(tmp_path: Path) -> None:
+    cfg = parse_config(VALID, tmp_path / "p.yaml")
+    assert cfg.classifier.designations == ["kg", "kz", "tj", "tm", "un", "uz"]
+    chosen = parse_config(VALID + "classifier: {designations: [us, ru, us]}\n", tmp_path / "p.yaml")
+    assert chosen.classifier.designations == ["ru", "us"]
+    with pytest.raises(ConfigError, match=r"classifier.designations: .*unknown jurisdiction 'xx'"):
+        parse_config(VALID + "classifier: {designations: [un, xx]}\n", tmp_path / "p.yaml")
