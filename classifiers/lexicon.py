@@ -13,11 +13,14 @@ import ahocorasick
 
 from classifiers.base import Signal, TopicMatch
 from classifiers.confusables import DIGIT_LIKE
+from classifiers.context import has_context
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import transliterations
 from classifiers.lexicon_files import Layer, Lexicon, LexiconError, Mode, Term, load_lexicons
 from classifiers.normalize import SEPARATORS, Normalized, normalize, original_span, squeeze
+from classifiers.ordinary_words import is_ordinary
+from classifiers.spelling import MIN_SINGLE, fold_name, fold_word, folded_words
 
 __all__ = [
     "EVASION",
@@ -36,7 +39,9 @@ __all__ = [
 # Bump when matching rules change, so that stored tags are recomputed even if lexicons are not.
 # 2: evasion readings (spelled-out letters, look-alikes, digits, camel-case hashtags),
 # transliterated spellings, abbreviations with small-letter endings, exclude phrases.
-MATCHER_VERSION = "3"
+# 4: designated names also matched on their spelling keys (classifiers.spelling); acronyms in
+# any case unless they are ordinary words; acronyms with everyday meanings need context.
+MATCHER_VERSION = "4"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -64,6 +69,25 @@ _ARABIC_ARTICLE = "ال"
 _ARABIC_PREFIX_RE = re.compile("[وف]?[بكل]?(?:ال)?")
 _ARABIC_ARTICLE_PREFIX_RE = re.compile("[وف]?[بك]?ال|[وف]?لل")
 _MAX_ARABIC_PREFIX = 4
+# Acronyms this short are matched only in their own capitals: "иг", "ди" are too common.
+_MIN_ANY_CASE = 3
+_MAX_CAPITAL_ENDING = 3
+_FOLD_WORD_RE = re.compile(r"[^\W\d_]+(?:['’`][^\W\d_]+)*")
+
+
+# Letters a folded name may run on by in its last word: a case ending of a word-mode name
+# ("Нусрой"), a suffix chain of a stem-mode one ("мемлекетінің").
+_FOLD_WORD_ENDING = 2
+_FOLD_STEM_ENDING = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _FoldEntry:
+    lexicon: Lexicon
+    term: Term
+    ending: int
+    # Folded exclude phrases: a match whose folded text starts with one of them is vetoed.
+    excludes: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +101,8 @@ class _Entry:
     # Exclude entries as normalised phrases, which veto a match they cover ("иг ран").
     phrases: tuple[str, ...]
     arabic_prefix: re.Pattern[str] | None
+    # abbr only: the acronym in small letters or capitalised is a word or a name.
+    ordinary: bool = False
 
 
 class LexiconTagger:
@@ -110,6 +136,18 @@ class LexiconTagger:
                         seen.add(identity)
                         keys[joined].setdefault(key, []).append(len(self._entries))
                         self._entries.append(entry)
+        self._fold_entries: list[_FoldEntry] = []
+        fold_keys: dict[str, list[int]] = {}
+        for lexicon in self.lexicons:
+            if lexicon.topic != "designated_org":
+                continue
+            for term in lexicon.terms:
+                compiled = _compile_fold(lexicon, term)
+                if compiled is not None:
+                    fold_key, fold_entry = compiled
+                    fold_keys.setdefault(fold_key, []).append(len(self._fold_entries))
+                    self._fold_entries.append(fold_entry)
+        self._folded = _automaton(fold_keys)
         # Disclaimer phrases are looked for only in posts where the automaton saw their anchor.
         for anchor in ANCHORS:
             keys[False].setdefault(anchor, []).append(_ANCHOR)
@@ -131,11 +169,14 @@ class LexiconTagger:
         if views:
             seen = {(m.family, m.term, m.start, m.end) for m in matches}
             for view in views:
-                for match in self._find(view, text)[0]:
+                for match in self._find(view, text, spelled_out=True)[0]:
                     if (match.family, match.term, match.start, match.end) not in seen:
                         seen.add((match.family, match.term, match.start, match.end))
                         matches.append(match)
                         evasive.add(match)
+        if self._folded is not None:
+            for view in (norm, *views):
+                matches.extend(self._find_folded(view, text, matches))
         if len(matches) > 1:
             matches = _drop_contained(matches)
         if not with_signals or not (matches or anchored):
@@ -149,8 +190,14 @@ class LexiconTagger:
             )
         return matches, signals
 
-    def _find(self, norm: Normalized, text: str) -> tuple[list[TopicMatch], bool]:
-        """Matches in one reading of text, and whether a disclaimer anchor was seen."""
+    def _find(
+        self, norm: Normalized, text: str, spelled_out: bool = False
+    ) -> tuple[list[TopicMatch], bool]:
+        """Matches in one reading of text, and whether a disclaimer anchor was seen.
+
+        spelled_out: an evasion reading ("T.T.P.", "H T S"): nobody spells out the blood
+        disorder, so an acronym found this way needs no further context.
+        """
         starts: list[tuple[int, tuple[int, ...]]] = []
         if self._plain is not None:
             for last, (length, indexes) in self._plain.iter(norm.text):
@@ -168,12 +215,115 @@ class LexiconTagger:
                 if index == _ANCHOR:
                     anchored = True
                     continue
-                match = self._check(self._entries[index], norm, text, begin)
+                match = self._check(self._entries[index], norm, text, begin, spelled_out)
                 if match is not None:
                     matches.append(match)
         return matches, anchored
 
-    def _check(self, entry: _Entry, norm: Normalized, text: str, begin: int) -> TopicMatch | None:
+    def _acronym_fits(
+        self,
+        entry: _Entry,
+        norm: Normalized,
+        text: str,
+        first: int,
+        stop: int,
+        start: int,
+        spelled_out: bool,
+    ) -> bool:
+        """An acronym counts in capitals as the term has them; in other letters when it is no
+        ordinary word or name (three letters at least; in capitals an ending of at most
+        _MAX_CAPITAL_ENDING letters: "ИГИЛА", not "ИГИЛДАИШ"); and, if it has everyday meanings
+        or is not in capitals though it is a word, only with context (configs/context.yaml, or
+        the "banned" asterisk right after it: "ИГ*")."""
+        assert entry.case is not None
+        found = text[first:stop]
+        exact = _case_fits(
+            entry.case, found, entry.term.lower_in_hashtag and _in_hashtag(norm.text, start)
+        )
+        guarded = entry.ordinary
+        if not exact:
+            if len(entry.case) < _MIN_ANY_CASE:
+                return False
+            letters = [c for c in found if c.isalpha()]
+            ending = letters[len(entry.case) :]
+            if len(ending) > _MAX_CAPITAL_ENDING and all(c.isupper() for c in ending):
+                return False
+            if letters[0].isascii():
+                # Latin acronyms take no endings in small letters ("Ishida" is a name), and
+                # three small Latin letters are too often a word or a unit ("jak", "KiB").
+                if ending:
+                    return False
+                guarded = guarded or len(entry.case) == _MIN_ANY_CASE
+            # An ending on a small-letter acronym may make an ordinary word ("ишидан": from
+            # work, in Uzbek): only with context. In capitals throughout ("ИГИЛА") it may not.
+            guarded = guarded or (bool(ending) and not all(c.isupper() for c in letters))
+        if spelled_out:
+            return True
+        if entry.term.needs_context or (not exact and guarded):
+            return text[stop : stop + 1] == "*" or has_context(norm.text)
+        return True
+
+    def _find_folded(
+        self, norm: Normalized, text: str, found: list[TopicMatch]
+    ) -> list[TopicMatch]:
+        """Names matched on spelling keys that no other reading found (classifiers.spelling)."""
+        assert self._folded is not None
+        keys = [fold_word(word) for word in _FOLD_WORD_RE.findall(norm.text)]
+        folded = " ".join(key for key in keys if key)
+        hits = list(self._folded.iter(folded))
+        if not hits:
+            return []
+        # Rare: now the words' positions are needed.
+        words = list(folded_words(norm.text))
+        starts: dict[int, int] = {}
+        position = 0
+        for index, (key, _, _) in enumerate(words):
+            starts[position] = index
+            position += len(key) + 1
+        matches: list[TopicMatch] = []
+        for last, (length, indexes) in hits:
+            first_index = starts.get(last - length + 1)
+            if first_index is None:
+                continue  # not at the start of a word
+            # The word the key ends in, and how far the text's word runs on past the key.
+            end_index = first_index + folded[last - length + 1 : last + 1].count(" ")
+            key_end_word = words[end_index][0]
+            word_start = sum(len(k) + 1 for k, _, _ in words[:end_index])
+            run_on = len(key_end_word) - (last + 1 - word_start)
+            rest = folded[last - length + 1 :]
+            # An exclusion written for one spelling of a name vetoes the others of the family.
+            vetoed = {
+                self._fold_entries[i].lexicon.family
+                for i in indexes
+                if any(rest.startswith(e) for e in self._fold_entries[i].excludes)
+            }
+            for index in indexes:
+                entry = self._fold_entries[index]
+                if run_on > entry.ending or entry.lexicon.family in vetoed:
+                    continue
+                first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
+                family = entry.lexicon.family
+                if any(
+                    m.family == family and m.start < stop and first < m.end
+                    for m in (*found, *matches)
+                ):
+                    continue
+                matches.append(
+                    TopicMatch(
+                        topic=entry.lexicon.topic,
+                        family=family,
+                        term=entry.term.term,
+                        start=first,
+                        end=stop,
+                        lang=tuple(entry.term.lang),
+                        layer=entry.lexicon.layer,
+                    )
+                )
+        return matches
+
+    def _check(
+        self, entry: _Entry, norm: Normalized, text: str, begin: int, spelled_out: bool = False
+    ) -> TopicMatch | None:
         folded = norm.text
         start = begin
         if entry.arabic_prefix is not None:
@@ -191,8 +341,8 @@ class LexiconTagger:
         ):
             return None
         first, stop = original_span(norm, text, start, found.end())
-        if entry.case is not None and not _case_fits(
-            entry.case, text[first:stop], entry.term.lower_in_hashtag and _in_hashtag(folded, start)
+        if entry.case is not None and not self._acronym_fits(
+            entry, norm, text, first, stop, start, spelled_out
         ):
             return None
         lexicon = entry.lexicon
@@ -247,9 +397,29 @@ def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
     compiled = []
     for spelling, case in spellings:
         key, joined, pattern, arabic_prefix = _compile_spelling(spelling, term)
-        entry = _Entry(lexicon, term, pattern, case, excludes, phrases, arabic_prefix)
+        ordinary = term.mode == "abbr" and (is_ordinary(term.term) or is_ordinary(spelling))
+        entry = _Entry(lexicon, term, pattern, case, excludes, phrases, arabic_prefix, ordinary)
         compiled.append((key, joined, entry))
     return compiled
+
+
+def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None:
+    """The spelling key of a name and its entry; None where keys would be unsafe.
+
+    Acronyms are never folded; nor is a single word shorter than MIN_SINGLE folded letters,
+    nor a name one of whose exclusions folds to the same key (the plural "исламские
+    государства" folds like "исламское государство": that name stays with the exact matcher).
+    """
+    if term.mode == "abbr":
+        return None
+    key = fold_name(normalize(term.term).text)
+    if not key or (" " not in key and len(key) < MIN_SINGLE):
+        return None
+    excludes = tuple(fold_name(normalize(phrase).text) for phrase in term.exclude)
+    if any(key.startswith(e) or (e.startswith(key) and len(e) - len(key) <= 2) for e in excludes):
+        return None
+    ending = _FOLD_STEM_ENDING if term.mode == "stem" else _FOLD_WORD_ENDING
+    return key, _FoldEntry(lexicon, term, ending, tuple(e for e in excludes if e))
 
 
 def _translit_spellings(term: Term, text: str) -> list[str]:

@@ -54,6 +54,8 @@ class Term(BaseModel):
     exclude: list[str] = Field(default_factory=list)
     lower_in_hashtag: bool = False
     translit: bool = True
+    # An acronym with everyday meanings (TTP, IMU, HTS, ИГ): counts only with context.
+    needs_context: bool = False
     note: str | None = None
 
 

@@ -92,13 +92,41 @@ def test_abbreviations_take_small_letter_endings_and_lower_case_hashtags(
     assert _found(tagger, text) == [("ИГИЛ", span)]
 
 
-@pytest.mark.parametrize(
-    "text", ["ИГИЛА", "ИГИЛОВЦЫ", "игил", "Игил Петров", "ИГИЛДАИШ", "#isis", "Isis"]
-)
-def test_abbreviation_case_still_matters_outside_allowed_hashtags(
+@pytest.mark.parametrize("text", ["ИГИЛОВЦЫ", "ИГИЛДАИШ", "#isis", "Isis", "My cat Isis"])
+def test_capital_run_ons_and_acronyms_that_are_names_need_more(
     tagger: LexiconTagger, text: str
 ) -> None:
-    assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS")] == []
+    # "ISIS" in small letters is also a name (the goddess, a river, a cat): it counts only
+    # with context, and four capitals after an acronym make another word.
+    assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS", "ИСИС")] == []
+
+
+@pytest.mark.parametrize(
+    "text", ["ИГИЛА", "игил", "Игил опять", "игиловцы в Сирии", "Isis claimed the attack"]
+)
+def test_acronyms_that_are_no_ordinary_word_match_in_any_case(
+    tagger: LexiconTagger, text: str
+) -> None:
+    assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS", "ИСИС")]
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("TTP is a rare blood disorder treated with plasma exchange.", False),
+        ("TTP claimed the attack on the checkpoint.", True),
+        ("The IMU of the phone measures acceleration.", False),
+        ("The IMU fighters were based in Waziristan.", True),
+        ("HTS screening found three new compounds.", False),
+        ("HTS took Idlib.", True),
+        ("ИГ «Интерфакс» сообщила о сделке.", False),
+        ("ИГ* взяла ответственность.", True),
+    ],
+)
+def test_acronyms_with_everyday_meanings_count_only_in_context(text: str, counted: bool) -> None:
+    shipped = LexiconTagger(load_lexicons([DEFAULT_LEXICON_DIR]))
+    found = [m for m in shipped.tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
 
 
 @pytest.mark.parametrize(

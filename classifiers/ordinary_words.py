@@ -1,0 +1,97 @@
+"""Which acronyms of the lexicons are also ordinary words or names, decided by spelling dictionaries.
+
+An acronym is matched in any case ("игил", "Iskp") unless its small-letter or capitalised form
+is a word or a name of some language ("иду" is Russian for "I go", "Isis" a name, "tip" an
+English word); those count in other than capital letters only with a context that makes the
+reading clear (configs/context.yaml). The decision is data: configs/ordinary_words.yaml,
+written by this module from the hunspell dictionaries Debian packages, with their versions:
+
+    apt-get install hunspell hunspell-en-us hunspell-ru hunspell-kk hunspell-uz hunspell-ar
+    .venv/bin/python -m classifiers.ordinary_words
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
+
+__all__ = ["ORDINARY_WORDS", "is_ordinary", "main"]
+
+ORDINARY_WORDS = DEFAULT_LEXICON_DIR.parent / "ordinary_words.yaml"
+DICTIONARIES = ("en_US", "ru_RU", "kk_KZ", "uz_UZ", "ar")
+_PACKAGES = ("hunspell-en-us", "hunspell-ru", "hunspell-kk", "hunspell-uz", "hunspell-ar")
+
+
+@functools.cache
+def _words(path: Path = ORDINARY_WORDS) -> frozenset[str]:
+    if not path.is_file():
+        return frozenset()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return frozenset(str(word).casefold() for word in data.get("words", {}))
+
+
+def is_ordinary(acronym: str) -> bool:
+    """Whether the acronym, written in small letters or capitalised, is a word or a name."""
+    return unicodedata.normalize("NFKC", acronym).casefold() in _words()
+
+
+def _accepted(forms: list[str], dictionary: str) -> set[str]:
+    run = subprocess.run(
+        ["hunspell", "-d", dictionary, "-G"],
+        input="\n".join(forms),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(run.stdout.split())
+
+
+def _versions() -> str:
+    run = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *_PACKAGES],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "; ".join(run.stdout.split("\n")[:-1]) or "unknown"
+
+
+def main() -> None:
+    """Write configs/ordinary_words.yaml from the installed hunspell dictionaries."""
+    acronyms = sorted(
+        {
+            term.term
+            for lexicon in load_lexicons([DEFAULT_LEXICON_DIR])
+            for term in lexicon.terms
+            # A dictionary tells words apart, not phrases: "ISIS-K" is no word even if "Isis" is.
+            if term.mode == "abbr" and term.term.isalpha()
+        }
+    )
+    found: dict[str, list[str]] = {}
+    for acronym in acronyms:
+        small = acronym.casefold()
+        forms = [small, small[:1].upper() + small[1:]]
+        for dictionary in DICTIONARIES:
+            if _accepted(forms, dictionary) and dictionary not in found.get(small, []):
+                found.setdefault(small, []).append(dictionary)
+    data = {
+        "source": f"hunspell -G over each lexicon acronym in small letters and capitalised; "
+        f"dictionaries {', '.join(DICTIONARIES)} ({_versions()})",
+        "words": found,
+    }
+    header = "# Written by `python -m classifiers.ordinary_words`; do not edit by hand.\n"
+    ORDINARY_WORDS.write_text(
+        header + yaml.safe_dump(data, allow_unicode=True, sort_keys=True), encoding="utf-8"
+    )
+    print(f"{ORDINARY_WORDS}: {len(found)} of {len(acronyms)} acronyms are words", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""A spelling fold for organisation names: the rules by which one name is written many ways.
+
+Names of the groups in scope are Arabic names written in Latin and Cyrillic letters by people
+who each transcribe them their own way. Instead of listing every spelling, a word is folded to
+a key that the usual variations share, and names are matched on those keys:
+
+* script: Cyrillic letters (with the Kazakh, Kyrgyz, Uzbek and Tajik ones) become Latin;
+* the Arabic article in any form (al-, el-, ul-, an-, ash-, at-, ad-, аль-, ан-, аш-, әл-,
+  ул-, ут-, уш-...) is dropped as a word, and "wa/wal/va/val" (and) are one word; Arabic ال is dropped from
+  the front of a word, with the clitics و ف ب ك ل before it;
+* a final h after a vowel goes (Nusrah/Nusra, Ansarullah/Ansarulla, Khilafah/Khilafa), and a
+  final -at after two letters becomes -a (Katibat/Katiba, Jabhat/Jabha, Хилафат); Arabic ة is
+  ه; a final -iy is -i (Buxoriy/Bukhari);
+* consonants written several ways are one: kh/x/х/ҳ/һ/h, q/қ/k, gh/ғ/g, j/dj/dzh/zh/ж/ҷ, w/v/у
+  before a consonant (Tawhid/Tavhid/Таухид), ts/ц/s, ph/f, th/t, dh/d; apostrophes, ъ and ь go;
+* every vowel is one vowel (Jabhat/Jabhet/Джебхат, Tahrir/Tahreer, Taliban/Taleban/Talyban,
+  Imam/Imom, Ansar/Ansor), y between consonants is a vowel, and doubled letters are single
+  (Hayyat/Hayat, Ansarullah/Ansarulah).
+
+Only multi-word names, or single words of at least MIN_SINGLE folded letters, are matched on
+keys (short folded words such as "dash" are ordinary words); acronyms never are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+__all__ = ["MIN_SINGLE", "fold_name", "fold_word", "folded_words"]
+
+MIN_SINGLE = 7
+_CACHE_LIMIT = 200_000
+
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "j", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "s", "ч": "ch", "ш": "sh",
+    "щ": "sh", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "ә": "a", "ғ": "g",
+    "қ": "k", "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "і": "i", "ў": "o", "ҳ": "h",
+    "ҷ": "j", "ӣ": "i", "ӯ": "u",
+}  # fmt: skip
+# Latin letters of Turkish, Turkmen, Azerbaijani and Uzbek spelling, and apostrophes.
+_LATIN = {
+    "ä": "a", "ö": "o", "ü": "u", "ı": "i", "ý": "y", "ə": "a", "ç": "ch", "ş": "sh",
+    "ž": "j", "ň": "n", "ğ": "g", "é": "e", "'": "", "’": "", "`": "",
+}  # fmt: skip
+_TABLE = str.maketrans(_CYRILLIC | _LATIN)
+_DIGRAPHS = re.compile(r"dzh|dj|zh|kh|gh|ph|th|dh|ts|ee|oo|ou|[xqwc]")
+_DIGRAPH = {
+    "dzh": "j", "dj": "j", "zh": "j", "kh": "h", "gh": "g", "ph": "f", "th": "t", "dh": "d",
+    "ts": "s", "ee": "i", "oo": "u", "ou": "u", "x": "h", "q": "k", "w": "v", "c": "k",
+}  # fmt: skip
+_VOWELS = "aeiou"
+# u after a vowel and before a consonant is the w of Arabic (Таухид, Tauhid: Tawhid).
+_U_AS_W = re.compile(r"(?<=[aeiou])u(?=[^aeiouy\W])")
+# y with no vowel on either side is a vowel (Talyban, катибы, Yslam).
+_Y_AS_VOWEL = re.compile(r"(?<![aeiou])y(?![aeiou])")
+_FINAL_H = re.compile(r"(?<=[aeiou])h$")
+_FINAL_AT = re.compile(r"(?<=\w\w)[ae]ti?$")
+_FINAL_IY = re.compile(r"iy$")
+_VOWEL_RUN = re.compile(r"[aeiou]+")
+_DOUBLE = re.compile(r"(\w)\1+")
+# The article as a word, once folded, is dropped.
+# "And" (wa, wal, va, val, vel) is one word, kept: "Islom va Davlat" is two people.
+_DROPPED = frozenset({"al", "an", "ash", "as", "at", "ad", "ar", "az", "l"})
+_AND = frozenset({"va", "val", "vel"})
+_ARABIC_ARTICLE = re.compile("^[وف]?[بك]?ال|^[وف]?لل")
+_ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
+# Words as the fold sees them: letters, with apostrophes inside (Hay'at, Oʻzbekiston).
+_WORD = re.compile(r"[^\W\d_]+(?:['’`][^\W\d_]+)*")
+
+_cache: dict[str, str] = {}
+
+
+def fold_word(word: str) -> str:
+    """The key of one casefolded word; "" for an article or a conjunction."""
+    key = _cache.get(word)
+    if key is not None:
+        return key
+    key = _fold_arabic(word) if _ARABIC_LETTER.search(word) else _fold_letters(word)
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    _cache[word] = key
+    return key
+
+
+def _fold_arabic(word: str) -> str:
+    stripped = _ARABIC_ARTICLE.sub("", word)
+    if len(stripped) < 2:
+        stripped = word
+    return stripped.replace("ة", "ه").replace("ى", "ي")
+
+
+def _fold_letters(word: str) -> str:
+    text = word.translate(_TABLE)
+    text = _DIGRAPHS.sub(lambda m: _DIGRAPH[m.group()], text)
+    text = _U_AS_W.sub("v", text)
+    text = _FINAL_IY.sub("i", text)
+    text = _FINAL_H.sub("", text)
+    text = _FINAL_AT.sub("a", text)
+    text = _Y_AS_VOWEL.sub("a", text)
+    text = _VOWEL_RUN.sub("a", text)
+    text = _DOUBLE.sub(r"\1", text)
+    if text in _AND:
+        return "va"
+    return "" if text in _DROPPED else text
+
+
+def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
+    """(key, start, end) of each word of a normalised text that folds to something."""
+    for match in _WORD.finditer(text):
+        key = fold_word(match.group())
+        if key:
+            yield key, match.start(), match.end()
+
+
+def fold_name(text: str) -> str:
+    """The key of a whole name: its words' keys joined by single spaces."""
+    return " ".join(key for key, _, _ in folded_words(text))

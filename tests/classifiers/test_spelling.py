@@ -1,0 +1,96 @@
+"""The spelling fold: the usual ways one name is written share a key; other words do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.normalize import normalize
+from classifiers.spelling import fold_name
+
+
+def key(text: str) -> str:
+    return fold_name(normalize(text).text)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Jabhat al-Nusra", "Jabhat an-Nusra"),  # assimilated article
+        ("Jabhat al-Nusra", "Jabhat Nusra"),  # dropped article
+        ("al-Nusrah Front", "al-Nusra Front"),  # final h
+        ("Катибат Имам аль-Бухари", "Катиба Имам аль-Бухари"),  # ta marbuta ending
+        ("Katibat al-Imam al-Bukhari", "Katibat Imam Bukhari"),  # inner articles
+        ("Hay'at Tahrir al-Sham", "Хаят Тахрир аш-Шам"),  # script, vowels, article
+        ("Hayat Tahrir al-Sham", "Hayet Tahreer al-Sham"),  # vowels
+        ("Джебхат ан-Нусра", "Ҷабҳат-ун-Нусра"),  # Tajik letters, ul-/un- article
+        ("Jamaat Ansarullah", "Jamoat Ansorullo"),  # a/o, doubled letters, final h
+        ("Джамаат Ансаруллах", "Ҷамоати Ансорулло"),  # Tajik izafet
+        ("Jund al-Khilafah", "Джунд аль-Халифат"),
+        ("Katibat al-Tawhid wal-Jihad", "Katibat at-Tavhid val-Jihod"),  # w/v, and
+        ("Taliban", "Talyban"),  # y between consonants
+        ("Вилаят Хорасан", "Vilayat Khurasan"),
+        ("الدولة الإسلامية", "الدوله الاسلاميه"),  # ة/ه, hamza
+        ("Imam Bukhari", "Имом Бухорий"),  # final -iy
+    ],
+)
+def test_variants_of_one_name_share_a_key(one: str, other: str) -> None:
+    assert key(one) == key(other)
+
+
+@pytest.mark.parametrize(
+    ("name", "other"),
+    [
+        ("Islom davlati", "Islom va Davlat"),  # "and" is kept: two people
+        ("Taliban", "talaba"),  # Uzbek: student
+        ("Jabhat al-Nusra", "Nusrat Fateh Ali Khan"),
+        ("Hizb ut-Tahrir", "Tahrir Square"),
+    ],
+)
+def test_other_words_keep_other_keys(name: str, other: str) -> None:
+    assert key(other) != key(name)
+    assert not key(other).startswith(key(name))
+
+
+@pytest.fixture(scope="module")
+def shipped() -> object:
+    from classifiers.lexicon import LexiconTagger
+    from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
+
+    return LexiconTagger(load_lexicons([DEFAULT_LEXICON_DIR]))
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("Боевики Джабхат ан-Нусры отступили.", "hayat_tahrir_al_sham"),
+        ("Hayet Tahreer al-Sham took the town.", "hayat_tahrir_al_sham"),
+        ("Members of Jamoat Ansorullo were detained.", "jamaat_ansarullah"),
+        ("Katibah Imam Bukhari fighters moved north.", "katibat_imam_al_bukhari"),
+        ("The Taleban barred girls from school.", "taliban"),
+    ],
+)
+def test_the_tagger_finds_names_by_their_spelling_key(
+    shipped: object, text: str, family: str
+) -> None:
+    from classifiers.lexicon import LexiconTagger
+
+    assert isinstance(shipped, LexiconTagger)
+    found = [m for m in shipped.tag(text) if m.topic == "designated_org"]
+    assert [m.family for m in found] == [family]
+    (match,) = found
+    assert text[match.start : match.end].split()[0] in text  # a span of the original text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ҳайати тоҷик ба вилояти Хуросони Разавии Эрон сафар кард.",  # Iran's Khorasan province
+        "Islom va Davlat bugun futbol o'ynashdi.",  # two people
+        "Talabalar imtihon topshirdi.",  # students
+    ],
+)
+def test_the_tagger_keeps_look_alikes_out(shipped: object, text: str) -> None:
+    from classifiers.lexicon import LexiconTagger
+
+    assert isinstance(shipped, LexiconTagger)
+    assert [m for m in shipped.tag(text) if m.topic == "designated_org"] == []
