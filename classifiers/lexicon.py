@@ -139,7 +139,7 @@ class LexiconTagger:
         self._fold_entries: list[_FoldEntry] = []
         fold_keys: dict[str, list[int]] = {}
         for lexicon in self.lexicons:
-            if lexicon.topic != "designated_org":
+            if not lexicon.folds:
                 continue
             for term in lexicon.terms:
                 compiled = _compile_fold(lexicon, term)

@@ -65,6 +65,8 @@ class Lexicon(BaseModel):
     ```yaml
     topic: designated_org        # one of classifiers.base.TOPICS
     family: islamic_state        # organisation family or theme, snake_case
+    spelling_keys: true          # optional: also match names on spelling keys (default:
+                                 # designated_org only; see classifiers/spelling.py)
     layer: un_listed             # designated_org only: un_listed | multi_jurisdiction |
                                  # national_only
     source: "taxonomy E1; UN QDe.115"
@@ -86,8 +88,16 @@ class Lexicon(BaseModel):
     topic: Topic
     family: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]
     layer: Layer | None = None
+    # Also match the terms on their spelling keys (classifiers.spelling); None: names of
+    # designated organisations are, other topics' terms are not.
+    spelling_keys: bool | None = None
     source: str = Field(min_length=1)
     terms: list[Term] = Field(min_length=1)
+
+    @property
+    def folds(self) -> bool:
+        """Whether the terms are also matched on their spelling keys."""
+        return self.topic == "designated_org" if self.spelling_keys is None else self.spelling_keys
 
 
 def load_lexicons(paths: Sequence[Path]) -> list[Lexicon]:
