@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["TOPICS", "Classification", "Signal", "Tagger", "Topic", "TopicMatch"]
+__all__ = ["CONTENT_TOPICS", "TOPICS", "Classification", "Signal", "Tagger", "Topic", "TopicMatch"]
 
 Topic = Literal[
     "designated_org",
@@ -26,6 +26,8 @@ TOPICS: tuple[Topic, ...] = (
     "financing",
     "perpetrator_content",
 )
+# The topics about what a post says or does, as opposed to which organisation it names.
+CONTENT_TOPICS: tuple[Topic, ...] = TOPICS[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class TopicMatch:
     # Designation layer (un_listed, multi_jurisdiction, national_only) so national-only
     # names can be reported separately; None for topics other than designated_org.
     layer: str | None = None
+    # From a lexicon of tier `candidate`: broad vocabulary that marks a post borderline (a
+    # signal for review sampling) but never tags it.
+    candidate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,9 +179,16 @@ class LexiconTagger:
                 matches.extend(self._find_folded(view, text, matches))
         if len(matches) > 1:
             matches = _drop_contained(matches)
-        if not with_signals or not (matches or anchored):
+        candidates = [m for m in matches if m.candidate]
+        if candidates:
+            matches = [m for m in matches if not m.candidate]
+        if not with_signals or not (matches or anchored or candidates):
             return matches, []
         signals = find_disclaimers(norm, text, matches, anchored)
+        signals.extend(
+            Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])
+            for m in candidates
+        )
         if evasive:
             signals.extend(
                 Signal(EVASION, m.start, m.end, text[m.start : m.end])
@@ -354,6 +361,7 @@ class LexiconTagger:
             end=stop,
             lang=tuple(entry.term.lang),
             layer=lexicon.layer,
+            candidate=lexicon.tier == "candidate",
         )
 
 

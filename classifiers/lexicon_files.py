@@ -65,6 +65,8 @@ class Lexicon(BaseModel):
     ```yaml
     topic: designated_org        # one of classifiers.base.TOPICS
     family: islamic_state        # organisation family or theme, snake_case
+    tier: candidate              # optional: flag (default) tags posts; candidate only marks
+                                 # them borderline for review sampling
     spelling_keys: true          # optional: also match names on spelling keys (default:
                                  # designated_org only; see classifiers/spelling.py)
     layer: un_listed             # designated_org only: un_listed | multi_jurisdiction |
@@ -91,6 +93,9 @@ class Lexicon(BaseModel):
     # Also match the terms on their spelling keys (classifiers.spelling); None: names of
     # designated organisations are, other topics' terms are not.
     spelling_keys: bool | None = None
+    # flag: a match tags the post with the topic; candidate: it only marks the post borderline
+    # (signal `borderline_<topic>`), for words mostly used about the topic, not in it.
+    tier: Literal["flag", "candidate"] = "flag"
     source: str = Field(min_length=1)
     terms: list[Term] = Field(min_length=1)
 

@@ -6,7 +6,8 @@ from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
-from classifiers.base import TOPICS, Classification
+from classifiers.base import TOPICS, Classification, Signal, TopicMatch
+from classifiers.content import DEFAULT_CONTENT_DIR, ContentTagger, load_content_lexicons
 from classifiers.designations import DEFAULT_CHOICE, Designations
 from classifiers.language import Engine, LanguageIdentifier, Prior
 from classifiers.lexicon import LexiconTagger, load_lexicons
@@ -32,6 +33,7 @@ class PostClassifier:
         topics: str = "lexicon",
         model: Path | None = None,
         designations: Sequence[str] = DEFAULT_CHOICE,
+        content_paths: Sequence[Path] | None = None,
     ) -> None:
         if engine not in get_args(Engine):
             raise ValueError(f"unknown language engine {engine!r} (use py3langid or langdetect)")
@@ -52,6 +54,10 @@ class PostClassifier:
         # Which lists count, by date: part of the lexicon's version, so a changed choice makes
         # `classify --reclassify` re-tag (storage.records.build_record applies it).
         self.designations = Designations(designations)
+        # Content topics by co-occurrence rules (classifiers.content); [] turns them off.
+        if content_paths is None:
+            content_paths = [DEFAULT_CONTENT_DIR] if DEFAULT_CONTENT_DIR.is_dir() else []
+        self.content = ContentTagger(load_content_lexicons(content_paths) if content_paths else [])
         self.labels: tuple[str, ...] = TOPICS
         self.version = ",".join(f"{key}={value}" for key, value in self.versions.items())
 
@@ -78,12 +84,20 @@ class PostClassifier:
             return ()
         return self.model.flagged_topics(result.scores)
 
+    def _tag(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
+        """Lexicon matches and signals, plus the content rules' topics and borderline marks."""
+        matches, signals = self.lexicon.tag_with_signals(text)
+        found, marks = self.content.tag(text)
+        if found or marks:
+            return [*matches, *found], [*signals, *marks]
+        return matches, signals
+
     def classify(
         self, text: str, prior: Prior | None = None, source: Hashable | None = None
     ) -> Classification:
         """Identify the language of text and find its lexicon matches."""
         language = self.language.identify(text, prior=prior, source=source)
-        matches, signals = self.lexicon.tag_with_signals(text)
+        matches, signals = self._tag(text)
         return Classification(
             language=language.language,
             script=language.script,
@@ -107,7 +121,7 @@ class PostClassifier:
         """
         languages = self.language.identify_many(texts, priors=priors, sources=sources)
         scores = self.model.predict(texts) if self.model else [()] * len(texts)
-        tagged = [self.lexicon.tag_with_signals(text) for text in texts]
+        tagged = [self._tag(text) for text in texts]
         return [
             Classification(
                 language=language.language,

@@ -42,9 +42,21 @@ def test_news_sentence_with_designated_names(classifier: PostClassifier) -> None
 
 
 def test_several_topics_are_sorted_and_unique(classifier: PostClassifier) -> None:
-    result = classifier.classify("ISIS-K claimed responsibility, and ISIS was named too.")
+    result = classifier.classify("ISIS-K claimed it on Amaq, and ISIS was named too.")
     assert result.topics == ("designated_org", "perpetrator_content")
-    assert len(result.matches) == 3
+    # ISIS-K, ISIS, and Amaq twice: a name of IS's (designated_org) and its outlet.
+    assert len(result.matches) == 4
+
+
+def test_news_vocabulary_marks_a_post_borderline_but_does_not_tag_it(
+    classifier: PostClassifier,
+) -> None:
+    result = classifier.classify(
+        "Police said a recruiter was detained; he had claimed responsibility."
+    )
+    assert "perpetrator_content" not in result.topics
+    assert "recruitment" not in result.topics
+    assert {s.name for s in result.signals} >= {"borderline_perpetrator_content"}
 
 
 def test_national_only_names_carry_their_layer(classifier: PostClassifier) -> None:

@@ -1,0 +1,172 @@
+"""Content topics in two tiers: co-occurrence rules that flag, and candidate words that do not.
+
+A content lexicon (configs/lexicons/content/<topic>.yaml) names groups of short cues and the
+rules that combine them: a post gets the topic when every group of one rule has a hit ("join"
++ "the brothers in Sham"; a payment channel + "for the mujahideen"). Its candidates are the
+broad religious-militant vocabulary that is mostly benign alone: they never tag, but mark the
+post borderline (a `borderline_<topic>` signal), so review sampling over-samples it and the
+reviewed estimate corrects for what the rules miss.
+
+```yaml
+topic: recruitment
+source: "..."
+cues:
+  call_to_join: [{term: "присоединяйтесь", lang: [ru], mode: stem}]
+  destination: [{term: "Шам", lang: [ru], mode: word}]
+rules:
+  - [call_to_join, destination]
+candidates: [{term: "хиджра", lang: [ru], mode: stem}]
+```
+Cues are matched as lexicon terms are (classifiers.lexicon_files.Term), in one automaton.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from classifiers.base import CONTENT_TOPICS, Signal, Topic, TopicMatch
+from classifiers.lexicon import LexiconTagger
+from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, Lexicon, LexiconError, Term
+
+__all__ = [
+    "CANDIDATES",
+    "DEFAULT_CONTENT_DIR",
+    "RULES_FAMILY",
+    "ContentLexicon",
+    "ContentTagger",
+    "load_content_lexicons",
+]
+
+DEFAULT_CONTENT_DIR = DEFAULT_LEXICON_DIR / "content"
+# The family of a match made by a rule, and the lexicon family of the candidate words.
+RULES_FAMILY = "content_rules"
+CANDIDATES = "candidates"
+Group = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class ContentLexicon(BaseModel):
+    """One content topic's cues, rules and candidate words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: Topic
+    source: str = Field(min_length=1)
+    cues: dict[Group, list[Term]] = Field(min_length=1)
+    rules: list[list[Group]] = Field(min_length=1)
+    candidates: list[Term] = Field(default_factory=list)
+
+    def lexicons(self) -> list[Lexicon]:
+        """The cue groups and candidates as lexicons (family: group name or `candidates`)."""
+        made = [
+            Lexicon(topic=self.topic, family=group, source=self.source, terms=terms)
+            for group, terms in self.cues.items()
+            if terms
+        ]
+        if self.candidates:
+            made.append(
+                Lexicon(
+                    topic=self.topic, family=CANDIDATES, source=self.source, terms=self.candidates
+                )
+            )
+        return made
+
+
+def load_content_lexicons(paths: Sequence[Path] = (DEFAULT_CONTENT_DIR,)) -> list[ContentLexicon]:
+    """Read content lexicons from files or folders; every problem as `path: key: problem`."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    problems: list[str] = []
+    found: list[ContentLexicon] = []
+    for file in files:
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+            lexicon = ContentLexicon.model_validate(raw)
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"{file}: cannot be read: {exc} (check the file)")
+            continue
+        except ValidationError as exc:
+            problems.extend(
+                f"{file}: {'.'.join(map(str, e['loc']))}: {e['msg']} "
+                "(see the format in classifiers/content.py)"
+                for e in exc.errors()
+            )
+            continue
+        if lexicon.topic not in CONTENT_TOPICS:
+            problems.append(
+                f"{file}: topic: {lexicon.topic!r} is not a content topic "
+                f"(use one of {', '.join(CONTENT_TOPICS)})"
+            )
+        for number, rule in enumerate(lexicon.rules):
+            unknown = [group for group in rule if group not in lexicon.cues]
+            if unknown or not rule:
+                problems.append(
+                    f"{file}: rules.{number}: unknown or no cue group {unknown} "
+                    "(name groups listed under cues)"
+                )
+        found.append(lexicon)
+    if problems:
+        raise LexiconError("\n".join(problems))
+    return found
+
+
+class ContentTagger:
+    """Tag posts with the content topics whose rules they meet; mark candidates as signals."""
+
+    def __init__(self, lexicons: Sequence[ContentLexicon]) -> None:
+        self.lexicons = tuple(lexicons)
+        self._rules: dict[str, list[tuple[str, ...]]] = {
+            lexicon.topic: [tuple(rule) for rule in lexicon.rules] for lexicon in self.lexicons
+        }
+        cue_lexicons = [made for lexicon in self.lexicons for made in lexicon.lexicons()]
+        self._cues = LexiconTagger(cue_lexicons, name="content") if cue_lexicons else None
+        data = json.dumps(
+            [lexicon.model_dump(mode="json") for lexicon in self.lexicons],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        self.version = hashlib.sha256(data.encode()).hexdigest()[:8]
+
+    def tag(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
+        """Topics whose rules the text meets (one match per topic, spanning its cues), and a
+        borderline signal per topic with a candidate word or a cue of an unmet rule."""
+        if self._cues is None:
+            return [], []
+        hits: dict[str, dict[str, list[TopicMatch]]] = {}
+        for match in self._cues.tag(text):
+            hits.setdefault(match.topic, {}).setdefault(match.family, []).append(match)
+        matches: list[TopicMatch] = []
+        signals: list[Signal] = []
+        for topic, groups in sorted(hits.items()):
+            met = next(
+                (rule for rule in self._rules.get(topic, ()) if all(g in groups for g in rule)),
+                None,
+            )
+            if met is None:
+                first = min((m for found in groups.values() for m in found), key=lambda m: m.start)
+                signals.append(
+                    Signal(
+                        f"borderline_{topic}", first.start, first.end, text[first.start : first.end]
+                    )
+                )
+                continue
+            cues = sorted((groups[g][0] for g in dict.fromkeys(met)), key=lambda m: m.start)
+            start, end = cues[0].start, max(m.end for m in cues)
+            matches.append(
+                TopicMatch(
+                    topic=topic,
+                    family=RULES_FAMILY,
+                    term=" + ".join(m.term for m in cues),
+                    start=start,
+                    end=end,
+                    lang=tuple(sorted({code for m in cues for code in m.lang})),
+                )
+            )
+        return matches, signals

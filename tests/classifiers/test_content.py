@@ -1,0 +1,72 @@
+"""Content topics: rules of co-occurring cues tag a post; single cues and candidates only mark it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.content import RULES_FAMILY, ContentTagger, load_content_lexicons
+from classifiers.lexicon_files import LexiconError
+
+# Fictional cue words, so the test says nothing about the shipped lexicons.
+RECRUITMENT = """
+topic: recruitment
+source: synthetic test cues
+cues:
+  call: [{term: "zorb with us", lang: [en], mode: word}, {term: "зорбуй", lang: [ru], mode: stem}]
+  place: [{term: "Quillon valley", lang: [en], mode: word}]
+  contact: [{term: "ping the kelmar", lang: [en], mode: word}]
+  strong: [{term: "grand zorbing call", lang: [en], mode: word}]
+rules:
+  - [strong]
+  - [call, place]
+  - [call, contact]
+candidates: [{term: "valley brothers", lang: [en], mode: word}]
+"""
+
+
+@pytest.fixture(scope="module")
+def tagger(tmp_path_factory: pytest.TempPathFactory) -> ContentTagger:
+    path = tmp_path_factory.mktemp("content") / "recruitment.yaml"
+    path.write_text(RECRUITMENT, encoding="utf-8")
+    return ContentTagger(load_content_lexicons([path.parent]))
+
+
+def test_a_rule_whose_every_group_has_a_hit_tags_the_topic(tagger: ContentTagger) -> None:
+    text = "Zorb with us in the Quillon valley, friends."
+    matches, signals = tagger.tag(text)
+    (match,) = matches
+    assert (match.topic, match.family) == ("recruitment", RULES_FAMILY)
+    assert match.term == "zorb with us + Quillon valley"
+    assert text[match.start : match.end] == "Zorb with us in the Quillon valley"
+    assert signals == []
+
+
+def test_one_group_alone_only_marks_the_post_borderline(tagger: ContentTagger) -> None:
+    matches, signals = tagger.tag("They said zorb with us, nothing more.")
+    assert matches == []
+    assert [s.name for s in signals] == ["borderline_recruitment"]
+
+
+def test_a_strong_cue_tags_alone_and_a_candidate_never_does(tagger: ContentTagger) -> None:
+    assert [m.topic for m in tagger.tag("the grand zorbing call is out")[0]] == ["recruitment"]
+    matches, signals = tagger.tag("greetings to the valley brothers")
+    assert matches == [] and [s.name for s in signals] == ["borderline_recruitment"]
+
+
+def test_cues_match_with_endings_and_in_the_other_alphabet(tagger: ContentTagger) -> None:
+    matches, _ = tagger.tag("Зорбуйте! ping the kelmar")
+    assert [m.topic for m in matches] == ["recruitment"]
+
+
+def test_bad_files_are_reported_by_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(RECRUITMENT.replace("  - [call, contact]", "  - [call, nowhere]"), "utf-8")
+    with pytest.raises(
+        LexiconError, match=r"bad.yaml: rules.2: unknown or no cue group \['nowhere'\]"
+    ):
+        load_content_lexicons([bad])
+    bad.write_text(RECRUITMENT.replace("topic: recruitment", "topic: designated_org"), "utf-8")
+    with pytest.raises(LexiconError, match="is not a content topic"):
+        load_content_lexicons([bad])
