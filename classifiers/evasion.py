@@ -49,6 +49,33 @@ _LATIN_JOIN_RE = re.compile(f"[{_LATIN}](?:(?=[{_NON_LATIN}])|(?<=[{_NON_LATIN}]
 _NON_LATIN_JOIN_RE = re.compile(f"[{_NON_LATIN}](?:(?=[{_LATIN}])|(?<=[{_LATIN}].))")
 
 
+# Emoji and pictographs (with ZWJ and variation selectors) put inside a name ("ИГ🔥ИЛ",
+# "Тали🇦🇫бан") or between its words ("Исламское ⚫ государство").
+_SYMBOL = "\u2190-\u2bff\u200d\ufe0f\U0001f000-\U0001faff"
+_SYMBOL_RE = re.compile(f"[{_SYMBOL}]")
+_SYMBOL_IN_NAME_RE = re.compile(f"(?<=[^\\W\\d_])( ?)[{_SYMBOL}]+( ?)(?=[^\\W\\d_])")
+
+
+def _drop_symbols(norm: Normalized) -> Normalized | None:
+    """Emoji between two letters deleted, or one space where they stood between two words."""
+    text = norm.text
+    pieces: list[str] = []
+    offsets: list[int] = []
+    previous = 0
+    for found in _SYMBOL_IN_NAME_RE.finditer(text):
+        pieces.append(text[previous : found.start()])
+        offsets.extend(norm.offsets[previous : found.start()])
+        if found.group(1) and found.group(2):
+            pieces.append(" ")
+            offsets.append(norm.offsets[found.start()])
+        previous = found.end()
+    if not pieces:
+        return None
+    pieces.append(text[previous:])
+    offsets.extend(norm.offsets[previous:])
+    return Normalized("".join(pieces), offsets)
+
+
 def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
     """Other readings of norm worth matching too; [] for the great majority of posts.
 
@@ -57,6 +84,10 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
     scripts or digits with letters read in one script ("ДAИШ", "D4ESH", "T@liban").
     """
     text = norm.text
+    if _SYMBOL_RE.search(text) is not None:
+        dropped = _drop_symbols(norm)
+        if dropped is not None:
+            return [dropped, *evasion_views(dropped, original)]
     hinted = _SEPARATOR_OR_DIGIT_RE.search(text) is not None
     spaced = _SPACED_RE.search(text) is not None or _SPACED_AT_START_RE.match(text) is not None
     scripts = _scripts_meet(text)

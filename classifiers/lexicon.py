@@ -75,9 +75,9 @@ _MAX_CAPITAL_ENDING = 3
 _FOLD_WORD_RE = re.compile(r"[^\W\d_]+(?:['’`][^\W\d_]+)*")
 
 
-# Letters a folded name may run on by in its last word: a case ending of a word-mode name
-# ("Нусрой"), a suffix chain of a stem-mode one ("мемлекетінің").
-_FOLD_WORD_ENDING = 2
+# Letters a folded name may run on by in its last word: a case ending or a Turkic suffix
+# chain ("Нусрой", "аш-Шамның", "мемлекетінің"); a single-word key only a case ending.
+_FOLD_WORD_ENDING = 3
 _FOLD_STEM_ENDING = 8
 
 
@@ -426,7 +426,7 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
     excludes = tuple(fold_name(normalize(phrase).text) for phrase in term.exclude)
     if any(key.startswith(e) or (e.startswith(key) and len(e) - len(key) <= 2) for e in excludes):
         return None
-    ending = _FOLD_STEM_ENDING if term.mode == "stem" else _FOLD_WORD_ENDING
+    ending = _FOLD_STEM_ENDING if term.mode == "stem" or " " in key else _FOLD_WORD_ENDING
     return key, _FoldEntry(lexicon, term, ending, tuple(e for e in excludes if e))
 
 

@@ -67,7 +67,11 @@ def test_multi_word_names_match_with_any_separator() -> None:
 
 def test_separator_must_fall_between_words_of_the_name() -> None:
     assert _found("Хиз бут Тахрир") == []
-    assert _found("Хизб ут-Тахрирская") == []
+
+
+def test_a_derivative_of_a_multi_word_name_is_a_mention() -> None:
+    # «хизб ут-тахрирская ячейка»: a Hizb ut-Tahrir cell (matched on the name's spelling key).
+    assert [term for term, _ in _found("Хизб ут-Тахрирская ячейка")] == ["Хизб ут-Тахрир"]
 
 
 def test_uzbek_apostrophe_may_be_any_form_or_missing() -> None:
