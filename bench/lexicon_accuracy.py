@@ -1,4 +1,7 @@
-"""Designated-organisation tagging on the evasion set: recall per form, false positives, speed.
+"""Designated-organisation tagging on the evasion set: recall per form, false positives, speed;
+and the blind classification sets of issue 14 (tests/data/blind3, blind4): recall per name
+variant class and per organisation with and without the spelling rules, content topics' recall
+and precision, benign posts tagged, review strata of content posts, outlets.
 
 Baseline in the same run: case-insensitive substring search for every designated-organisation
 term as written in the lexicons. Speed is LexiconTagger.tag on 280-character posts built from
@@ -22,7 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classifiers.base import Signal
+from datetime import datetime
+
+from classifiers.base import Signal, TopicMatch
+from classifiers.blind_eval import Classify, content_report, load_blind_set, org_report
+from classifiers.content import DEFAULT_CONTENT_DIR, ContentTagger, load_content_lexicons
+from classifiers.designations import Designations
 from classifiers.evasion_eval import (
     SPLITS,
     EvaluationReport,
@@ -36,6 +44,11 @@ from classifiers.evasion_eval import (
 from classifiers.lexicon import MATCHER_VERSION, LexiconTagger
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
 from classifiers.normalize import normalize
+from storage.records import split_designated
+
+BLIND_SETS = [
+    Path(__file__).resolve().parents[1] / "tests" / "data" / name for name in ("blind3", "blind4")
+]
 
 POST_LENGTH = 280
 MENTION_RATE = 0.05
@@ -160,11 +173,110 @@ def main() -> None:
     print(f"| naive substring search (baseline) | {substring:,.0f} |")
     print(f"| `normalize()` alone | {normalised:,.0f} |")
     print(f"| `LexiconTagger.tag` | {ours:,.0f} |")
+    print("\n## Blind classification sets of issue 14\n")
+    for directory in BLIND_SETS:
+        if directory.is_dir():
+            print("\n".join(blind_sections(directory)) + "\n")
     for split, (_, report) in reports.items():
         for case in report.missed:
             print(f"missed ({split}, {case.form}): {case.text}", file=sys.stderr)
         for negative in report.false_positives:
             print(f"false positive ({split}, {negative.kind}): {negative.text}", file=sys.stderr)
+
+
+def blind_classifier(spelling_keys: bool = True) -> Classify:
+    """Lexicons, content rules and designations as a crawl applies them (no language model)."""
+    tagger = LexiconTagger(load_lexicons([DEFAULT_LEXICON_DIR]), spelling_keys=spelling_keys)
+    content = ContentTagger(load_content_lexicons()) if DEFAULT_CONTENT_DIR.is_dir() else None
+    designations = Designations()
+
+    def classify(text: str, when: datetime) -> tuple[list[TopicMatch], list[Signal]]:
+        matches, signals = tagger.tag_with_signals(text)
+        if content is not None:
+            found, marks = content.tag(text)
+            matches, signals = [*matches, *found], [*signals, *marks]
+        counted, _ = split_designated(matches, when, designations.lists)
+        return [m for m, _ in counted], signals
+
+    return classify
+
+
+# The names the spelling rules were written from (the examples in issue 14): the rules' effect on
+# the other organisations is the leave-one-organisation-out check.
+RULE_EXAMPLES = frozenset({"hayat_tahrir_al_sham", "katibat_imam_al_bukhari"})
+
+
+def blind_sections(directory: Path) -> list[str]:
+    data = load_blind_set(directory)
+    full, bare = blind_classifier(), blind_classifier(spelling_keys=False)
+    orgs, without = org_report(data, full), org_report(data, bare)
+    lines = [f"### {directory.name}: organisation mentions by variant class\n"]
+    lines += ["| variant class | without spelling rules | vemeter |", "|---|---:|---:|"]
+    for variant in sorted(orgs.total):
+        total = orgs.total[variant]
+        lines.append(
+            f"| {variant} | {without.found[variant] / total:.3f} | "
+            f"{orgs.found[variant] / total:.3f} ({orgs.found[variant]}/{total}) |"
+        )
+    lines.append(
+        f"| **all** | {without.recall:.3f} | **{orgs.recall:.3f}** "
+        f"({sum(orgs.found.values())}/{sum(orgs.total.values())}) |"
+    )
+    lines.append(
+        f"\nBenign posts with a counted organisation: {orgs.false_positive_rate:.1%} "
+        f"({orgs.benign_flagged}/{orgs.benign}).\n"
+    )
+    lines += [
+        "Per organisation, with and without the spelling rules (leave-one-organisation-out: the",
+        "rules were written from the examples of the organisations marked *; the gain on the",
+        "others is what generalises):\n",
+        "| organisation | without | with | gain |",
+        "|---|---:|---:|---:|",
+    ]
+    gains: list[float] = []
+    for family in sorted(orgs.family_total):
+        total = orgs.family_total[family]
+        before, after = without.family_found[family] / total, orgs.family_found[family] / total
+        mark = "*" if family in RULE_EXAMPLES else ""
+        if not mark:
+            gains.append(after - before)
+        lines.append(f"| {family}{mark} | {before:.3f} | {after:.3f} | {after - before:+.3f} |")
+    if gains:
+        lines.append(
+            f"\nMean gain on organisations the rules were not written for: {sum(gains) / len(gains):+.3f}."
+        )
+    content = content_report(data, full)
+    if content.content:
+        lines += [
+            f"\n### {directory.name}: content topics\n",
+            "| topic | recall | precision |",
+            "|---|---:|---:|",
+        ]
+        for topic in sorted(content.positives):
+            precision = content.precision(topic)
+            lines.append(
+                f"| {topic} | {content.true_positives[topic] / content.positives[topic]:.3f} "
+                f"({content.true_positives[topic]}/{content.positives[topic]}) | "
+                f"{'—' if precision is None else f'{precision:.3f}'} |"
+            )
+        lines.append(
+            f"| **any of its topics** | **{content.recall:.3f}** ({content.found_any}/{content.content}) | |"
+        )
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(content.benign_by_kind.items())) or "none"
+        lines.append(
+            f"\nBenign posts tagged with a content topic: {content.false_positive_rate:.1%} "
+            f"({content.benign_tagged}/{content.benign}; {kinds})."
+        )
+        strata = ", ".join(
+            f"{k} {content.strata[k] / content.content:.1%}"
+            for k in ("flagged", "borderline", "low")
+        )
+        lines.append(f"Content posts by review stratum: {strata}.")
+    if content.outlets:
+        lines.append(
+            f"Outlet posts tagged perpetrator_content: {content.outlets_found}/{content.outlets}."
+        )
+    return lines
 
 
 if __name__ == "__main__":

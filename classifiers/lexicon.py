@@ -109,8 +109,14 @@ class LexiconTagger:
     """Tag posts with the topics of the lexicon terms they mention."""
 
     def __init__(
-        self, lexicons: Sequence[Lexicon], name: str = "lexicon", version: str | None = None
+        self,
+        lexicons: Sequence[Lexicon],
+        name: str = "lexicon",
+        version: str | None = None,
+        *,
+        spelling_keys: bool = True,
     ) -> None:
+        """spelling_keys=False leaves names' spelling keys out (to measure what they add)."""
         self.name = name
         self.lexicons = tuple(lexicons)
         self.version = version or f"{MATCHER_VERSION}.{content_hash(self.lexicons)}"
@@ -139,7 +145,7 @@ class LexiconTagger:
         self._fold_entries: list[_FoldEntry] = []
         fold_keys: dict[str, list[int]] = {}
         for lexicon in self.lexicons:
-            if not lexicon.folds:
+            if not (spelling_keys and lexicon.folds):
                 continue
             for term in lexicon.terms:
                 compiled = _compile_fold(lexicon, term)
