@@ -1,2 +1,2 @@
-"""Analysis: prevalence estimators with honest intervals, agreement, suppression, provenance,
-and the report (tables and charts) built from stored counts and review labels."""
+"""Analysis: prevalence estimators with honest intervals, review sample design, agreement,
+suppression, provenance, and the report (tables and charts) from stored counts and labels."""

@@ -102,10 +102,10 @@ def cell_estimates(
         quantile = np.nanquantile if np.isnan(gap).any() else np.quantile
         low, high = quantile(sims, [tail, 1.0 - tail], axis=1)
         for i, cell in enumerate(block):
-            out[cell.name] = Estimate(
-                prevalence=float(point[i, 0]),
-                ci_low=min(float(low[i]), float(point[i, 0])),
-                ci_high=max(float(high[i]), float(point[i, 0])),
+            out[cell.name] = Estimate.simulated(
+                float(point[i, 0]),
+                float(low[i]),
+                float(high[i]),
                 method="model-based",
                 positives=positives,
                 reviewed=reviewed,

@@ -48,10 +48,49 @@ class Estimate:
     # What the figure assumes, e.g. the model-based caveat; shown next to it in exports.
     note: str = ""
 
+    @classmethod
+    def simulated(
+        cls,
+        point: float,
+        low: float,
+        high: float,
+        *,
+        method: str,
+        positives: int,
+        reviewed: int,
+        confidence: float,
+        wald_se: float | None = None,
+        note: str = "",
+    ) -> Estimate:
+        """An estimate whose interval limits are Monte Carlo quantiles (the hybrid interval).
+
+        The quantiles can land a hair beyond the point estimate when the interval is
+        degenerate (a census); the published interval must contain it.
+        """
+        point = float(point)
+        return cls(
+            prevalence=point,
+            ci_low=min(float(low), point),
+            ci_high=max(float(high), point),
+            method=method,
+            positives=positives,
+            reviewed=reviewed,
+            confidence=confidence,
+            wald_se=wald_se,
+            note=note,
+        )
+
     @property
     def upper_bound_only(self) -> bool:
         """True when only "≤ ci_high" may be published (fewer than 5 positives)."""
         return upper_bound_only(self.positives)
+
+    def publishable(self) -> tuple[float | None, float | None, float]:
+        """(prevalence, ci_low, ci_high) as exports may show them: ci_high alone when
+        upper_bound_only."""
+        if self.upper_bound_only:
+            return None, None, self.ci_high
+        return self.prevalence, self.ci_low, self.ci_high
 
     def published(self, scale: float = 100.0, digits: int = 2, unit: str = "%") -> str:
         """The figure as it may be published, e.g. ``0.83% (95% CI 0.46-1.96%)`` or ``≤ 1.96%``."""

@@ -29,6 +29,7 @@ from analysis.report_review import ReviewSection, review_section
 from crawler.errors import InputError
 from storage.models import DailyCount
 from storage.stats import NO_TOPIC, count_posts
+from storage.topics import ANY_TOPIC
 
 __all__ = ["DEFAULT_MIN_CELL", "Report", "ReportFiles", "gather", "write_report"]
 
@@ -113,7 +114,9 @@ def _latest_targets(engine: Engine) -> list[TargetStatus]:
 def _day_range(
     engine: Engine, since: datetime | None, until: datetime | None
 ) -> tuple[date | None, date | None]:
-    stmt = select(func.min(DailyCount.day), func.max(DailyCount.day)).where(DailyCount.topic == "*")
+    stmt = select(func.min(DailyCount.day), func.max(DailyCount.day)).where(
+        DailyCount.topic == ANY_TOPIC
+    )
     if since is not None:
         stmt = stmt.where(DailyCount.day >= since.astimezone(UTC).date())
     if until is not None:

@@ -123,14 +123,8 @@ def _put(row: dict[str, Any], estimate: Estimate | str) -> None:
         row.update(prevalence=None, ci_low=None, ci_high=None, method="not-estimable")
         row["published"] = estimate
         return
-    bound_only = estimate.upper_bound_only
-    row.update(
-        prevalence=None if bound_only else estimate.prevalence,
-        ci_low=None if bound_only else estimate.ci_low,
-        ci_high=estimate.ci_high,
-        method=estimate.method,
-        published=estimate.published(),
-    )
+    row.update(zip(("prevalence", "ci_low", "ci_high"), estimate.publishable(), strict=True))
+    row.update(method=estimate.method, published=estimate.published())
 
 
 def _put_model(
@@ -177,14 +171,9 @@ def _put_views(row: dict[str, Any], strata: Sequence[ReviewedStratum], seed: int
     try:
         estimate = view_weighted_estimate(samples, seed=seed)
     except InputError:
-        row.update(view_prevalence=None, view_ci_low=None, view_ci_high=None)
+        row.update(dict.fromkeys(VIEW_COLUMNS))
         return
-    bound_only = estimate.upper_bound_only
-    row.update(
-        view_prevalence=None if bound_only else estimate.prevalence,
-        view_ci_low=None if bound_only else estimate.ci_low,
-        view_ci_high=estimate.ci_high,
-    )
+    row.update(zip(VIEW_COLUMNS, estimate.publishable(), strict=True))
 
 
 def _review_provenance(

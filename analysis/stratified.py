@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -14,15 +15,20 @@ from analysis.intervals import wilson_interval
 from crawler.errors import InputError
 
 __all__ = [
+    "NAIVE_COLUMNS",
     "Estimate",
     "StratumSample",
     "check_strata",
+    "naive_columns",
     "naive_estimate",
     "stratified_estimate",
     "stratified_point",
     "stratified_wald_se",
 ]
 
+NAIVE_METHOD = "naive-wilson"
+# What `stats --estimate naive` adds to each row (naive_columns).
+NAIVE_COLUMNS = ("prevalence", "ci_low", "ci_high", "method")
 NAIVE_NOTE = (
     "classify-and-count: the share of posts the classifier flagged, not a prevalence; "
     "biased by false positives and false negatives"
@@ -129,13 +135,10 @@ def stratified_estimate(
         draws=draws,
         rng=rng,
     )
-    point = stratified_point(live)
-    return Estimate(
-        prevalence=point,
-        # Monte Carlo quantiles can land a hair beyond the point estimate when the
-        # interval is degenerate (a census); the published interval must contain it.
-        ci_low=min(float(low), point),
-        ci_high=max(float(high), point),
+    return Estimate.simulated(
+        stratified_point(live),
+        float(low),
+        float(high),
         method="stratified-hybrid",
         positives=sum(s.positives for s in live),
         reviewed=sum(s.reviewed for s in live),
@@ -161,10 +164,21 @@ def naive_estimate(flagged: int, posts: int, confidence: float = 0.95) -> Estima
         prevalence=rate,
         ci_low=low,
         ci_high=high,
-        method="naive-wilson",
+        method=NAIVE_METHOD,
         positives=flagged,
         reviewed=0,
         confidence=confidence,
         wald_se=math.sqrt(rate * (1.0 - rate) / posts),
         note=NAIVE_NOTE,
     )
+
+
+def naive_columns(flagged: int, posts: int) -> dict[str, Any]:
+    """The NAIVE_COLUMNS of one group for `stats --estimate naive`, from naive_estimate.
+
+    A group without posts has no flag rate; its interval is the whole of [0, 1].
+    """
+    if not posts:
+        return dict(zip(NAIVE_COLUMNS, (None, 0.0, 1.0, NAIVE_METHOD), strict=True))
+    e = naive_estimate(flagged, posts)
+    return dict(zip(NAIVE_COLUMNS, (e.prevalence, e.ci_low, e.ci_high, e.method), strict=True))

@@ -71,10 +71,10 @@ def view_weighted_estimate(
         draws=draws,
         rng=np.random.default_rng(seed),
     )
-    return Estimate(
-        prevalence=point,
-        ci_low=min(float(low), point),
-        ci_high=max(float(high), point),
+    return Estimate.simulated(
+        point,
+        float(low),
+        float(high),
         method="view-hybrid",
         positives=sum(s.positive_draws for s in live),
         reviewed=sum(s.draws for s in live),

@@ -16,14 +16,7 @@ from crawler.targets import ERROR, INACCESSIBLE, OK
 from crawler.version import vemeter_version
 from storage.engine import open_database
 from storage.retention import erase_old_text
-from storage.runs import (
-    Resume,
-    TargetOutcome,
-    finish_run,
-    load_resume_points,
-    record_targets,
-    start_run,
-)
+from storage.runs import TargetOutcome, finish_run, record_targets, start_run
 from storage.writer import BatchResult
 
 log = logging.getLogger(__name__)
@@ -38,7 +31,6 @@ class StoragePipeline:
         self.duplicates: Counter[tuple[str, str]] = Counter()
         self.store: BackgroundStore | None = None
         self.run_id = 0
-        self._previous: dict[str, dict[str, dict[str, Resume]]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -89,13 +81,8 @@ class StoragePipeline:
         assert self.store is not None
         key = (r.source, r.target)
         status, reason, complete = r.status, r.reason, r.complete
-        if r.platform not in self._previous:
-            self._previous[r.platform] = {}
-        if r.source not in self._previous[r.platform]:
-            self._previous[r.platform][r.source] = load_resume_points(
-                self.engine, r.platform, r.source
-            )
-        before = self._previous[r.platform][r.source].get(r.target)
+        spider: Any = self.crawler.spider
+        before = spider.previous_crawl(r.source, r.target)
         if status == OK and r.observed == 0 and before is not None and before.last_posts > 0:
             # A changed page, a lost token scope or a ban looks like an empty target.
             status, complete = ERROR, False

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def as_utc(value: datetime | date | None) -> datetime | None:
@@ -14,6 +18,16 @@ def as_utc(value: datetime | date | None) -> datetime | None:
     if not isinstance(value, datetime):
         return datetime.combine(value, time.min, tzinfo=UTC)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def env_name(value: str, example: str, holds: str) -> str:
+    """`value` if it is an environment variable's name; a config must never hold the secret itself."""
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not an environment variable name; put the NAME of the variable "
+            f"here (e.g. {example}), never the {holds} itself"
+        )
+    return value
 
 
 class SourceRules(BaseModel):
@@ -27,6 +41,20 @@ class SourceRules(BaseModel):
     searches: list[str] = Field(default_factory=list)
     since: datetime | None = None
     until: datetime | None = None
+    max_posts_per_target: int | None = Field(
+        None, ge=1, description="stop paging a target after this many posts (the newest)"
+    )
+
+    # Platforms whose targets may be bare numbers (VK community ids, OK group ids) set this.
+    numeric_targets: ClassVar[bool] = False
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _numbers_are_ids(cls, value: object) -> object:
+        # YAML reads -123 or a bare group id as a number; it is an id all the same.
+        if cls.numeric_targets and isinstance(value, list):
+            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+        return value
 
     @field_validator("since", "until", mode="before")
     @classmethod

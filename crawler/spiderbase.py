@@ -1,7 +1,9 @@
 """What every platform's spider shares: the project config, pseudonyms, targets and resume points.
 
 A platform spider subclasses SourceSpider, sets `name` (the platform key) and `rules_type`
-(its config model), and uses `book` to give each target a final status. Its requests take
+(its config model), and uses `book` to give each target a final status. It makes items with
+`post_item` (authors pseudonymised at once) and reads pages newest first with `newest_first`
+(the window, the resume point, pinned posts, max_posts_per_target). Its requests take
 `errback=self._failed`, which turns a request that got no usable answer into a status for its
 target(s); the spider fills in the few hooks where platforms differ (see `failure_outcome`).
 """
@@ -10,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -23,7 +25,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.config import ProjectConfig, load_config, with_window
-from crawler.items import TargetReport
+from crawler.items import PostItem, TargetReport
 from crawler.pseudonym import Pseudonymiser
 from crawler.rules_base import SourceRules, as_utc
 from crawler.targets import ERROR, OK, RATE_LIMITED, TargetBook
@@ -33,6 +35,27 @@ from storage.runs import Resume, load_resume_points
 log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=SourceRules)
+
+
+class Dated(Protocol):
+    """A platform's parsed post, as far as paging is concerned."""
+
+    @property
+    def published_at(self) -> datetime: ...
+
+
+class Place(Protocol):
+    """A platform's paging cursor, as far as paging is concerned: which target of which source."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def target(self) -> str: ...
+
+
+P = TypeVar("P", bound=Dated)
+C = TypeVar("C", bound=Place)
 Outcome = tuple[str, str]  # (target status, reason)
 
 
@@ -109,6 +132,7 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         self.full = str(full).lower() in ("1", "true", "yes")
         self.pseudonymise = Pseudonymiser.from_env(self.project_config.privacy.pseudonym_key_env)
         self.book = TargetBook(self.name)
+        self._stored_resume: dict[str, dict[str, Resume]] | None = None
 
     def target_reports(self) -> list[TargetReport]:
         """Every target's outcome, read by the storage pipeline when the crawl ends."""
@@ -116,6 +140,71 @@ class SourceSpider(scrapy.Spider, Generic[R]):
 
     def rules_for(self, source: str) -> R:
         return next(r for r in self.rules if r.name == source)
+
+    def post_item(
+        self,
+        source: str,
+        target: str,
+        order: int | None,
+        *,
+        post_id: str,
+        published_at: datetime,
+        text: str,
+        author: str | int | None,
+        **fields: Any,
+    ) -> PostItem:
+        """A collected post of `target` as an item, its author pseudonymised at once.
+
+        `order` ranks the target's posts (a post id or a timestamp): the highest becomes the
+        next crawl's resume point. None (a page without a date) leaves the post out of the
+        target's book: it is stored but cannot place a resume point.
+        """
+        if order is not None:
+            self.book.saw(source, target, order, post_id, published_at)
+        return PostItem(
+            platform=self.name,
+            source=source,
+            target=target,
+            post_id=post_id,
+            published_at=published_at,
+            text=text,
+            author=self.pseudonymise(self.name, author),
+            **fields,
+        )
+
+    def newest_first(
+        self,
+        cur: C,
+        posts: Sequence[P],
+        item: Callable[[C, P], PostItem],
+        *,
+        known: Callable[[P], bool],
+        pinned: Callable[[P], bool] | None = None,
+    ) -> tuple[list[PostItem], bool]:
+        """The items of one page of a target read newest first, and whether its paging ends here.
+
+        Every post of the page counts as shown (TargetBook.observe), stored or not. A post the
+        last complete crawl reached (`known`), or one older than the window, ends the paging:
+        everything below it is older still. A pinned post sits on top whatever its age, so it is
+        skipped instead; so is a post after the window. Reaching the source's
+        `max_posts_per_target` ends the paging too.
+        """
+        self.book.observe(cur.source, cur.target, len(posts))
+        rules = self.rules_for(cur.source)
+        items: list[PostItem] = []
+        for post in posts:
+            at = post.published_at
+            if known(post) or (rules.since is not None and at < rules.since):
+                if pinned is not None and pinned(post):
+                    continue
+                return items, True
+            if rules.until is not None and at >= rules.until:
+                continue
+            items.append(item(cur, post))
+            limit = rules.max_posts_per_target
+            if limit is not None and self.book.collected(cur.source, cur.target) >= limit:
+                return items, True
+        return items, False
 
     def finish(self, source: str, target: str, status: str, reason: str | None = None) -> None:
         """Give a target its final status (the first one given is kept)."""
@@ -182,12 +271,26 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         meta = {k: v for k, v in request.meta.items() if k in keep}
         return request.replace(meta={**meta, "cursor": cursor})
 
+    # ---- resume points: read once per crawl, by the spider and the storage pipeline --------
+
+    def stored_resume_points(self) -> dict[str, dict[str, Resume]]:
+        """Per source, where each target's last complete crawl stopped (read once, even with `full`)."""
+        if self._stored_resume is None:
+            engine = open_database(self.project_config.database_url)
+            try:
+                self._stored_resume = {
+                    r.name: load_resume_points(engine, self.name, r.name) for r in self.rules
+                }
+            finally:
+                engine.dispose()
+        return self._stored_resume
+
     def resume_points(self) -> dict[str, dict[str, Resume]]:
-        """Per source, where each target's last complete crawl stopped ({} with `full`)."""
+        """Per source, where each target's crawl starts from ({} with `full`)."""
         if self.full:
             return {r.name: {} for r in self.rules}
-        engine = open_database(self.project_config.database_url)
-        try:
-            return {r.name: load_resume_points(engine, self.name, r.name) for r in self.rules}
-        finally:
-            engine.dispose()
+        return self.stored_resume_points()
+
+    def previous_crawl(self, source: str, target: str) -> Resume | None:
+        """The target's last complete crawl, `full` or not: the storage pipeline compares with it."""
+        return self.stored_resume_points().get(source, {}).get(target)

@@ -1,2 +1,2 @@
-"""Storage: SQLAlchemy models, the engine (nothing connects at import), batched writes, daily
-counts, re-classification, review samples and labels, Alembic migrations and count queries."""
+"""Storage: SQLAlchemy models and Alembic migrations, the engine (nothing connects at import), the
+flag rule (`records`), batched writes, daily counts, count queries, runs and review tables."""

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete
 
 from storage.engine import insert_for
-from storage.models import ANY_TOPIC, NO_TOPIC, DailyCount
+from storage.models import DailyCount
+from storage.topics import ANY_TOPIC, NO_TOPIC
 
 __all__ = ["COLUMNS", "Key", "add", "day_of", "keys"]
 

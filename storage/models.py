@@ -28,10 +28,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-# The topic under which posts without any topic are counted.
-NO_TOPIC = "(none)"
-
-
 class Base(DeclarativeBase):
     """Declarative base of every vemeter table."""
 
@@ -171,10 +167,6 @@ class TargetState(Base):
     newest_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
     last_posts: Mapped[int] = mapped_column(Integer, default=0)
-
-
-# The topic of a review label that asks about violent-extremist content as a whole.
-ANY_TOPIC = "*"
 
 
 class ReviewSample(Base):

@@ -25,9 +25,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from crawler.version import vemeter_version
 from storage import daily_counts
 from storage.engine import insert_for, utc_naive
-from storage.models import NO_TOPIC, Post, Tag
+from storage.models import Post, Tag
 from storage.records import PostRecord, TagRecord, build_record, split_version
 from storage.runs import finish_run, start_run
+from storage.topics import NO_TOPIC
 from storage.writer import write_lock
 
 __all__ = ["OLD", "Reclassifier", "ReclassifyResult", "reclassify"]

@@ -24,7 +24,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from crawler.errors import InputError
-from storage.models import ANY_TOPIC, Post, ReviewItem, ReviewLabel, ReviewSample
+from storage.models import Post, ReviewItem, ReviewLabel, ReviewSample
+from storage.topics import ANY_TOPIC
 
 YES, NO, UNSURE, DISPUTED = "yes", "no", "unsure", "disputed"
 

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, select, update
 
 from classifiers.base import TOPICS
 from crawler.errors import InputError
-from storage.models import ANY_TOPIC, ReviewItem, ReviewLabel
+from storage.models import ReviewItem, ReviewLabel
 from storage.review import NO, UNSURE, YES, resolve
+from storage.topics import ANY_TOPIC
 
 # What reviewers write in the label column, lower-cased, and the label it means.
 LABEL_WORDS = {

@@ -9,7 +9,8 @@ from sqlalchemy import Engine, and_, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.engine import utc_naive
-from storage.models import NO_TOPIC, DailyCount, Post, Tag
+from storage.models import DailyCount, Post, Tag
+from storage.topics import ANY_TOPIC, NO_TOPIC
 
 GROUP_KEYS = ("platform", "source", "target", "language", "topic", "day")
 __all__ = ["GROUP_KEYS", "NO_TOPIC", "count_posts"]
@@ -49,8 +50,10 @@ def _from_daily_counts(
         func.coalesce(func.sum(DailyCount.posts), 0).label("posts"),
         func.coalesce(func.sum(DailyCount.flagged), 0).label("flagged"),
     )
-    # Topic rows count a post under each of its topics; "*" rows count every post once.
-    stmt = stmt.where(DailyCount.topic != "*" if "topic" in by else DailyCount.topic == "*")
+    # Topic rows count a post under each of its topics; ANY_TOPIC rows count every post once.
+    stmt = stmt.where(
+        DailyCount.topic != ANY_TOPIC if "topic" in by else DailyCount.topic == ANY_TOPIC
+    )
     if since is not None:
         stmt = stmt.where(DailyCount.day >= utc_naive(since).date())
     if until is not None:

@@ -19,9 +19,10 @@ from sqlalchemy import Engine, select
 from classifiers.base import TOPICS
 from classifiers.topic_model import TrainingExample
 from crawler.errors import InputError
-from storage.models import ANY_TOPIC, Post, ReviewItem, ReviewLabel
+from storage.models import Post, ReviewItem, ReviewLabel
 from storage.review import NO, UNSURE, YES, resolve
 from storage.review_labels import ANY_WORDS, LABEL_WORDS
+from storage.topics import ANY_TOPIC
 
 __all__ = ["LabelsFileError", "TrainingSet", "read_labels_csv", "review_examples"]
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from crawler.commands.options import ConfigArg, parse_date
 from crawler.commands.output import Format, render
 from crawler.config import ProjectConfig, load_config
+from storage.topics import ANY_TOPIC
 
 review_app = typer.Typer(
     help="Human review: sample posts, export sheets, import labels, measure agreement.",
@@ -226,7 +227,7 @@ def _rounded(value: float) -> float | None:
 def agreement(
     config: ConfigArg,
     sample_id: SampleOpt = None,
-    topic: TopicOpt = "*",
+    topic: TopicOpt = ANY_TOPIC,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Krippendorff's alpha (nominal) with positive and negative agreement on double-labelled items, per stratum. Example: vemeter review agreement configs/example.yaml"""
@@ -262,7 +263,7 @@ def agreement(
 def status(
     config: ConfigArg,
     sample_id: SampleOpt = None,
-    topic: TopicOpt = "*",
+    topic: TopicOpt = ANY_TOPIC,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Per design stratum: posts, items drawn, reviewed, positives, unsure, disputed, unlabelled. Example: vemeter review status configs/example.yaml"""

@@ -13,7 +13,6 @@ from crawler.commands.output import ExportFormat, render
 from crawler.config import load_config
 
 COUNT_COLUMNS = ("posts", "flagged", "reviewed", "positives")
-ESTIMATE_COLUMNS = ("prevalence", "ci_low", "ci_high", "method")
 
 
 class Estimate(StrEnum):
@@ -80,8 +79,12 @@ def stats(
         columns = [*keys, "posts", "flagged"]
         review: dict[str, Any] | None = None
         if estimate is Estimate.naive:
-            rows = [_naive(row) for row in rows]
-            columns += ESTIMATE_COLUMNS
+            from analysis.stratified import NAIVE_COLUMNS, naive_columns
+
+            rows = [
+                {**row, **naive_columns(int(row["flagged"]), int(row["posts"]))} for row in rows
+            ]
+            columns += NAIVE_COLUMNS
         elif sample is not None:
             from analysis.reviewed import reviewed_rows
 
@@ -111,17 +114,3 @@ def stats(
         notes=origin.lines(),
         output=output,
     )
-
-
-def _naive(row: dict[str, Any]) -> dict[str, Any]:
-    from analysis.intervals import wilson_interval
-
-    posts, flagged = int(row["posts"]), int(row["flagged"])
-    low, high = wilson_interval(flagged, posts) if posts else (0.0, 1.0)
-    return {
-        **row,
-        "prevalence": flagged / posts if posts else None,
-        "ci_low": low,
-        "ci_high": high,
-        "method": "naive-wilson",
-    }

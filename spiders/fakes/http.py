@@ -7,8 +7,12 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Iterable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
+
+_KNOWN_STATUSES = {int(s) for s in HTTPStatus}
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -57,6 +61,44 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def send_answer(
+        self, status: int, body: bytes, content_type: str, retry_after: str | None = None
+    ) -> None:
+        """Write a whole answer in one go; any status works, also ones `http` has no name for."""
+        reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "Error"
+        head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+        head += f"Content-Length: {len(body)}\r\n"
+        if retry_after is not None:
+            head += f"Retry-After: {retry_after}\r\n"
+        if self.close_connection:
+            head += "Connection: close\r\n"
+        self.wfile.write(head.encode() + b"\r\n" + body)
+
+
+class FormHandler(QuietHandler):
+    """For APIs that take parameters in the query string or a POST form: both reach `dispatch`."""
+
+    def do_GET(self) -> None:
+        self.dispatch(b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.dispatch(self.rfile.read(length) if length > 0 else b"")
+
+    def dispatch(self, body: bytes) -> None:
+        raise NotImplementedError
+
+
+def most_in_window(times: Iterable[float], window: float) -> int:
+    """Most of `times` (seconds) inside any half-open window [t, t + window): the peak rate."""
+    ordered = sorted(times)
+    best = lo = 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 class FakeService:
@@ -108,7 +150,7 @@ class FakeService:
 
 
 def serve_until_stopped(fake: FakeService, address: str) -> None:
-    """For `python -m spiders.<key>.fakeserver`: print the address, serve until Ctrl-C or SIGTERM."""
+    """For `python -m spiders.fakes.<key>`: print the address, serve until Ctrl-C or SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())

@@ -20,11 +20,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.http import (
+    FakeHTTPServer,
+    FakeService,
+    FormHandler,
+    most_in_window,
+    serve_until_stopped,
+)
 from spiders.fakes.ok_data import FakeGroup, Scenario, make_new_topics
 from spiders.ok.signing import session_secret, signature
 
@@ -40,7 +45,6 @@ ERROR_NAMES: dict[int, str] = {
     453: "SESSION_REQUIRED : Session is required", 9999: "SYSTEM : Critical system error",
 }
 # fmt: on
-_KNOWN_STATUSES = {int(s) for s in HTTPStatus}
 _GROUP_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?ok\.ru/(?:group/?(\d+)|([^/?#]+))/?$")
 
 
@@ -113,13 +117,8 @@ class FakeOK(FakeService):
     def max_requests_in_window(self, window: float = 1.0) -> int:
         """Largest number of requests inside any half-open window [t, t + window)."""
         with self._lock:
-            times = sorted(r.time for r in self.request_log)
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= window:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+            times = [r.time for r in self.request_log]
+        return most_in_window(times, window)
 
     # --- request handling (called from handler threads) --------------------------------
     def handle(self, params: dict[str, str], token_in_url: bool) -> tuple[int, bytes]:
@@ -258,17 +257,10 @@ class _Server(FakeHTTPServer):
     fake: FakeOK
 
 
-class _Handler(QuietHandler):
+class _Handler(FormHandler):
     server: _Server
 
-    def do_GET(self) -> None:
-        self._dispatch(b"")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self._dispatch(self.rfile.read(length) if length > 0 else b"")
-
-    def _dispatch(self, body: bytes) -> None:
+    def dispatch(self, body: bytes) -> None:
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         params = dict(query)
@@ -283,15 +275,8 @@ class _Handler(QuietHandler):
         self._send(status, payload)
 
     def _send(self, status: int, body: bytes) -> None:
-        reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "Error"
         kind = "text/html" if body.startswith(b"<") else "application/json"
-        head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}; charset=utf-8\r\n"
-        head += f"Content-Length: {len(body)}\r\n"
-        if status == 429:
-            head += "Retry-After: 1\r\n"
-        if self.close_connection:
-            head += "Connection: close\r\n"
-        self.wfile.write(head.encode() + b"\r\n" + body)
+        self.send_answer(status, body, f"{kind}; charset=utf-8", "1" if status == 429 else None)
 
 
 def main(argv: list[str] | None = None) -> None:

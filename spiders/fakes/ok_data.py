@@ -1,9 +1,6 @@
 """Data model and deterministic synthetic scenarios for the local fake OK REST API.
 
-Texts are short, neutral, news-like sentences in several languages. A share of them are
-news-style sentences that *mention* a designated organisation by name (court cases, bans,
-prevention work) so classifiers have something to find; none of them is propaganda, praise,
-recruitment, instructions or threats.
+Texts come from the OK set of the shared neutral templates (`spiders.fakes.texts`).
 """
 
 from __future__ import annotations
@@ -12,6 +9,8 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+from spiders.fakes.texts import OK_NEWS, OK_WELCOME
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z, fixed reference time of synthetic scenarios
 DAY_MS = 86_400_000
@@ -93,61 +92,14 @@ class Scenario:
         return [g for g in self.groups if g.access_type == "OPEN"]
 
 
-# fmt: off
-CITIES: dict[str, list[str]] = {
-    "ru": ["Алматы", "Бишкек", "Ташкент", "Душанбе", "Астана"],
-    "kk": ["Алматы", "Астана", "Шымкент", "Қарағанды"],
-    "ky": ["Бишкек", "Ош", "Каракол", "Нарын"],
-    "uz": ["Toshkent", "Samarqand", "Buxoro", "Namangan"],
-    "tg": ["Душанбе", "Хуҷанд", "Кӯлоб", "Бохтар"],
-    "en": ["Almaty", "Bishkek", "Tashkent", "Dushanbe"],
-}
-TEMPLATES: dict[str, list[str]] = {
-    "ru": ["{city}: в выходные пройдёт ярмарка, ожидается {n} участников.",
-           "{city}: открылся новый детский сад на {n} мест.",
-           "{city}: автобусный маршрут №{n} продлён до вокзала."],
-    "kk": ["{city}: демалыс күндері жәрмеңке өтеді, {n} қатысушы күтілуде.",
-           "{city}: {n} орындық жаңа балабақша ашылды."],
-    "ky": ["{city}: дем алыш күндөрү жарманке өтөт, {n} катышуучу күтүлүүдө.",
-           "{city}: {n} орундуу жаңы бала бакча ачылды."],
-    "uz": ["{city}: dam olish kunlari yarmarka bo‘ladi, {n} ishtirokchi kutilmoqda.",
-           "{city}: {n} o‘rinli yangi bolalar bog‘chasi ochildi."],
-    "tg": ["{city}: дар рӯзҳои истироҳат ярмарка мегузарад, {n} иштирокчӣ интизор аст.",
-           "{city}: кӯдакистони нав барои {n} кӯдак кушода шуд."],
-    "en": ["{city}: a weekend fair expects {n} stallholders.",
-           "{city}: bus route {n} now runs to the railway station."],
-}
-# Neutral news sentences that mention a designated organisation by name.
-FLAGGED_TEMPLATES: dict[str, list[str]] = {
-    "ru": ["Суд рассмотрел дело о членстве в ИГИЛ (организация запрещена в России).",
-           "Верховный суд подтвердил запрет организации «Хизб ут-Тахрир»."],
-    "kk": ["Сот «Ислам мемлекеті» ұйымына мүшелік туралы істі қарады."],
-    "ky": ["Сот «ИШИД» уюмуна мүчө болгону боюнча ишти карады."],
-    "uz": ["Sud «Islom davlati» tashkilotiga a’zolik bo‘yicha ishni ko‘rib chiqdi."],
-    "tg": ["Суд парвандаи узвият дар созмони «ДИИШ»-ро баррасӣ кард."],
-    "en": ["Court hears case about ISIS membership."],
-}
-LANG_WEIGHTS: dict[str, int] = {"ru": 40, "kk": 12, "ky": 12, "uz": 14, "tg": 12, "en": 10}
-# fmt: on
-STICKY_TEXT = "Добро пожаловать в группу городских новостей. Правила публикаций — в описании."
-
-
-def _lang(rng: random.Random) -> str:
-    return rng.choices(list(LANG_WEIGHTS), weights=list(LANG_WEIGHTS.values()))[0]
-
-
-def neutral_sentence(rng: random.Random, lang: str) -> str:
-    return rng.choice(TEMPLATES[lang]).format(city=rng.choice(CITIES[lang]), n=rng.randint(2, 40))
-
-
 def _topic(rng: random.Random, gid: str, topic_id: int, created_ms: int) -> FakeTopic:
     author = f"user:{rng.choice(USER_POOL)}" if rng.random() < 0.2 else f"group:{gid}"
-    lang = _lang(rng)
+    lang = OK_NEWS.language(rng)
     return FakeTopic(
         id=str(topic_id),
         group_id=gid,
         created_ms=created_ms,
-        text=neutral_sentence(rng, lang),
+        text=OK_NEWS.sentence(rng, lang),
         author_ref=author,
         likes=rng.randint(0, 300),
         comments=rng.randint(0, 40),
@@ -172,8 +124,8 @@ def _make_topics(
         topic = _topic(rng, gid, topic_id, created)
         roll = rng.random()
         if i in flagged:
-            topic.lang = rng.choice(list(FLAGGED_TEMPLATES))
-            topic.text, topic.flagged = rng.choice(FLAGGED_TEMPLATES[topic.lang]), True
+            topic.lang = rng.choice(list(OK_NEWS.flagged))
+            topic.text, topic.flagged = rng.choice(OK_NEWS.flagged[topic.lang]), True
         elif roll < 0.05:
             topic.text = ""  # a photo-only topic: counted, nothing to classify
             topic.extra_media = [{"type": "photo", "list": [{"id": str(topic_id * 3)}]}]
@@ -184,7 +136,7 @@ def _make_topics(
         topics.append(topic)
     topics.reverse()  # newest first
     if k_sticky:
-        pin = FakeTopic(str(base_id + 1), gid, NOW_MS - 400 * DAY_MS, STICKY_TEXT, f"group:{gid}",
+        pin = FakeTopic(str(base_id + 1), gid, NOW_MS - 400 * DAY_MS, OK_WELCOME, f"group:{gid}",
                         41, 0, 9, 5120, is_sticky=True, lang="ru")  # fmt: skip
         topics.insert(0, pin)
     return topics

@@ -12,7 +12,13 @@ from html import escape
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.http import (
+    FakeHTTPServer,
+    FakeService,
+    QuietHandler,
+    most_in_window,
+    serve_until_stopped,
+)
 from spiders.fakes.telegram_data import (
     EMOJI,
     FakeChannel,
@@ -233,13 +239,8 @@ class FakeTelegram(FakeService):
     def max_requests_in_window(self, window: float = 1.0) -> int:
         """Most page requests inside any half-open window [t, t + window)."""
         with self._lock:
-            times = sorted(r.time for r in self.request_log if r.path != "/robots.txt")
-        best = lo = 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= window:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+            times = [r.time for r in self.request_log if r.path != "/robots.txt"]
+        return most_in_window(times, window)
 
     def handle(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:

@@ -1,8 +1,7 @@
-"""Deterministic synthetic channels of short, neutral news texts for the fake Telegram web preview."""
+"""Deterministic synthetic channels of short, neutral news texts for the fake Telegram web preview.
 
-# Texts are the fake VK data's sentences; a share mention a designated organisation by name in a
-# news context (court cases, bans, prevention). None is propaganda, praise, recruitment,
-# instructions or threats.
+Texts come from the shared neutral templates (`spiders.fakes.texts`), as the fake VK walls' do.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from spiders.fakes.vk_data import (
-    FLAGGED_LANG_WEIGHTS,
-    FLAGGED_TEMPLATES,
-    LANG_WEIGHTS,
-    neutral_sentence,
-)
+from spiders.fakes.texts import NEWS
 
 NOW = 1767225600  # 2026-01-01T00:00:00Z, fixed reference time of synthetic scenarios
 DAY = 86400
@@ -128,12 +122,12 @@ def _views(rng: random.Random) -> int | None:
 
 
 def _text(rng: random.Random, lang: str, msg_id: int) -> str:
-    text = neutral_sentence(rng, lang)
+    text = NEWS.sentence(rng, lang)
     roll = rng.random()
     if roll < 0.15:
         text = f"{rng.choice(EMOJI)} {text}"
     elif roll < 0.25:
-        text = f"{text}\n{neutral_sentence(rng, lang)}"
+        text = f"{text}\n{NEWS.sentence(rng, lang)}"
     elif roll < 0.32:
         text = f"{text}\nhttps://example.org/news?id={msg_id}&lang={lang}"
     return text
@@ -155,28 +149,28 @@ KINDS = {
 def _message(
     rng: random.Random, kind: str, msg_id: int, date: int, earlier: list[FakeMessage]
 ) -> FakeMessage:
-    lang = rng.choices(list(LANG_WEIGHTS), list(LANG_WEIGHTS.values()))[0]
+    lang = NEWS.language(rng)
     msg = FakeMessage(msg_id, date, views=_views(rng), lang=lang)
     if kind == "pin":
         msg.service, msg.text, msg.views, msg.lang = True, "Pinned message", None, None
     elif kind == "album":
         msg.photos, msg.videos = rng.randint(2, 3), rng.randint(0, 1)
-        msg.text = neutral_sentence(rng, lang) if rng.random() < 0.6 else ""
+        msg.text = NEWS.sentence(rng, lang) if rng.random() < 0.6 else ""
     elif kind == "forward":
         name, handle = rng.choice(FORWARD_SOURCES)
         msg.forward = (name, f"https://t.me/{handle}/{rng.randint(10, 900)}")
-        msg.text = neutral_sentence(rng, lang)
+        msg.text = NEWS.sentence(rng, lang)
     elif kind == "hidden":
         msg.forward = (rng.choice(HIDDEN_SENDERS), None)
-        msg.text = neutral_sentence(rng, lang)
+        msg.text = NEWS.sentence(rng, lang)
     elif kind == "reply":
         quoted = rng.choice([m for m in earlier if m.text and not m.service] or earlier)
         msg.reply_to = (quoted.id, quoted.text.split("\n")[0][:60])
-        msg.text = neutral_sentence(rng, lang)
+        msg.text = NEWS.sentence(rng, lang)
     elif kind == "sticker":
         msg.sticker = True
     elif kind == "link":
-        msg.link_preview = (neutral_sentence(rng, lang), neutral_sentence(rng, lang))
+        msg.link_preview = (NEWS.sentence(rng, lang), NEWS.sentence(rng, lang))
     else:
         msg.text = _text(rng, lang, msg_id)
         if rng.random() < 0.1:
@@ -208,8 +202,8 @@ def make_channel(
         rng.choice(posts).edited = True
     plain = [m for m in messages if m.text and not (m.service or m.forward or m.reply_to)]
     for msg in rng.sample(plain, min(len(plain), round(flagged_share * n))):
-        msg.lang = rng.choices(list(FLAGGED_LANG_WEIGHTS), list(FLAGGED_LANG_WEIGHTS.values()))[0]
-        msg.text, msg.flagged = rng.choice(FLAGGED_TEMPLATES[msg.lang]), True
+        msg.lang = NEWS.language(rng, flagged=True)
+        msg.text, msg.flagged = rng.choice(NEWS.flagged[msg.lang]), True
     return FakeChannel(username, title, messages)
 
 
@@ -245,8 +239,6 @@ def make_new_messages(channel: FakeChannel, n: int) -> list[FakeMessage]:
     last = channel.messages[-1] if channel.messages else FakeMessage(0, NOW - DAY)
     next_id = last.id + last.ids_used
     return [
-        FakeMessage(
-            next_id + j, last.date + 60 * (j + 1), neutral_sentence(rng, "ru"), 7, lang="ru"
-        )
+        FakeMessage(next_id + j, last.date + 60 * (j + 1), NEWS.sentence(rng, "ru"), 7, lang="ru")
         for j in range(n)
     ]

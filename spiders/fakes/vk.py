@@ -17,11 +17,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.http import (
+    FakeHTTPServer,
+    FakeService,
+    FormHandler,
+    most_in_window,
+    serve_until_stopped,
+)
 from spiders.fakes.vk_data import FakeCommunity, FakePost, Scenario, make_new_posts
 
 # fmt: off
@@ -36,7 +41,6 @@ ERROR_MESSAGES: dict[int, str] = {
     100: "One of the parameters specified was missing or invalid",
 }
 # fmt: on
-_KNOWN_STATUSES = {int(s) for s in HTTPStatus}
 _NUMERIC_NAME = re.compile(r"^(?:club|public|event)?(\d+)$")
 
 
@@ -133,15 +137,7 @@ class FakeVK(FakeService):
         for rec in records:
             if token is None or rec.token == token:
                 groups.setdefault(rec.token, []).append(rec.time)
-        best = 0
-        for times in groups.values():
-            times.sort()
-            lo = 0
-            for hi, t in enumerate(times):
-                while t - times[lo] >= window:
-                    lo += 1
-                best = max(best, hi - lo + 1)
-        return best
+        return max((most_in_window(times, window) for times in groups.values()), default=0)
 
     # --- request handling (called from handler threads) --------------------------------
     def handle(self, method: str, params: dict[str, str], token: str | None) -> tuple[int, bytes]:
@@ -313,17 +309,10 @@ class _Server(FakeHTTPServer):
     fake: FakeVK
 
 
-class _Handler(QuietHandler):
+class _Handler(FormHandler):
     server: _Server
 
-    def do_GET(self) -> None:
-        self._dispatch(b"")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self._dispatch(self.rfile.read(length) if length > 0 else b"")
-
-    def _dispatch(self, body: bytes) -> None:
+    def dispatch(self, body: bytes) -> None:
         url = urlsplit(self.path)
         if not url.path.startswith("/method/"):
             self._send(404, b'{"error":"not found"}')
@@ -337,14 +326,8 @@ class _Handler(QuietHandler):
         self._send(status, payload)
 
     def _send(self, status: int, body: bytes) -> None:
-        reason = HTTPStatus(status).phrase if status in _KNOWN_STATUSES else "Error"
-        head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\n"
-        head += f"Content-Length: {len(body)}\r\n"
-        if status == 429:
-            head += "Retry-After: 1\r\n"
-        if self.close_connection:
-            head += "Connection: close\r\n"
-        self.wfile.write(head.encode() + b"\r\n" + body)
+        retry_after = "1" if status == 429 else None
+        self.send_answer(status, body, "application/json; charset=utf-8", retry_after)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,9 +1,6 @@
 """Data model and deterministic synthetic scenarios for the local fake VK API.
 
-Texts are short, neutral, news-like sentences. A share of them are news-style
-sentences that *mention* a designated organisation by name (court cases, bans,
-prevention programmes) so classifiers have something to find; none of them is
-propaganda, praise, recruitment, instructions or threats.
+Texts come from the shared neutral templates (`spiders.fakes.texts`).
 """
 
 from __future__ import annotations
@@ -12,6 +9,8 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+from spiders.fakes.texts import NEWS, REPOST_COMMENTS, VK_WELCOME
 
 NOW = 1767225600  # 2026-01-01T00:00:00Z, fixed reference time of synthetic scenarios
 DAY = 86400
@@ -97,162 +96,15 @@ class Scenario:
     now: int = NOW  # newsfeed.search without start_time returns only the 24 h before this
 
 
-# --- text templates -------------------------------------------------------------------
-
-CITIES: dict[str, list[str]] = {
-    "ru": ["Алматы", "Бишкек", "Ташкент", "Душанбе", "Ашхабад", "Астана"],
-    "kk": ["Алматы", "Астана", "Шымкент", "Қарағанды", "Ақтөбе", "Тараз"],
-    "ky": ["Бишкек", "Ош", "Жалал-Абад", "Каракол", "Нарын", "Талас"],
-    "uz-Latn": ["Toshkent", "Samarqand", "Buxoro", "Namangan", "Andijon", "Farg‘ona"],
-    "uz-Cyrl": ["Тошкент", "Самарқанд", "Бухоро", "Наманган", "Андижон", "Фарғона"],
-    "tg": ["Душанбе", "Хуҷанд", "Кӯлоб", "Бохтар", "Истаравшан", "Хоруғ"],
-    "tk": ["Aşgabat", "Mary", "Daşoguz", "Türkmenabat", "Balkanabat", "Türkmenbaşy"],
-    "en": ["Almaty", "Bishkek", "Tashkent", "Dushanbe", "Ashgabat", "Astana"],
-    "ar": ["ألماتي", "بيشكيك", "طشقند", "دوشنبه", "عشق آباد", "أستانا"],
-}
-
-TEMPLATES: dict[str, list[str]] = {
-    "ru": [
-        "{city}: завтра ожидается до {n} градусов тепла и небольшой дождь.",
-        "{city}: новая школа приняла {n} учеников в этом году.",
-        "Индекс местной биржи вырос за неделю на {n} пунктов.",
-        "Городская футбольная команда выиграла матч со счётом {n}:1.",
-        "{city}: городская библиотека получила {n} новых книг.",
-        "{city}: мэрия сообщила о ремонте {n} улиц в центре.",
-    ],
-    "kk": [
-        "{city}: ертең ауа температурасы {n} градусқа дейін жетеді.",
-        "{city}: жаңа мектеп {n} оқушыны қабылдады.",
-        "Биржа индексі бір аптада {n} пунктке өсті.",
-        "Жергілікті футбол командасы матчта {n}:1 есебімен жеңді.",
-        "{city}: қалалық кітапхана {n} жаңа кітап алды.",
-        "{city}: қалада {n} көше жөнделуде.",
-    ],
-    "ky": [
-        "{city}: эртең аба ырайы {n} градуска чейин жылыйт.",
-        "{city}: жаңы мектеп {n} окуучуну кабыл алды.",
-        "Биржа индекси бир жумада {n} пунктка өстү.",
-        "Жергиликтүү футбол командасы {n}:1 эсеби менен жеңди.",
-        "{city}: шаардык китепкана {n} жаңы китеп алды.",
-        "{city}: шаарда {n} көчө оңдолууда.",
-    ],
-    "uz-Latn": [
-        "{city}: ertaga havo harorati {n} darajagacha ko‘tariladi.",
-        "{city}: yangi maktab {n} nafar o‘quvchini qabul qildi.",
-        "Birja indeksi bir haftada {n} punktga o‘sdi.",
-        "Mahalliy futbol jamoasi o‘yinda {n}:1 hisobida g‘alaba qozondi.",
-        "{city}: shahar kutubxonasi {n} ta yangi kitob oldi.",
-        "{city}: shaharda {n} ta ko‘cha ta’mirlanmoqda.",
-    ],
-    "uz-Cyrl": [
-        "{city}: эртага ҳаво ҳарорати {n} даражагача кўтарилади.",
-        "{city}: янги мактаб {n} нафар ўқувчини қабул қилди.",
-        "Биржа индекси бир ҳафтада {n} пунктга ўсди.",
-        "Маҳаллий футбол жамоаси ўйинда {n}:1 ҳисобида ғалаба қозонди.",
-        "{city}: шаҳар кутубхонаси {n} та янги китоб олди.",
-        "{city}: шаҳарда {n} та кўча таъмирланмоқда.",
-    ],
-    "tg": [
-        "{city}: фардо ҳарорати ҳаво то {n} дараҷа мерасад.",
-        "{city}: мактаби нав {n} хонандаро қабул кард.",
-        "Индекси биржа дар як ҳафта {n} банд афзоиш ёфт.",
-        "Дастаи футболи маҳаллӣ бо ҳисоби {n}:1 ғалаба кард.",
-        "{city}: китобхонаи шаҳр {n} китоби нав гирифт.",
-        "{city}: дар шаҳр {n} кӯча таъмир карда мешавад.",
-    ],
-    "tk": [
-        "{city}: ertir howanyň temperaturasy {n} gradusa çenli ýokarlanar.",
-        "{city}: täze mekdep {n} okuwçyny kabul etdi.",
-        "Birža indeksi bir hepdede {n} bal ýokarlandy.",
-        "Ýerli futbol topary {n}:1 hasabynda ýeňiş gazandy.",
-        "{city}: şäher kitaphanasy {n} sany täze kitap aldy.",
-        "{city}: şäherde {n} köçe abatlanýar.",
-    ],
-    "en": [
-        "{city}: temperatures are expected to reach {n} degrees tomorrow.",
-        "{city}: a new school welcomed {n} pupils this term.",
-        "The local stock index rose {n} points this week.",
-        "The city football club won its match {n}:1.",
-        "{city}: the public library received {n} new books.",
-        "{city}: repairs are under way on {n} streets in the centre.",
-    ],
-    "ar": [
-        "{city}: يتوقع أن تصل درجة الحرارة غدا إلى {n} درجة.",
-        "{city}: المدرسة الجديدة استقبلت {n} طالبا هذا العام.",
-        "ارتفع مؤشر البورصة المحلية بمقدار {n} نقطة خلال أسبوع.",
-        "فاز فريق كرة القدم المحلي بنتيجة {n}:1.",
-        "{city}: المكتبة العامة تسلمت {n} كتابا جديدا.",
-        "{city}: أعمال صيانة في {n} شوارع في وسط المدينة.",
-    ],
-}
-
-# Neutral news sentences that mention a designated organisation by name.
-FLAGGED_TEMPLATES: dict[str, list[str]] = {
-    "ru": [
-        "Суд рассмотрел дело о членстве в ИГИЛ (организация запрещена в России).",
-        "Верховный суд подтвердил запрет организации «Хизб ут-Тахрир».",
-        "Эксперты обсудили профилактику вербовки в ДАИШ среди молодёжи.",
-    ],
-    "kk": [
-        "Сот «Ислам мемлекеті» ұйымына мүшелік туралы істі қарады.",
-        "Сарапшылар жастар арасында «ДАИШ» үгітінің алдын алуды талқылады.",
-    ],
-    "ky": [
-        "Сот «ИШИД» уюмуна мүчө болгону боюнча ишти карады.",
-        "Жогорку сот «Хизб ут-Тахрир» уюмуна тыюу салынганын ырастады.",
-    ],
-    "uz-Latn": [
-        "Sud «Islom davlati» tashkilotiga a’zolik bo‘yicha ishni ko‘rib chiqdi.",
-        "Ekspertlar yoshlar orasida «Islom davlati» tashviqotining oldini olishni muhokama qildi.",
-    ],
-    "uz-Cyrl": [
-        "Суд «Ислом давлати» ташкилотига аъзолик бўйича ишни кўриб чиқди.",
-        "Олий суд «Хизб ут-Тахрир» ташкилоти фаолиятини тақиқлаш ҳақидаги қарорни тасдиқлади.",
-    ],
-    "tg": [
-        "Суд парвандаи узвият дар созмони «ДИИШ»-ро баррасӣ кард.",
-        "Коршиносон пешгирии ҷалби ҷавонон ба «ДАИШ»-ро муҳокима карданд.",
-    ],
-    "en": [
-        "Court hears case about ISIS membership.",
-        "Supreme Court upholds the ban on Hizb ut-Tahrir.",
-    ],
-}
-
-REPOST_COMMENTS: dict[str, list[str]] = {
-    "ru": ["Интересно", "Читайте", "Новости партнёров"],
-    "kk": ["Оқыңыз", "Қызықты"],
-    "ky": ["Окуңуз", "Кызыктуу"],
-    "uz-Latn": ["O‘qing", "Qiziq"],
-    "uz-Cyrl": ["Ўқинг", "Қизиқ"],
-    "tg": ["Хонед", "Ҷолиб"],
-    "tk": ["Okaň", "Gyzykly"],
-    "en": ["Worth reading", "Via partners"],
-    "ar": ["للقراءة", "مثير للاهتمام"],
-}
-
 # fmt: off
-LANG_WEIGHTS: dict[str, int] = {
-    "ru": 35, "kk": 12, "ky": 10, "uz-Latn": 10, "uz-Cyrl": 8, "tg": 8, "tk": 5, "en": 7, "ar": 5,
-}
 SEARCH_TERMS = ["ИГИЛ", "ISIS", "Ислам мемлекеті", "Islom davlati", "Ислом давлати", "ИШИД",
                 "ДИИШ", "ДАИШ", "Хизб ут-Тахрир", "Hizb ut-Tahrir"]
 # fmt: on
-FLAGGED_LANG_WEIGHTS: dict[str, int] = {k: LANG_WEIGHTS[k] for k in FLAGGED_TEMPLATES}
-
-
-def _pick_lang(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def neutral_sentence(rng: random.Random, lang: str) -> str:
-    tpl = rng.choice(TEMPLATES[lang])
-    return tpl.format(city=rng.choice(CITIES[lang]), n=rng.randint(2, 30))
 
 
 def _neutral_text(rng: random.Random, lang: str) -> str:
     count = 1 if rng.random() < 0.7 else 2
-    return " ".join(neutral_sentence(rng, lang) for _ in range(count))
+    return " ".join(NEWS.sentence(rng, lang) for _ in range(count))
 
 
 def _media(rng: random.Random, owner_id: int, date: int, lang: str) -> dict[str, Any]:
@@ -266,7 +118,7 @@ def _media(rng: random.Random, owner_id: int, date: int, lang: str) -> dict[str,
         "owner_id": owner_id,
         "date": date,
         "duration": rng.randint(10, 600),
-        "title": neutral_sentence(rng, lang),
+        "title": NEWS.sentence(rng, lang),
     }
     return {"type": "video", "video": video}
 
@@ -296,7 +148,7 @@ def _make_wall(
         likes, reposts, comments, views = _counters(rng)
         from_id = rng.choice(USER_POOL) if rng.random() < 0.2 else owner
         post = FakePost(post_id, owner, from_id, date, "", views, likes, reposts, comments)
-        post.lang = _pick_lang(rng, FLAGGED_LANG_WEIGHTS if i in flagged else LANG_WEIGHTS)
+        post.lang = NEWS.language(rng, flagged=i in flagged)
         if kinds[i] == "empty":
             post.attachments = [_media(rng, owner, date, post.lang)]
         elif kinds[i] == "repost":
@@ -313,7 +165,7 @@ def _make_wall(
             post.copy_history = [src]
             post.text = rng.choice(REPOST_COMMENTS[post.lang]) if rng.random() < 0.5 else ""
         elif i in flagged:
-            post.text = rng.choice(FLAGGED_TEMPLATES[post.lang])
+            post.text = rng.choice(NEWS.flagged[post.lang])
             post.flagged = True
         else:
             post.text = _neutral_text(rng, post.lang)
@@ -324,8 +176,9 @@ def _make_wall(
         posts.append(post)
     posts.reverse()  # newest first
     if k_pinned:
-        text = "Добро пожаловать в сообщество городских новостей. Правила публикаций ниже."
-        pin = FakePost(1, owner, owner, NOW - 400 * DAY, text, 5120, 41, 9, 0, True, lang="ru")
+        pin = FakePost(
+            1, owner, owner, NOW - 400 * DAY, VK_WELCOME, 5120, 41, 9, 0, True, lang="ru"
+        )
         posts.insert(0, pin)
     return posts
 
@@ -383,7 +236,7 @@ def make_new_posts(owner_id: int, after_id: int, after_date: int, n: int) -> lis
     posts = []
     for j in range(1, n + 1):
         likes, reposts, comments, views = _counters(rng)
-        text = neutral_sentence(rng, "ru")
+        text = NEWS.sentence(rng, "ru")
         posts.append(
             FakePost(
                 after_id + j,

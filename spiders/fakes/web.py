@@ -9,11 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
-from http import HTTPStatus
 from itertools import pairwise
 from urllib.parse import urlsplit
 
-from spiders.fakes.http import FakeHTTPServer, FakeService, QuietHandler, serve_until_stopped
+from spiders.fakes.http import (
+    FakeHTTPServer,
+    FakeService,
+    QuietHandler,
+    most_in_window,
+    serve_until_stopped,
+)
 from spiders.fakes.web_data import FakeArticle, FakeSite, default_site
 
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
@@ -89,13 +94,8 @@ class FakeWeb(FakeService):
     def max_requests_in_window(self, window: float = 1.0, skip: tuple[str, ...] = ()) -> int:
         """Most requests (except paths in `skip`) that arrived in any half-open [t, t+window)."""
         with self._lock:
-            times = sorted(r.time for r in self.request_log if r.path not in skip)
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= window:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+            times = [r.time for r in self.request_log if r.path not in skip]
+        return most_in_window(times, window)
 
     def gaps(self, skip: tuple[str, ...] = ("/robots.txt",)) -> list[float]:
         """Seconds between consecutive requests (except paths in `skip`), in arrival order."""
@@ -245,13 +245,8 @@ class _Handler(QuietHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         status, ctype, body = self.server.fake.handle(path, self.headers.get("User-Agent", ""))
-        head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: {ctype}\r\n"
-        head += f"Content-Length: {len(body)}\r\n"
-        if status in (429, 503):
-            head += "Retry-After: 0\r\n"  # tests stay fast; the crawler still retries
-        if self.close_connection:
-            head += "Connection: close\r\n"
-        self.wfile.write(head.encode() + b"\r\n" + body)
+        # Retry-After 0: tests stay fast; the crawler still retries.
+        self.send_answer(status, body, ctype, "0" if status in (429, 503) else None)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crawler.rules_base import SourceRules
+from crawler.rules_base import SourceRules, env_name
 
-_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _URL = re.compile(
     r"^(?:https?://)?(?:www\.|m\.)?(?:ok\.ru|odnoklassniki\.ru)/([^?#]*?)/?(?:[?#].*)?$",
     re.IGNORECASE,
@@ -46,19 +45,11 @@ def normalise_target(raw: str) -> str:
     )
 
 
-def _env_name(value: str, example: str, holds: str) -> str:
-    if not _ENV.match(value):
-        raise ValueError(
-            f"{value!r} is not an environment variable name; put the NAME of the variable "
-            f"here (e.g. {example}), never the {holds} itself"
-        )
-    return value
-
-
 class OKRules(SourceRules):
     """An OK source: public group topics through the official REST API (platforms.md §2)."""
 
     platform: Literal["ok"]
+    numeric_targets = True  # a group id
     app_key_env: str = Field(
         "OK_APP_KEY", description="environment variable holding the application key (public)"
     )
@@ -78,15 +69,6 @@ class OKRules(SourceRules):
     )
     # The maximum `count` of mediatopic.getTopics is not confirmed (§2.10); 100 is the usual cap.
     page_size: int = Field(50, ge=1, le=100)
-    max_posts_per_target: int | None = Field(None, ge=1)
-
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _numbers_are_ids(cls, value: object) -> object:
-        # YAML reads a bare group id as a number; it is an id all the same.
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-        return value
 
     @field_validator("targets")
     @classmethod
@@ -105,17 +87,17 @@ class OKRules(SourceRules):
     @field_validator("app_key_env")
     @classmethod
     def _app_key_env(cls, value: str) -> str:
-        return _env_name(value, "OK_APP_KEY", "application key")
+        return env_name(value, "OK_APP_KEY", "application key")
 
     @field_validator("app_secret_env")
     @classmethod
     def _app_secret_env(cls, value: str) -> str:
-        return _env_name(value, "OK_APP_SECRET", "secret key")
+        return env_name(value, "OK_APP_SECRET", "secret key")
 
     @field_validator("token_env")
     @classmethod
     def _token_env(cls, value: str) -> str:
-        return _env_name(value, "OK_TOKEN", "token")
+        return env_name(value, "OK_TOKEN", "token")
 
     def secret_envs(self) -> dict[str, str]:
         return {

@@ -219,17 +219,16 @@ class OKSpider(SourceSpider[OKRules]):
             return Unread()
 
     def _item(self, cur: Cursor, topic: OKTopic) -> PostItem:
-        self.book.saw(cur.source, cur.target, topic.created_ms, topic.id, topic.published_at)
-        return PostItem(
-            platform="ok",
-            source=cur.source,
-            target=cur.target,
+        return self.post_item(
+            cur.source,
+            cur.target,
+            topic.created_ms,
             post_id=topic.id,
             published_at=topic.published_at,
             text=topic.text,
-            url=topic.url or f"https://ok.ru/group/{cur.gid}/topic/{topic.id}",
             # The whole ref ("user:…"/"group:…"): user and group ids are separate namespaces.
-            author=self.pseudonymise("ok", topic.author),
+            author=topic.author,
+            url=topic.url or f"https://ok.ru/group/{cur.gid}/topic/{topic.id}",
             is_repost=topic.is_reshare,
             is_pinned=topic.is_sticky,
             views=topic.views,
@@ -317,31 +316,26 @@ class OKSpider(SourceSpider[OKRules]):
             if page.retry is not None:
                 yield page.retry
             return
-        self.book.observe(cur.source, cur.target, len(page.topics))
-        rules = self.rules_for(cur.source)
-        stop = False
-        for topic in page.topics:
-            at = topic.published_at
-            known = cur.resume_id is not None and (
-                topic.id == cur.resume_id or (cur.resume_at is not None and at < cur.resume_at)
-            )
-            too_old = rules.since is not None and at < rules.since
-            if topic.is_sticky:
-                if known or too_old:
-                    continue  # a pinned topic sits on top whatever its age: never a stop signal
-            elif known or too_old:
-                stop = True  # newest first: everything below is older still
-                break
-            if rules.until and at >= rules.until:
-                continue
-            yield self._item(cur, topic)
-            limit = rules.max_posts_per_target
-            if limit and self.book.collected(cur.source, cur.target) >= limit:
-                stop = True
-                break
+        items, stop = self.newest_first(
+            cur,
+            page.topics,
+            self._item,
+            known=lambda topic: _known(cur, topic),
+            pinned=lambda topic: topic.is_sticky,
+        )
+        for item in items:
+            yield item
         if stop or not page.has_more:
             self._close(cur, OK)
         elif page.anchor == cur.anchor:
             self._close(cur, ERROR, "mediatopic.getTopics returned the same anchor twice")
         else:
             yield self._topics_request(replace(cur, anchor=page.anchor, attempts=0))
+
+
+def _known(cur: Cursor, topic: OKTopic) -> bool:
+    """Reached by the last complete crawl: its newest topic, or anything older."""
+    if cur.resume_id is None:
+        return False
+    at = cur.resume_at
+    return topic.id == cur.resume_id or (at is not None and topic.published_at < at)

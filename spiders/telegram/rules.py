@@ -47,7 +47,6 @@ class TelegramRules(SourceRules):
     requests_per_second: float = Field(
         1.0, ge=0, description="per host, across all requests; 0 lifts the limit (local tests only)"
     )
-    max_posts_per_target: int | None = Field(None, ge=1)
 
     @field_validator("targets")
     @classmethod

@@ -81,16 +81,15 @@ class TelegramSpider(SourceSpider[TelegramRules]):
                 yield self._request(Cursor(rules.name, target, resume_after=point))
 
     def _item(self, cur: Cursor, post: TelegramPost) -> PostItem:
-        self.book.saw(cur.source, cur.target, post.message_id, post.post_id, post.published_at)
-        return PostItem(
-            platform="telegram",
-            source=cur.source,
-            target=cur.target,
+        return self.post_item(
+            cur.source,
+            cur.target,
+            post.message_id,
             post_id=post.post_id,
             published_at=post.published_at,
             text=post.text,
+            author=post.author_signature,
             url=post.url,
-            author=self.pseudonymise("telegram", post.author_signature),
             extra_text=post.extra_text,
             is_repost=post.forwarded_from is not None,
             views=post.views,
@@ -116,26 +115,16 @@ class TelegramSpider(SourceSpider[TelegramRules]):
         except LayoutError as exc:
             self.finish(cur.source, cur.target, LAYOUT_CHANGED, f"{where}: {exc}")
             return
-        # Posts shown, stored or not: a channel that shows none after showing some is a likely break.
-        self.book.observe(cur.source, cur.target, len(page.posts))
-        rules = self.rules_for(cur.source)
-        stop = False
-        for post in page.posts:  # newest first
-            if cur.resume_after is not None and post.message_id <= cur.resume_after:
-                stop = True  # stored by an earlier run, and so is everything older
-                break
-            if rules.since and post.published_at < rules.since:
-                stop = True
-                break
-            if rules.until and post.published_at >= rules.until:
-                continue
-            yield self._item(cur, post)
-            if (
-                rules.max_posts_per_target
-                and self.book.collected(cur.source, cur.target) >= rules.max_posts_per_target
-            ):
-                stop = True
-                break
+        # Every post shown counts: a channel that shows none after showing some is a likely break.
+        stored = cur.resume_after  # the newest message of the last complete crawl
+        items, stop = self.newest_first(
+            cur,
+            page.posts,
+            self._item,
+            known=lambda p: stored is not None and p.message_id <= stored,
+        )
+        for item in items:
+            yield item
         if stop or page.before is None:
             self.finish(cur.source, cur.target, OK)
             return

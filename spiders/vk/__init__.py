@@ -1,0 +1,1 @@
+"""VK (VKontakte): public community walls and keyword search through the official API."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crawler.rules_base import SourceRules
+from crawler.rules_base import SourceRules, env_name
 
 _TARGET = re.compile(r"^(?:-\d+|(?:club|public|event)\d+|[A-Za-z][A-Za-z0-9_.]{1,63})$")
 _URL = re.compile(r"^(?:https?://)?(?:m\.)?vk\.(?:com|ru)/([^/?#]+)/?$")
@@ -33,6 +33,7 @@ class VKRules(SourceRules):
     """A VK source: public community walls and keyword searches through the official API."""
 
     platform: Literal["vk"]
+    numeric_targets = True  # -123 is a community id
     token_env: str = Field(
         "VK_TOKEN", description="environment variable holding the VK service token"
     )
@@ -46,15 +47,6 @@ class VKRules(SourceRules):
     page_size: int = Field(100, ge=1, le=100)
     search_page_size: int = Field(200, ge=1, le=200)
     wall_filter: Literal["all", "owner"] = "all"
-    max_posts_per_target: int | None = Field(None, ge=1)
-
-    @field_validator("targets", mode="before")
-    @classmethod
-    def _numbers_are_ids(cls, value: object) -> object:
-        # YAML reads -123 as a number; it is a community id all the same.
-        if isinstance(value, list):
-            return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-        return value
 
     @field_validator("targets")
     @classmethod
@@ -71,12 +63,7 @@ class VKRules(SourceRules):
     @field_validator("token_env")
     @classmethod
     def _token_env(cls, value: str) -> str:
-        if not re.match(r"^[A-Z_][A-Z0-9_]*$", value):
-            raise ValueError(
-                f"{value!r} is not an environment variable name; put the NAME of the variable "
-                "here (e.g. VK_TOKEN), never the token itself"
-            )
-        return value
+        return env_name(value, "VK_TOKEN", "token")
 
     def secret_envs(self) -> dict[str, str]:
         return {

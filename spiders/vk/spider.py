@@ -203,22 +203,15 @@ class VKSpider(SourceSpider[VKRules]):
             return Unread()
 
     def _item(self, cur: Cursor, post: VKPost) -> PostItem:
-        self.book.saw(
+        return self.post_item(
             cur.source,
             cur.target,
             post.id if cur.method == "wall.get" else int(post.published_at.timestamp()),
-            post.post_id,
-            post.published_at,
-        )
-        return PostItem(
-            platform="vk",
-            source=cur.source,
-            target=cur.target,
             post_id=post.post_id,
             published_at=post.published_at,
             text=post.text,
+            author=post.author_id,
             url=post.url,
-            author=self.pseudonymise("vk", post.author_id),
             extra_text=post.repost_text,
             is_repost=post.is_repost,
             is_pinned=post.is_pinned,
@@ -359,28 +352,17 @@ class VKSpider(SourceSpider[VKRules]):
                 replace(cur, offset=max(0, cur.offset - back), prev_count=page.count, attempts=0)
             )
             return
-        self.book.observe(cur.source, cur.target, len(page.posts))
-        rules = self.rules_for(cur.source)
-        stop = False
-        for post in page.posts:
-            if not post.is_pinned:
-                if cur.resume_after is not None and post.id <= cur.resume_after:
-                    stop = True
-                    break
-                if rules.since and post.published_at < rules.since:
-                    stop = True
-                    break
-            elif rules.since and post.published_at < rules.since:
-                continue  # an old pinned post is outside the window but must not end the paging
-            if rules.until and post.published_at >= rules.until:
-                continue
-            yield self._item(cur, post)
-            if (
-                rules.max_posts_per_target
-                and self.book.collected(cur.source, cur.target) >= rules.max_posts_per_target
-            ):
-                stop = True
-                break
+        last = cur.resume_after
+        items, stop = self.newest_first(
+            cur,
+            page.posts,
+            self._item,
+            # A pinned post is taken again even when the last crawl reached it.
+            known=lambda post: not post.is_pinned and last is not None and post.id <= last,
+            pinned=lambda post: post.is_pinned,
+        )
+        for item in items:
+            yield item
         next_offset = cur.offset + len(page.posts)
         if stop or not page.posts or next_offset >= page.count:
             self._close_target(cur, OK)

@@ -1,0 +1,1 @@
+"""Websites: RSS/Atom feeds and sitemaps, article pages read by CSS selectors, robots.txt obeyed."""

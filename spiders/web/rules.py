@@ -76,7 +76,6 @@ class WebRules(SourceRules):
         description="per host, across all requests; a stricter robots.txt Crawl-delay wins; "
         "0 lifts this limit (local tests only)",
     )
-    max_posts_per_target: int | None = Field(None, ge=1)
     allow_domains: list[str] | None = Field(
         None,
         description="domains (and their subdomains) articles and sitemaps may be fetched from; "

@@ -310,23 +310,19 @@ class WebSpider(SourceSpider[WebRules]):
         if published is None:
             # Kept and noted; the crawl time stands in, and cannot place a resume point.
             run.undated += 1
-            when = datetime.now(UTC)
-        else:
-            if (rules.since and published < rules.since) or (
-                rules.until and published >= rules.until
-            ):
-                return None
-            when = published
-            self._saw(run, c, published)
-        return PostItem(
-            platform="web",
-            source=run.source,
-            target=run.target,
+        elif (rules.since and published < rules.since) or (
+            rules.until and published >= rules.until
+        ):
+            return None
+        return self.post_item(
+            run.source,
+            run.target,
+            None if published is None else int(published.timestamp()),
             post_id=stored_id(c.post_id),
-            published_at=when,
+            published_at=datetime.now(UTC) if published is None else published,
             text=text,
+            author=author,
             url=url if url is None or len(url) <= MAX_URL else None,
-            author=self.pseudonymise("web", author),
             extra_text=title,
         )
 

@@ -7,8 +7,11 @@ import pytest
 
 from analysis.estimate import Estimate, upper_bound_only
 from analysis.hybrid import summed_limits
+from analysis.intervals import wilson_interval
 from analysis.stratified import (
+    NAIVE_COLUMNS,
     StratumSample,
+    naive_columns,
     naive_estimate,
     stratified_estimate,
     stratified_point,
@@ -137,6 +140,27 @@ def test_naive_estimate_is_the_flag_rate_with_wilson() -> None:
     assert "not a prevalence" in est.note
     # The interval is about the flag rate: ±0.07 points around 1.4%, nowhere near 0.83%.
     assert est.ci_low > 0.0132 and est.ci_high < 0.0148
+
+
+def test_naive_columns_are_the_naive_estimate_and_whole_interval_without_posts() -> None:
+    row = naive_columns(3, 12)
+    assert list(row) == list(NAIVE_COLUMNS)
+    assert row["prevalence"] == 0.25 and row["method"] == "naive-wilson"
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(wilson_interval(3, 12))
+    assert naive_columns(0, 0) == {
+        "prevalence": None,
+        "ci_low": 0.0,
+        "ci_high": 1.0,
+        "method": "naive-wilson",
+    }
+
+
+def test_simulated_limits_are_widened_to_contain_the_point() -> None:
+    est = Estimate.simulated(0.2, 0.21, 0.19, method="m", positives=9, reviewed=9, confidence=0.95)
+    assert (est.prevalence, est.ci_low, est.ci_high) == (0.2, 0.2, 0.2)
+    assert est.publishable() == (0.2, 0.2, 0.2)
+    few = Estimate.simulated(0.01, 0.0, 0.05, method="m", positives=2, reviewed=50, confidence=0.95)
+    assert few.publishable() == (None, None, 0.05)
 
 
 def test_estimate_is_frozen() -> None:
