@@ -55,6 +55,7 @@ _ENDING = r"[^\W\d_]{0,5}"
 # Turkic languages chain suffixes (Uzbek "katiba-si-ning", Kazakh "мемлекет-тер-інің"): their
 # stem terms take up to eight letters after each word.
 _LONG_ENDING = r"[^\W\d_]{0,8}"
+_ABBR_ENDING = r"[^\W\d_]{1,6}"
 _AGGLUTINATIVE = frozenset({"kk", "ky", "uz", "tk", "tt", "az", "ba"})
 # Automaton value of a disclaimer anchor, in place of an entry index.
 _ANCHOR = -1
@@ -465,7 +466,9 @@ def _compile_spelling(
     ending = ""
     if term.mode == "stem":
         ending = _LONG_ENDING if set(term.lang) <= _AGGLUTINATIVE else _ENDING
-    tail = _ENDING if term.mode == "abbr" else ""
+    # An acronym may take a Russian derivative or a Turkic suffix chain, after a hyphen or not
+    # ("ИГИЛовцы", "КТЖшники", "IShIDchilar", "ИГ-шный").
+    tail = f"(?:-?{_ABBR_ENDING})?" if term.mode == "abbr" else ""
     pattern = re.compile(_GAP.join(_word_pattern(word) + ending for word in words) + tail + _END)
     # stem terms are looked up by their first word only, since later words may carry endings.
     looked_up = words[0] if term.mode == "stem" else " ".join(words)

@@ -53,8 +53,13 @@ _DIGRAPH = {
 _VOWELS = "aeiou"
 # u after a vowel and before a consonant is the w of Arabic (Таухид, Tauhid: Tawhid).
 _U_AS_W = re.compile(r"(?<=[aeiou])u(?=[^aeiouy\W])")
-# y with no vowel on either side is a vowel (Talyban, катибы, Yslam).
-_Y_AS_VOWEL = re.compile(r"(?<![aeiou])y(?![aeiou])")
+# y is a consonant only before a vowel (Hayat, Yemen); elsewhere it is a vowel (Talyban,
+# катибы, Yslam, Кайда); i between two vowels is a y (Haiat: Hayat).
+_Y_AS_VOWEL = re.compile(r"y(?![aeiou])")
+_I_AS_Y = re.compile(r"(?<=[aeiou])i(?=[aeiou])")
+# A final vowel of a longer word goes: Tajik/Persian izafet (Ҳизби Таҳрир), case endings
+# (Нусры, jihodi), Uzbek possessives.
+_FINAL_VOWEL = re.compile(r"(?<=\w{3})a$")
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")
 _FINAL_AT = re.compile(r"(?<=\w\w)[ae]ti?$")
 _FINAL_IY = re.compile(r"iy$")
@@ -98,9 +103,11 @@ def _fold_letters(word: str) -> str:
     text = _FINAL_IY.sub("i", text)
     text = _FINAL_H.sub("", text)
     text = _FINAL_AT.sub("a", text)
+    text = _I_AS_Y.sub("y", text)
     text = _Y_AS_VOWEL.sub("a", text)
     text = _VOWEL_RUN.sub("a", text)
     text = _DOUBLE.sub(r"\1", text)
+    text = _FINAL_VOWEL.sub("", text)
     if text in _AND:
         return "va"
     return "" if text in _DROPPED else text
