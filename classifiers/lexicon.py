@@ -401,7 +401,7 @@ def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
     """Automaton key, which automaton, and entry for the term and each generated spelling."""
     text = normalize(term.term).text
     spellings = [(text, _case_pattern(term.term) if term.mode == "abbr" else None)]
-    if lexicon.topic == "designated_org" and term.translit:
+    if term.translit:
         for spelling in _translit_spellings(term, text):
             spellings.append((spelling, _all_capitals(spelling) if term.mode == "abbr" else None))
     phrases = tuple(normalize(word).text for word in term.exclude)
