@@ -29,7 +29,7 @@ from datetime import datetime
 
 from classifiers.base import Signal, TopicMatch
 from classifiers.blind_eval import Classify, content_report, load_blind_set, org_report
-from classifiers.content import DEFAULT_CONTENT_DIR, ContentTagger, load_content_lexicons
+from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
 from classifiers.designations import Designations
 from classifiers.evasion_eval import (
     SPLITS,
@@ -186,15 +186,14 @@ def main() -> None:
 
 def blind_classifier(spelling_keys: bool = True) -> Classify:
     """Lexicons, content rules and designations as a crawl applies them (no language model)."""
-    tagger = LexiconTagger(load_lexicons([DEFAULT_LEXICON_DIR]), spelling_keys=spelling_keys)
-    content = ContentTagger(load_content_lexicons()) if DEFAULT_CONTENT_DIR.is_dir() else None
+    content = load_content_lexicons() if DEFAULT_CONTENT_DIR.is_dir() else []
+    tagger = LexiconTagger(
+        load_lexicons([DEFAULT_LEXICON_DIR]), spelling_keys=spelling_keys, content=content
+    )
     designations = Designations()
 
     def classify(text: str, when: datetime) -> tuple[list[TopicMatch], list[Signal]]:
         matches, signals = tagger.tag_with_signals(text)
-        if content is not None:
-            found, marks = content.tag(text)
-            matches, signals = [*matches, *found], [*signals, *marks]
         counted, _ = split_designated(matches, when, designations.lists)
         return [m for m, _ in counted], signals
 

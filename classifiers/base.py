@@ -43,9 +43,9 @@ class TopicMatch:
     # Designation layer (un_listed, multi_jurisdiction, national_only) so national-only
     # names can be reported separately; None for topics other than designated_org.
     layer: str | None = None
-    # From a lexicon of tier `candidate`: broad vocabulary that marks a post borderline (a
-    # signal for review sampling) but never tags it.
-    candidate: bool = False
+    # The tier of its lexicon: flag (tags the post), candidate (broad vocabulary that only marks
+    # a post borderline) or cue (one part of a content rule, classifiers.content).
+    tier: str = "flag"
 
 
 @dataclass(frozen=True, slots=True)

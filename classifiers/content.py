@@ -17,13 +17,12 @@ rules:
   - [call_to_join, destination]
 candidates: [{term: "хиджра", lang: [ru], mode: stem}]
 ```
-Cues are matched as lexicon terms are (classifiers.lexicon_files.Term), in one automaton.
+Cues are matched as lexicon terms are (classifiers.lexicon_files.Term), in the same automaton
+and over the same normalised text as the names (LexiconTagger's `content`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -32,7 +31,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from classifiers.base import CONTENT_TOPICS, Signal, Topic, TopicMatch
-from classifiers.lexicon import LexiconTagger
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, Lexicon, LexiconError, Term
 
 __all__ = [
@@ -40,9 +38,14 @@ __all__ = [
     "DEFAULT_CONTENT_DIR",
     "RULES_FAMILY",
     "ContentLexicon",
-    "ContentTagger",
+    "Rules",
+    "apply_rules",
     "load_content_lexicons",
+    "rules_of",
 ]
+
+# Per content topic, its rules: each a tuple of cue group names that must all have a hit.
+Rules = dict[str, list[tuple[str, ...]]]
 
 DEFAULT_CONTENT_DIR = DEFAULT_LEXICON_DIR / "content"
 # The family of a match made by a rule, and the lexicon family of the candidate words.
@@ -65,14 +68,18 @@ class ContentLexicon(BaseModel):
     def lexicons(self) -> list[Lexicon]:
         """The cue groups and candidates as lexicons (family: group name or `candidates`)."""
         made = [
-            Lexicon(topic=self.topic, family=group, source=self.source, terms=terms)
+            Lexicon(topic=self.topic, family=group, source=self.source, terms=terms, tier="cue")
             for group, terms in self.cues.items()
             if terms
         ]
         if self.candidates:
             made.append(
                 Lexicon(
-                    topic=self.topic, family=CANDIDATES, source=self.source, terms=self.candidates
+                    topic=self.topic,
+                    family=CANDIDATES,
+                    source=self.source,
+                    terms=self.candidates,
+                    tier="candidate",
                 )
             )
         return made
@@ -117,56 +124,44 @@ def load_content_lexicons(paths: Sequence[Path] = (DEFAULT_CONTENT_DIR,)) -> lis
     return found
 
 
-class ContentTagger:
-    """Tag posts with the content topics whose rules they meet; mark candidates as signals."""
+def rules_of(lexicons: Sequence[ContentLexicon]) -> Rules:
+    """The rules of each topic's lexicon(s)."""
+    rules: Rules = {}
+    for lexicon in lexicons:
+        rules.setdefault(lexicon.topic, []).extend(tuple(rule) for rule in lexicon.rules)
+    return rules
 
-    def __init__(self, lexicons: Sequence[ContentLexicon]) -> None:
-        self.lexicons = tuple(lexicons)
-        self._rules: dict[str, list[tuple[str, ...]]] = {
-            lexicon.topic: [tuple(rule) for rule in lexicon.rules] for lexicon in self.lexicons
-        }
-        cue_lexicons = [made for lexicon in self.lexicons for made in lexicon.lexicons()]
-        self._cues = LexiconTagger(cue_lexicons, name="content") if cue_lexicons else None
-        data = json.dumps(
-            [lexicon.model_dump(mode="json") for lexicon in self.lexicons],
-            sort_keys=True,
-            ensure_ascii=False,
+
+def apply_rules(
+    cues: Sequence[TopicMatch], rules: Rules, text: str
+) -> tuple[list[TopicMatch], list[Signal]]:
+    """Topics whose rules the cues meet (one match per topic, spanning its cues), and a
+    borderline signal for each topic with cues but no rule met."""
+    hits: dict[str, dict[str, list[TopicMatch]]] = {}
+    for match in cues:
+        hits.setdefault(match.topic, {}).setdefault(match.family, []).append(match)
+    matches: list[TopicMatch] = []
+    signals: list[Signal] = []
+    for topic, groups in sorted(hits.items()):
+        met = next(
+            (rule for rule in rules.get(topic, ()) if all(g in groups for g in rule)),
+            None,
         )
-        self.version = hashlib.sha256(data.encode()).hexdigest()[:8]
-
-    def tag(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
-        """Topics whose rules the text meets (one match per topic, spanning its cues), and a
-        borderline signal per topic with a candidate word or a cue of an unmet rule."""
-        if self._cues is None:
-            return [], []
-        hits: dict[str, dict[str, list[TopicMatch]]] = {}
-        for match in self._cues.tag(text):
-            hits.setdefault(match.topic, {}).setdefault(match.family, []).append(match)
-        matches: list[TopicMatch] = []
-        signals: list[Signal] = []
-        for topic, groups in sorted(hits.items()):
-            met = next(
-                (rule for rule in self._rules.get(topic, ()) if all(g in groups for g in rule)),
-                None,
+        if met is None:
+            first = min((m for found in groups.values() for m in found), key=lambda m: m.start)
+            signals.append(
+                Signal(f"borderline_{topic}", first.start, first.end, text[first.start : first.end])
             )
-            if met is None:
-                first = min((m for found in groups.values() for m in found), key=lambda m: m.start)
-                signals.append(
-                    Signal(
-                        f"borderline_{topic}", first.start, first.end, text[first.start : first.end]
-                    )
-                )
-                continue
-            cues = sorted((groups[g][0] for g in dict.fromkeys(met)), key=lambda m: m.start)
-            start, end = cues[0].start, max(m.end for m in cues)
-            matches.append(
-                TopicMatch(
-                    topic=topic,
-                    family=RULES_FAMILY,
-                    term=" + ".join(m.term for m in cues),
-                    start=start,
-                    end=end,
-                    lang=tuple(sorted({code for m in cues for code in m.lang})),
-                )
+            continue
+        used = sorted((groups[g][0] for g in dict.fromkeys(met)), key=lambda m: m.start)
+        matches.append(
+            TopicMatch(
+                topic=topic,
+                family=RULES_FAMILY,
+                term=" + ".join(m.term for m in used),
+                start=used[0].start,
+                end=max(m.end for m in used),
+                lang=tuple(sorted({code for m in used for code in m.lang})),
             )
-        return matches, signals
+        )
+    return matches, signals

@@ -53,9 +53,7 @@ _NON_LATIN_JOIN_RE = re.compile(f"[{_NON_LATIN}](?:(?=[{_LATIN}])|(?<=[{_LATIN}]
 # "Тали🇦🇫бан") or between its words ("Исламское ⚫ государство").
 _SYMBOL = "\u2190-\u2bff\u200d\ufe0f\U0001f000-\U0001faff"
 _SYMBOL_RE = re.compile(f"[{_SYMBOL}*]")
-_SYMBOL_IN_NAME_RE = re.compile(
-    f"(?<=[^\\W\\d_])(?:( ?)[{_SYMBOL}]+( ?)|()\\*+())(?=[^\\W\\d_])"
-)
+_SYMBOL_IN_NAME_RE = re.compile(f"(?<=[^\\W\\d_])(?:( ?)[{_SYMBOL}]+( ?)|()\\*+())(?=[^\\W\\d_])")
 
 
 def _drop_symbols(norm: Normalized) -> Normalized | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -13,6 +14,7 @@ import ahocorasick
 
 from classifiers.base import Signal, TopicMatch
 from classifiers.confusables import DIGIT_LIKE
+from classifiers.content import ContentLexicon, Rules, apply_rules, rules_of
 from classifiers.context import has_context
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
@@ -20,7 +22,14 @@ from classifiers.evasion_translit import transliterations
 from classifiers.lexicon_files import Layer, Lexicon, LexiconError, Mode, Term, load_lexicons
 from classifiers.normalize import SEPARATORS, Normalized, normalize, original_span, squeeze
 from classifiers.ordinary_words import is_ordinary
-from classifiers.spelling import MIN_SINGLE, fold_name, fold_word, folded_words
+from classifiers.spelling import (
+    MIN_SINGLE,
+    fold_name,
+    fold_word,
+    folded_words,
+    spelling_cache,
+    split_words,
+)
 
 __all__ = [
     "EVASION",
@@ -47,6 +56,7 @@ EVASION = "evasive_spelling"
 
 _SEPARATOR_CLASS = "[" + re.escape(SEPARATORS) + "]"
 _SPLIT_RE = re.compile(_SEPARATOR_CLASS + "+")
+_SEPARATOR_RE = re.compile(_SEPARATOR_CLASS)
 # One space, hyphen or " - " between words, or nothing ("Хизбут-Тахрир", "#ХизбутТахрир").
 _GAP = _SEPARATOR_CLASS + "{0,3}"
 # stem mode: up to five letters of case ending or suffix after each word; abbreviations take
@@ -73,7 +83,6 @@ _MAX_ARABIC_PREFIX = 4
 # Acronyms this short are matched only in their own capitals: "иг", "ди" are too common.
 _MIN_ANY_CASE = 3
 _MAX_CAPITAL_ENDING = 3
-_FOLD_WORD_RE = re.compile(r"[^\W\d_]+(?:['’`][^\W\d_]+)*")
 
 
 # Letters a folded name may run on by in its last word: a case ending or a Turkic suffix
@@ -116,11 +125,19 @@ class LexiconTagger:
         version: str | None = None,
         *,
         spelling_keys: bool = True,
+        content: Sequence[ContentLexicon] = (),
     ) -> None:
-        """spelling_keys=False leaves names' spelling keys out (to measure what they add)."""
+        """content: content lexicons whose cues are matched in the same pass and whose rules
+        then tag content topics (classifiers.content). spelling_keys=False leaves names'
+        spelling keys out (to measure what they add)."""
         self.name = name
-        self.lexicons = tuple(lexicons)
-        self.version = version or f"{MATCHER_VERSION}.{content_hash(self.lexicons)}"
+        self.content = tuple(content)
+        self._rules = rules_of(self.content)
+        self.lexicons = (
+            *lexicons,
+            *(made for lexicon in self.content for made in lexicon.lexicons()),
+        )
+        self.version = version or f"{MATCHER_VERSION}.{content_hash(self.lexicons, self._rules)}"
         self.labels = tuple(sorted({lexicon.topic for lexicon in self.lexicons}))
         self._entries: list[_Entry] = []
         # All terms go into two automata, one per view of the text: names written as one
@@ -155,6 +172,7 @@ class LexiconTagger:
                     fold_keys.setdefault(fold_key, []).append(len(self._fold_entries))
                     self._fold_entries.append(fold_entry)
         self._folded = _automaton(fold_keys)
+        self._has_tiers = any(lexicon.tier != "flag" for lexicon in self.lexicons)
         # Disclaimer phrases are looked for only in posts where the automaton saw their anchor.
         for anchor in ANCHORS:
             keys[False].setdefault(anchor, []).append(_ANCHOR)
@@ -184,18 +202,25 @@ class LexiconTagger:
         if self._folded is not None:
             for view in (norm, *views):
                 matches.extend(self._find_folded(view, text, matches))
+        marks: list[Signal] = []
+        if self._has_tiers and any(m.tier != "flag" for m in matches):
+            cues = [m for m in matches if m.tier == "cue"]
+            marks = [
+                Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])
+                for m in matches
+                if m.tier == "candidate"
+            ]
+            matches = [m for m in matches if m.tier == "flag"]
+            if cues:
+                found, unmet = apply_rules(cues, self._rules, text)
+                matches.extend(found)
+                marks.extend(unmet)
         if len(matches) > 1:
             matches = _drop_contained(matches)
-        candidates = [m for m in matches if m.candidate]
-        if candidates:
-            matches = [m for m in matches if not m.candidate]
-        if not with_signals or not (matches or anchored or candidates):
+        if not with_signals or not (matches or anchored or marks):
             return matches, []
         signals = find_disclaimers(norm, text, matches, anchored)
-        signals.extend(
-            Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])
-            for m in candidates
-        )
+        signals.extend(marks)
         if evasive:
             signals.extend(
                 Signal(EVASION, m.start, m.end, text[m.start : m.end])
@@ -219,9 +244,13 @@ class LexiconTagger:
         if self._joined is not None:
             hits = list(self._joined.iter(squeeze(norm.text)))
             if hits:
-                # Built only for posts with such a candidate, which are rare.
-                kept = [i for i, char in enumerate(norm.text) if char not in SEPARATORS]
-                starts.extend((kept[last - length + 1], ids) for last, (length, ids) in hits)
+                # A squeezed position k is k plus the separators before it in the text.
+                cut = [found.start() for found in _SEPARATOR_RE.finditer(norm.text)]
+                for last, (length, ids) in hits:
+                    squeezed = position = last - length + 1
+                    while (moved := squeezed + bisect.bisect_right(cut, position)) != position:
+                        position = moved
+                    starts.append((position, ids))
         matches: list[TopicMatch] = []
         anchored = False
         for begin, indexes in starts:
@@ -282,8 +311,13 @@ class LexiconTagger:
     ) -> list[TopicMatch]:
         """Names matched on spelling keys that no other reading found (classifiers.spelling)."""
         assert self._folded is not None
-        keys = [fold_word(word) for word in _FOLD_WORD_RE.findall(norm.text)]
-        folded = " ".join(key for key in keys if key)
+        # Most words are in the fold's cache: look them up without a call.
+        cached = spelling_cache().get
+        keys = [
+            key if (key := cached(word)) is not None else fold_word(word)
+            for word in split_words(norm.text)
+        ]
+        folded = " ".join(filter(None, keys))
         hits = list(self._folded.iter(folded))
         if not hits:
             return []
@@ -368,11 +402,11 @@ class LexiconTagger:
             end=stop,
             lang=tuple(entry.term.lang),
             layer=lexicon.layer,
-            candidate=lexicon.tier == "candidate",
+            tier=lexicon.tier,
         )
 
 
-def content_hash(lexicons: Sequence[Lexicon]) -> str:
+def content_hash(lexicons: Sequence[Lexicon], rules: Rules | None = None) -> str:
     """First 8 hex digits of a SHA-256 over what decides the tags (not notes or sources)."""
     records = sorted(
         json.dumps(
@@ -384,6 +418,8 @@ def content_hash(lexicons: Sequence[Lexicon]) -> str:
         )
         for lexicon in lexicons
     )
+    if rules:
+        records.append(json.dumps(sorted(rules.items()), ensure_ascii=False))
     return hashlib.sha256("\n".join(records).encode()).hexdigest()[:8]
 
 

@@ -94,8 +94,9 @@ class Lexicon(BaseModel):
     # designated organisations are, other topics' terms are not.
     spelling_keys: bool | None = None
     # flag: a match tags the post with the topic; candidate: it only marks the post borderline
-    # (signal `borderline_<topic>`), for words mostly used about the topic, not in it.
-    tier: Literal["flag", "candidate"] = "flag"
+    # (signal `borderline_<topic>`), for words mostly used about the topic, not in it; cue: a
+    # part of a content rule (classifiers.content builds these from content lexicons).
+    tier: Literal["flag", "candidate", "cue"] = "flag"
     source: str = Field(min_length=1)
     terms: list[Term] = Field(min_length=1)
 

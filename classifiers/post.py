@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from classifiers.base import TOPICS, Classification, Signal, TopicMatch
-from classifiers.content import DEFAULT_CONTENT_DIR, ContentTagger, load_content_lexicons
+from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
 from classifiers.designations import DEFAULT_CHOICE, Designations
 from classifiers.language import Engine, LanguageIdentifier, Prior
 from classifiers.lexicon import LexiconTagger, load_lexicons
@@ -50,14 +50,17 @@ class PostClassifier:
 
             self.model = TopicModel.load(model)
         self.language = LanguageIdentifier(languages, engine=cast(Engine, engine))
-        self.lexicon = LexiconTagger(load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]))
+        # Content topics by co-occurrence rules (classifiers.content), matched in the same pass
+        # as the names; [] turns them off.
+        if content_paths is None:
+            content_paths = [DEFAULT_CONTENT_DIR] if DEFAULT_CONTENT_DIR.is_dir() else []
+        self.lexicon = LexiconTagger(
+            load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]),
+            content=load_content_lexicons(content_paths) if content_paths else (),
+        )
         # Which lists count, by date: part of the lexicon's version, so a changed choice makes
         # `classify --reclassify` re-tag (storage.records.build_record applies it).
         self.designations = Designations(designations)
-        # Content topics by co-occurrence rules (classifiers.content); [] turns them off.
-        if content_paths is None:
-            content_paths = [DEFAULT_CONTENT_DIR] if DEFAULT_CONTENT_DIR.is_dir() else []
-        self.content = ContentTagger(load_content_lexicons(content_paths) if content_paths else [])
         self.labels: tuple[str, ...] = TOPICS
         self.version = ",".join(f"{key}={value}" for key, value in self.versions.items())
 
@@ -85,12 +88,9 @@ class PostClassifier:
         return self.model.flagged_topics(result.scores)
 
     def _tag(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
-        """Lexicon matches and signals, plus the content rules' topics and borderline marks."""
-        matches, signals = self.lexicon.tag_with_signals(text)
-        found, marks = self.content.tag(text)
-        if found or marks:
-            return [*matches, *found], [*signals, *marks]
-        return matches, signals
+        """Lexicon matches (names, outlets, content rules) and signals (disclaimers, evasive
+        spellings, borderline marks)."""
+        return self.lexicon.tag_with_signals(text)
 
     def classify(
         self, text: str, prior: Prior | None = None, source: Hashable | None = None

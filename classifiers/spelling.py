@@ -26,7 +26,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["MIN_SINGLE", "fold_name", "fold_word", "folded_words"]
+__all__ = [
+    "MIN_SINGLE",
+    "fold_name",
+    "fold_word",
+    "folded_words",
+    "spelling_cache",
+    "split_words",
+]
 
 MIN_SINGLE = 7
 _CACHE_LIMIT = 200_000
@@ -71,10 +78,19 @@ _DROPPED = frozenset({"al", "an", "ash", "as", "at", "ad", "ar", "az", "l"})
 _AND = frozenset({"va", "val", "vel"})
 _ARABIC_ARTICLE = re.compile("^[وف]?[بك]?ال|^[وف]?لل")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
-# Words as the fold sees them: letters, with apostrophes inside (Hay'at, Oʻzbekiston).
-_WORD = re.compile(r"[^\W\d_]+(?:['’`][^\W\d_]+)*")
+# Words as the fold sees them: what spaces, hyphens and underscores separate; fold_word then
+# keeps only the letters (and apostrophes: Hay'at, Oʻzbekiston). split_words is the fast
+# equivalent of _TOKEN, for the common case where no position is needed.
+_SEPARATORS = "-_\u2010\u2011\u2012\u2013\u2014\u2015"
+_TOKEN = re.compile(f"[^\\s{re.escape(_SEPARATORS)}]+")
+_NOT_LETTER = re.compile(r"[^\w'’`]|[\d_]")
 
 _cache: dict[str, str] = {}
+
+
+def spelling_cache() -> dict[str, str]:
+    """The word -> key cache fold_word fills (read-only for callers: a fast path)."""
+    return _cache
 
 
 def fold_word(word: str) -> str:
@@ -82,9 +98,10 @@ def fold_word(word: str) -> str:
     key = _cache.get(word)
     if key is not None:
         return key
-    key = _fold_arabic(word) if _ARABIC_LETTER.search(word) else _fold_letters(word)
+    letters = _NOT_LETTER.sub("", word)
+    key = _fold_arabic(letters) if _ARABIC_LETTER.search(letters) else _fold_letters(letters)
     if len(_cache) >= _CACHE_LIMIT:
-        _cache.clear()
+        _cache.clear()  # the same dict object: spelling_cache() callers keep a valid view
     _cache[word] = key
     return key
 
@@ -113,9 +130,17 @@ def _fold_letters(word: str) -> str:
     return "" if text in _DROPPED else text
 
 
+def split_words(text: str) -> list[str]:
+    """The words of a normalised text as folded_words sees them, without their positions."""
+    for separator in _SEPARATORS:
+        if separator in text:
+            text = text.replace(separator, " ")
+    return text.split()
+
+
 def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
     """(key, start, end) of each word of a normalised text that folds to something."""
-    for match in _WORD.finditer(text):
+    for match in _TOKEN.finditer(text):
         key = fold_word(match.group())
         if key:
             yield key, match.start(), match.end()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.content import RULES_FAMILY, ContentTagger, load_content_lexicons
+from classifiers.content import RULES_FAMILY, load_content_lexicons
+from classifiers.lexicon import LexiconTagger
 from classifiers.lexicon_files import LexiconError
 
 # Fictional cue words, so the test says nothing about the shipped lexicons.
@@ -27,15 +28,15 @@ candidates: [{term: "valley brothers", lang: [en], mode: word}]
 
 
 @pytest.fixture(scope="module")
-def tagger(tmp_path_factory: pytest.TempPathFactory) -> ContentTagger:
+def tagger(tmp_path_factory: pytest.TempPathFactory) -> LexiconTagger:
     path = tmp_path_factory.mktemp("content") / "recruitment.yaml"
     path.write_text(RECRUITMENT, encoding="utf-8")
-    return ContentTagger(load_content_lexicons([path.parent]))
+    return LexiconTagger([], content=load_content_lexicons([path.parent]))
 
 
-def test_a_rule_whose_every_group_has_a_hit_tags_the_topic(tagger: ContentTagger) -> None:
+def test_a_rule_whose_every_group_has_a_hit_tags_the_topic(tagger: LexiconTagger) -> None:
     text = "Zorb with us in the Quillon valley, friends."
-    matches, signals = tagger.tag(text)
+    matches, signals = tagger.tag_with_signals(text)
     (match,) = matches
     assert (match.topic, match.family) == ("recruitment", RULES_FAMILY)
     assert match.term == "zorb with us + Quillon valley"
@@ -43,20 +44,22 @@ def test_a_rule_whose_every_group_has_a_hit_tags_the_topic(tagger: ContentTagger
     assert signals == []
 
 
-def test_one_group_alone_only_marks_the_post_borderline(tagger: ContentTagger) -> None:
-    matches, signals = tagger.tag("They said zorb with us, nothing more.")
+def test_one_group_alone_only_marks_the_post_borderline(tagger: LexiconTagger) -> None:
+    matches, signals = tagger.tag_with_signals("They said zorb with us, nothing more.")
     assert matches == []
     assert [s.name for s in signals] == ["borderline_recruitment"]
 
 
-def test_a_strong_cue_tags_alone_and_a_candidate_never_does(tagger: ContentTagger) -> None:
-    assert [m.topic for m in tagger.tag("the grand zorbing call is out")[0]] == ["recruitment"]
-    matches, signals = tagger.tag("greetings to the valley brothers")
+def test_a_strong_cue_tags_alone_and_a_candidate_never_does(tagger: LexiconTagger) -> None:
+    assert [m.topic for m in tagger.tag_with_signals("the grand zorbing call is out")[0]] == [
+        "recruitment"
+    ]
+    matches, signals = tagger.tag_with_signals("greetings to the valley brothers")
     assert matches == [] and [s.name for s in signals] == ["borderline_recruitment"]
 
 
-def test_cues_match_with_endings_and_in_the_other_alphabet(tagger: ContentTagger) -> None:
-    matches, _ = tagger.tag("Зорбуйте! ping the kelmar")
+def test_cues_match_with_endings_and_in_the_other_alphabet(tagger: LexiconTagger) -> None:
+    matches, _ = tagger.tag_with_signals("Зорбуйте! ping the kelmar")
     assert [m.topic for m in matches] == ["recruitment"]
 
 
