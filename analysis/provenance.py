@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, func, select
 
+from storage.engine import utc_naive
 from storage.models import CrawlRun, RunTarget
 
 __all__ = ["Coverage", "Provenance", "crawl_coverage", "latest_targets", "provenance"]
@@ -154,6 +155,4 @@ def provenance(
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat() + "Z"
+    return utc_naive(value).isoformat() + "Z"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal, cast, get_args
 from classifiers.base import TOPICS, Classification, Signal, TopicMatch
 from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
 from classifiers.designations import DEFAULT_CHOICE, Designations
-from classifiers.language import Engine, LanguageIdentifier, Prior
+from classifiers.language import Engine, LanguageIdentifier, LanguageResult, Prior
 from classifiers.lexicon import LexiconTagger, load_lexicons
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
 
@@ -97,16 +97,8 @@ class PostClassifier:
     ) -> Classification:
         """Identify the language of text and find its lexicon matches."""
         language = self.language.identify(text, prior=prior, source=source)
-        matches, signals = self._tag(text)
-        return Classification(
-            language=language.language,
-            script=language.script,
-            language_probability=language.probability,
-            languages=language.languages,
-            matches=tuple(matches),
-            signals=tuple(signals),
-            scores=self.model.predict([text])[0] if self.model else (),
-        )
+        scores = self.model.predict([text])[0] if self.model else ()
+        return _result(language, self._tag(text), scores)
 
     def classify_many(
         self,
@@ -123,14 +115,23 @@ class PostClassifier:
         scores = self.model.predict(texts) if self.model else [()] * len(texts)
         tagged = [self._tag(text) for text in texts]
         return [
-            Classification(
-                language=language.language,
-                script=language.script,
-                language_probability=language.probability,
-                languages=language.languages,
-                matches=tuple(matches),
-                signals=tuple(signals),
-                scores=score,
-            )
-            for (matches, signals), language, score in zip(tagged, languages, scores, strict=True)
+            _result(language, found, score)
+            for found, language, score in zip(tagged, languages, scores, strict=True)
         ]
+
+
+def _result(
+    language: LanguageResult,
+    found: tuple[list[TopicMatch], list[Signal]],
+    scores: tuple[tuple[str, float], ...],
+) -> Classification:
+    matches, signals = found
+    return Classification(
+        language=language.language,
+        script=language.script,
+        language_probability=language.probability,
+        languages=language.languages,
+        matches=tuple(matches),
+        signals=tuple(signals),
+        scores=scores,
+    )

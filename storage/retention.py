@@ -5,10 +5,11 @@ Posts drawn for review keep their text until their label is settled (see storage
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, exists, update
 
+from storage.engine import utc_naive, utc_now
 from storage.models import Post, ReviewItem
 
 
@@ -16,7 +17,7 @@ def erase_old_text(engine: Engine, days: int | None, *, now: datetime | None = N
     """Erase the text of posts collected more than `days` ago; returns how many were erased."""
     if days is None:
         return 0
-    cutoff = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None) - timedelta(days=days)
+    cutoff = (utc_naive(now) if now else utc_now()) - timedelta(days=days)
     with engine.begin() as conn:
         result = conn.execute(
             update(Post)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import Engine, select, update
 
 from classifiers.base import TOPICS
 from crawler.errors import InputError
+from storage.engine import insert_for, utc_now
 from storage.models import ReviewItem, ReviewLabel
 from storage.review import NO, UNSURE, YES, resolve
 from storage.topics import ANY_TOPIC
@@ -145,22 +145,12 @@ def _drop_unknown_items(engine: Engine, read: ReadLabels) -> None:
     read.bad.sort()
 
 
-def _insert_for(engine: Engine) -> Any:
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        return insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
-
-
 def store_labels(engine: Engine, rows: Sequence[LabelRow], *, adjudication: bool = False) -> int:
     """Store labels; a row for the same item, reviewer and topic replaces the earlier one."""
     if not rows:
         return 0
-    now = datetime.now(UTC).replace(tzinfo=None)
-    stmt = _insert_for(engine)(ReviewLabel)
+    now = utc_now()
+    stmt = insert_for(engine)(ReviewLabel)
     stmt = stmt.on_conflict_do_update(
         index_elements=["item_id", "reviewer", "topic", "adjudication"],
         set_={"label": stmt.excluded.label, "note": stmt.excluded.note, "created_at": now},

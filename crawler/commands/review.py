@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from crawler.commands.options import ConfigArg, parse_date
+from crawler.commands.options import ConfigArg, parse_by, parse_date
 from crawler.commands.output import Format, render
 from crawler.config import ProjectConfig, load_config
 from storage.topics import ANY_TOPIC
@@ -78,13 +78,7 @@ def sample(
     """Draw a stratified random review sample from a closed period. Example: vemeter review sample configs/example.yaml --size 400 --until 2025-02-01 --by platform"""
     from analysis.sampling import CELL_KEYS, SampleRequest, draw
 
-    keys = tuple(k.strip() for k in by.split(",") if k.strip())
-    bad = [k for k in keys if k not in CELL_KEYS]
-    if bad:
-        raise typer.BadParameter(
-            f"cannot sample by {', '.join(bad)} (use any of: {','.join(CELL_KEYS)})",
-            param_hint="--by",
-        )
+    keys = tuple(parse_by(by, CELL_KEYS, "sample"))
     end = parse_date(until)
     assert end is not None
     cfg, engine = _open(config)

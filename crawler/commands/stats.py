@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
+from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_by, parse_date
 from crawler.commands.output import ExportFormat, render
 from crawler.config import load_config
 
@@ -55,13 +55,7 @@ def stats(
     from storage.engine import open_database
     from storage.stats import GROUP_KEYS, count_posts
 
-    keys = [k.strip() for k in by.split(",") if k.strip()]
-    bad = [k for k in keys if k not in GROUP_KEYS]
-    if bad:
-        raise typer.BadParameter(
-            f"cannot group by {', '.join(bad)} (use any of: {','.join(GROUP_KEYS)})",
-            param_hint="--by",
-        )
+    keys = parse_by(by, GROUP_KEYS, "group")
     cfg = load_config(config)
     start, stop = parse_date(since), parse_date(until)
     threshold = cfg.export.min_cell if min_cell is None else min_cell
