@@ -1,11 +1,15 @@
 # Two commands set everything up on a fresh machine with Python 3.11+:
-#   make demo   — the offline demo (local fake VK API, no network)
-#   make test   — ruff, mypy and the test suite
+#   make demo       — the offline demo (local fake VK API, no network)
+#   make test       — ruff, mypy, import-linter and the whole test suite (what CI runs)
+#   make test-fast  — the everyday loop: every test but the end-to-end ones (marker e2e)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+# One worker per core (pytest-xdist); a module runs on one worker, so what its tests share
+# (a crawled project, a built classifier) is built once.
+PYTEST  = $(BIN)/pytest -n auto --dist loadscope
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(BIN)/vemeter: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +27,10 @@ lint: $(BIN)/vemeter
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest -q
+	$(PYTEST) -q --durations=15
+
+test-fast: $(BIN)/vemeter
+	$(PYTEST) -q -m "not e2e"
 
 bench: $(BIN)/vemeter
 	$(BIN)/python bench/crawl_vk.py

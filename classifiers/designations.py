@@ -138,7 +138,9 @@ class Designations:
                 f"(use any of: {known})"
             )
         self.choice = tuple(sorted(set(choice)))
-        self.version = f"lists-{'+'.join(self.choice) or 'none'}.{self.table.digest()}"
+        # Short (stored tag versions are 32 characters at most): which lists, and which table.
+        chosen = hashlib.sha256(f"{'+'.join(self.choice)}/{self.table.digest()}".encode())
+        self.version = f"lists-{chosen.hexdigest()[:8]}"
 
     def lists(self, family: str, when: date | datetime) -> tuple[str, ...] | None:
         """The chosen jurisdictions whose list held family on that (UTC) day; () if none.

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "ALL_LABELS",
     "EVAL_DIR",
+    "REAL_EVAL",
     "TARGETS",
     "VARIANTS",
     "EvalPost",
@@ -17,6 +19,7 @@ __all__ = [
     "first_chars",
     "first_words",
     "load_posts",
+    "py3langid_baseline",
     "score",
     "variant_text",
 ]
@@ -24,8 +27,12 @@ __all__ = [
 # The nine languages the crawl must identify; the confusers (tt az tr uk ba) only count as
 # wrong answers when a target is predicted for them.
 TARGETS: tuple[str, ...] = ("ru", "kk", "ky", "uz", "tg", "tk", "ar", "fa", "en")
+ALL_LABELS: tuple[str, ...] = (*TARGETS, "tt", "az", "tr", "uk", "ba")
 VARIANTS: tuple[str, ...] = ("full", "short40", "words3")
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "langid"
+# Real sentences (software strings, news, wiki, literature) from projects and corpora that the
+# short-text model never saw in training; `split` alternates dev/test (see its README.md).
+REAL_EVAL = EVAL_DIR / "real_eval.jsonl"
 
 _WORD_RE = re.compile(r"\S+")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -128,6 +135,26 @@ def evaluate(
     """Score `predict` (texts -> language codes) on the given variant of each post."""
     texts = [variant_text(post.text, variant) for post in posts]
     return score([post.lang for post in posts], list(predict(texts)))
+
+
+def py3langid_baseline() -> Callable[[list[str]], list[str]]:
+    """py3langid restricted to DEFAULT_LANGUAGES alone, the baseline identifiers must beat.
+
+    The same noise stripping and `und` under 3 letters as LanguageIdentifier; no letter
+    rules, no short-text model, no priors.
+    """
+    from classifiers.fast_langid import new_py3langid
+    from classifiers.language import DEFAULT_LANGUAGES, _has_letters, _strip_noise
+
+    model = new_py3langid(DEFAULT_LANGUAGES)
+
+    def predict(texts: list[str]) -> list[str]:
+        stripped = [_strip_noise(text) for text in texts]
+        usable = [_has_letters(text, 3) for text in stripped]
+        found = iter(model.classify_many([t for t, ok in zip(stripped, usable, strict=True) if ok]))
+        return [str(next(found)[0]) if ok else "und" for ok in usable]
+
+    return predict
 
 
 def channel_priors(

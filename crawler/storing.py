@@ -27,8 +27,10 @@ from storage.writer import BatchResult
 
 if TYPE_CHECKING:
     # Type only: the writer process (`python -m crawler.storing`) stays free of pydantic and the
-    # platform registry, which it does not need.
+    # platform registry, which it does not need, and the crawling process of the classifiers.
+    from classifiers import PostClassifier
     from crawler.config import ProjectConfig
+    from storage.writer import PostWriter
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +74,39 @@ def append_unsaved(path: Path, items: list[PostItem]) -> None:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def store_batch(
+    classifier: PostClassifier,
+    writer: PostWriter,
+    versions: dict[str, str],
+    spec: StoreSpec,
+    batch: list[PostItem],
+) -> BatchResult:
+    """Clean, classify and store one batch in one transaction: the writer process's whole job."""
+    from classifiers.normalize import clean_text
+
+    for i in batch:
+        i.text = clean_text(i.text)
+        i.extra_text = clean_text(i.extra_text) if i.extra_text else ""
+    # One call per batch: language identification is ~3x faster batched.
+    # Keyed by target: short posts lean on the language of that target's long ones.
+    keys = [(i.platform, i.source, i.target) for i in batch]
+    results = classifier.classify_many([i.classify_text for i in batch], sources=keys)
+    records = [
+        build_record(
+            i, result, versions, spec.keep_text,
+            model_topics=classifier.model_topics(result),
+            lexicon_flags=classifier.lexicon_flags,
+        )
+        for i, result in zip(batch, results, strict=True)
+    ]  # fmt: skip
+    return writer.write(records)
+
+
 def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
     """The writer process: classify and store each batch until the None that ends the crawl."""
     # Imported here, in the writer process only: the crawling process never loads the models.
     from classifiers import PostClassifier
     from classifiers.language import release_shared_model
-    from classifiers.normalize import clean_text
     from storage.engine import make_engine
     from storage.writer import PostWriter
 
@@ -102,22 +131,7 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
     while (batch := inbox.recv()) is not None:
         if error is None:
             try:
-                for i in batch:
-                    i.text = clean_text(i.text)
-                    i.extra_text = clean_text(i.extra_text) if i.extra_text else ""
-                # One call per batch: language identification is ~3x faster batched.
-                # Keyed by target: short posts lean on the language of that target's long ones.
-                keys = [(i.platform, i.source, i.target) for i in batch]
-                results = classifier.classify_many([i.classify_text for i in batch], sources=keys)
-                records = [
-                    build_record(
-                        i, result, versions, spec.keep_text,
-                        model_topics=classifier.model_topics(result),
-                        lexicon_flags=classifier.lexicon_flags,
-                    )
-                    for i, result in zip(batch, results, strict=True)
-                ]  # fmt: skip
-                outbox.send(("batch", writer.write(records)))
+                outbox.send(("batch", store_batch(classifier, writer, versions, spec, batch)))
                 continue
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"

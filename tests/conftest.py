@@ -32,6 +32,12 @@ def _postgres_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests first: they take longest, and pytest-xdist then fills the end of the run
+    with short tests instead of leaving one worker alone with a long one."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh, migrated database: SQLite always, PostgreSQL when CI provides one."""

@@ -62,6 +62,7 @@ def test_version_follows_the_choice_and_the_table(table: DesignationTable) -> No
     assert default.version == Designations(list(reversed(DEFAULT_CHOICE)), table).version
     assert default.version != Designations(["un"], table).version
     assert "@" not in default.version  # it is part of a name@version string
+    assert len(default.version) <= 16  # lexicon version + this fit tags.version (32)
 
 
 def test_unknown_jurisdiction_and_bad_dates_are_clear_errors(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 from py3langid import langid as py3langid_module
 
 from classifiers.language import DEFAULT_LANGUAGES, LanguageIdentifier, LanguageResult
+from classifiers.short_langid import load_short_model
 
 # One short, neutral, news-like sentence per language ("The government approved a new budget").
 SENTENCES = [
@@ -80,7 +81,7 @@ def test_restricted_language_list(identifier: LanguageIdentifier) -> None:
     small = LanguageIdentifier(languages=["ru", "en"])
     assert small.identify(SENTENCES[1][2]).language in {"ru", "en"}
     assert small.version != identifier.version
-    assert identifier.version == "py3langid@0.4.0+rules2"
+    assert identifier.version == f"py3langid@0.4.0+rules3+short.{load_short_model().digest}"
 
 
 def test_unknown_language_code_is_rejected() -> None:

@@ -46,7 +46,13 @@ def item(i: int, text: str) -> PostItem:
     return PostItem("vk", "s", "club1", f"-1_{i}", datetime(2025, 3, 1, tzinfo=UTC), text)
 
 
-def test_each_mode_decides_what_flags(model_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def either(model_dir: Path) -> PostClassifier:
+    """Lexicon or model flags: built once for the tests that only classify with it."""
+    return PostClassifier(languages=LANGS, topics="either", model=model_dir)
+
+
+def test_each_mode_decides_what_flags(model_dir: Path, either: PostClassifier) -> None:
     assert flags(PostClassifier(languages=LANGS)) == [False, True, False]
     # A configured model scores in lexicon mode too, without flagging anything itself.
     shadow = PostClassifier(languages=LANGS, model=model_dir)
@@ -54,14 +60,13 @@ def test_each_mode_decides_what_flags(model_dir: Path) -> None:
     assert [t for t, _ in shadow.classify(MODEL_ONLY).scores] == ["financing", "recruitment"]
     model = PostClassifier(languages=LANGS, topics="model", model=model_dir)
     assert flags(model) == [True, False, False]
-    either = PostClassifier(languages=LANGS, topics="either", model=model_dir)
     assert flags(either) == [True, True, False]
     assert either.model_topics(either.classify(MODEL_ONLY)) == ("financing",)
     assert either.classify(MODEL_ONLY).matches == ()  # the lexicon misses it
 
 
-def test_records_name_the_model_and_its_version(model_dir: Path) -> None:
-    classifier = PostClassifier(languages=LANGS, topics="either", model=model_dir)
+def test_records_name_the_model_and_its_version(model_dir: Path, either: PostClassifier) -> None:
+    classifier = either
     version = TopicModel.load(model_dir).version
     assert classifier.versions["model"] == f"topic-model@{version}"
     assert f"model=topic-model@{version}" in classifier.version
@@ -86,6 +91,7 @@ def test_modes_need_a_model() -> None:
         PostClassifier(languages=LANGS, topics="both")
 
 
+@pytest.mark.e2e
 def test_the_writer_process_stores_scores_and_model_topics(model_dir: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
     engine = open_database(url)
@@ -124,8 +130,7 @@ def test_the_writer_process_stores_scores_and_model_topics(model_dir: Path, tmp_
 
 def test_scores_below_the_floor_are_not_stored() -> None:
     from classifiers.base import Classification
-    from storage.records import SCORE_FLOOR
-    from storage.records import build_record
+    from storage.records import SCORE_FLOOR, build_record
 
     result = Classification(
         "en", "Latn", 0.9, (), scores=(("financing", SCORE_FLOOR / 2), ("recruitment", 0.3))

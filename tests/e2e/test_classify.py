@@ -1,4 +1,4 @@
-"""`vemeter classify` as a real process: a pipe in and out, and --reclassify after a lexicon change."""
+"""`vemeter classify`: pipes in and out of a real process; --reclassify after a lexicon change."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Project
+
+pytestmark = pytest.mark.e2e
 
 V1 = {"designated_org": ["Zorbex Front", "Quillon Group"]}
 V2 = {"designated_org": ["Zorbex Front"], "financing": ["Kelmar fund"]}
@@ -44,6 +48,7 @@ def by_topic(p: Project, *extra: str) -> dict[str, tuple[int, int]]:
 
 def test_pipe_in_pipe_out_and_exit_codes(tmp_path: Path) -> None:
     given = json.dumps({"id": 1, "text": ROWS[0][2]}) + "\n[]\n" + json.dumps({"id": 2, "text": ""})
+    # A real process: its streams' encoding is fixed when it starts (UTF-8 even under LC_ALL=C).
     done = subprocess.run(
         [sys.executable, "-m", "crawler.commands", "classify"], input=given.encode(), cwd=tmp_path,
         capture_output=True, env={**os.environ, "LC_ALL": "C"}, timeout=120, check=False,

@@ -21,7 +21,10 @@ from spiders.fakes.ok_data import (
     make_new_topics,
     synthetic_scenario,
 )
+from tests.cli import Outcome
 from tests.e2e.conftest import KEY, Project
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_KEY, APP_SECRET, TOKEN = "CBAOKTESTKEY", "ok-app-secret-5f3a9c", "ok-token-7d2e41b8c0"
@@ -63,9 +66,11 @@ def project(directory: Path, api_base: str, targets: list[str], extra: str = "")
 
 
 def crawl(
-    p: Project, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    done = p.run("crawl", str(p.config), *args, env={**OK_ENV, **(env or {})})
+    p: Project, *args: str, env: dict[str, str] | None = None, in_process: bool = False
+) -> subprocess.CompletedProcess[str] | Outcome:
+    """`vemeter crawl`, in a subprocess; `in_process` for runs that must stop at the checks."""
+    env = {**OK_ENV, **(env or {})}
+    done = p.run("crawl", str(p.config), *args, env=env) if in_process else p.crawl(*args, env=env)
     assert "Traceback" not in done.stderr, done.stderr
     for secret in SECRETS:
         assert secret not in done.stderr and secret not in done.stdout
@@ -191,7 +196,7 @@ def test_bad_secret_is_a_clear_error_and_a_failed_crawl(tmp_path: Path, fake_ok:
     assert wrong not in done.stderr
     assert server.calls("mediatopic.getTopics") == 0  # the source stopped at the first answer
 
-    missing = crawl(p, env={"OK_APP_KEY": ""})
+    missing = crawl(p, env={"OK_APP_KEY": ""}, in_process=True)
     assert missing.returncode == 1
     assert missing.stderr.startswith("Error: environment variable OK_APP_KEY is not set")
     assert len(missing.stderr.strip().splitlines()) == 1

@@ -12,7 +12,11 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Project
+
+pytestmark = pytest.mark.e2e
 
 POSTS = 20_000
 TRUE_POSITIVES = 200  # 1%
@@ -68,7 +72,7 @@ def test_reviewed_estimate_covers_the_truth_and_beats_classify_and_count(tmp_pat
     posts_file = tmp_path / "posts.jsonl"
     posts_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
-    done = p.run("import", str(posts_file), "--config", str(config), timeout=300)
+    done = p.run("import", str(posts_file), "--config", str(config))
     assert done.returncode == 0, done.stderr
     [total] = p.stats()
     assert total == {"posts": POSTS, "flagged": CAUGHT + FALSE_FLAGS}

@@ -11,6 +11,8 @@ import pytest
 from tests.analysis.test_report import as_int, tables
 from tests.e2e.conftest import Project
 
+pytestmark = pytest.mark.e2e
+
 CONFIG = """project: reported
 storage: {url: 'sqlite:///reported.db'}
 import:

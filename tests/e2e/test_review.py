@@ -6,7 +6,11 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Project
+
+pytestmark = pytest.mark.e2e
 
 CONFIG = """project: review
 storage: {url: 'sqlite:///review.db'}

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from spiders.fakes.web_data import default_site
 from tests.e2e.test_web_crawl import SELECTORS, targets, web, write_config
+
+pytestmark = pytest.mark.e2e
 
 __all__ = ["web"]  # the fixture, shared with the main web crawl tests
 
@@ -38,7 +42,7 @@ def test_crawl_delay_spaces_every_request_to_the_host(tmp_path: Path, web: Any) 
             },
         ],
     )
-    done = project.run("crawl", str(project.config))
+    done = project.crawl()
     assert done.returncode == 0, done.stderr
     assert "2 of 2 targets ok" in done.stderr
 

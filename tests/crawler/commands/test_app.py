@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from storage.engine import open_database
 from storage.records import PostRecord, TagRecord
 from storage.runs import start_run
 from storage.writer import PostWriter
+from tests.cli import unset, vemeter
 
 runner = CliRunner()
 
@@ -71,13 +70,7 @@ def test_stats_rejects_unknown_keys_and_dates(project: Path) -> None:
 
 
 def test_config_check_lists_sources_and_warns_about_unset_secrets(project: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "crawler.commands", "config", "check", str(project)],
-        capture_output=True,
-        text=True,
-        env={"PATH": ""},
-        check=False,
-    )
+    done = vemeter("config", "check", str(project), env=unset("VK_TOKEN", "VEMETER_PSEUDONYM_KEY"))
     assert done.returncode == 0, done.stderr
     assert "vk-a" in done.stdout
     assert (

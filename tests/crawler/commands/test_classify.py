@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from classifiers.post import PostClassifier
@@ -17,6 +18,12 @@ runner = CliRunner()
 RU = "Суд рассмотрел дело о членстве в ИГИЛ, заседание продолжится завтра"
 
 
+@pytest.fixture(scope="module")
+def shipped_versions() -> dict[str, str]:
+    """The versions of the default classifier, built once: it takes seconds to build."""
+    return PostClassifier().versions
+
+
 def lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
@@ -26,7 +33,9 @@ def flat(output: str) -> str:
     return " ".join(output.replace("│", " ").split())
 
 
-def test_stdin_to_stdout_one_line_per_good_line_and_bad_lines_reported_by_number() -> None:
+def test_stdin_to_stdout_one_line_per_good_line_and_bad_lines_reported_by_number(
+    shipped_versions: dict[str, str],
+) -> None:
     given = "\n".join([
         json.dumps({"id": 1, "text": RU}, ensure_ascii=False),
         "{not json",
@@ -46,7 +55,7 @@ def test_stdin_to_stdout_one_line_per_good_line_and_bad_lines_reported_by_number
     assert first["topics"] == ["designated_org"]
     (match,) = first["matches"]
     assert RU[match["span"][0] : match["span"][1]] == match["term"] == "ИГИЛ"
-    assert first["classifier"] == PostClassifier().versions
+    assert first["classifier"] == shipped_versions
     assert out[1]["language"] == "uz" and out[1]["topics"] == [] and out[1]["flagged"] is False
     assert out[2]["language"] == "und"
     errors = done.stderr.splitlines()
@@ -72,7 +81,9 @@ def test_lang_is_used_only_when_the_identifier_is_unsure() -> None:
     assert (out[2]["language"], out[2]["language_from"]) == ("und", "model")
 
 
-def test_config_lexicons_and_languages_replace_the_shipped_ones(tmp_path: Path) -> None:
+def test_config_lexicons_and_languages_replace_the_shipped_ones(
+    tmp_path: Path, shipped_versions: dict[str, str]
+) -> None:
     lexicons = tmp_path / "lexicons"
     lexicons.mkdir()
     (lexicons / "org.yaml").write_text(
@@ -102,7 +113,7 @@ def test_config_lexicons_and_languages_replace_the_shipped_ones(tmp_path: Path) 
     assert zorbex["topics"] == ["designated_org"] and zorbex["matches"][0]["term"] == "Zorbex Front"
     assert russian["topics"] == []  # the shipped lexicons are not used with this config
     expected = PostClassifier(lexicon_paths=[lexicons], languages=["ru", "en"]).versions
-    assert zorbex["classifier"] == expected != PostClassifier().versions
+    assert zorbex["classifier"] == expected != shipped_versions
 
 
 def test_missing_input_broken_lexicon_and_misplaced_options_are_errors(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +13,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from classifiers.topic_model import MODEL_FILE, TopicModel, TrainingExample
-from crawler.commands.app import app
 from crawler.classification import check_topic_model
+from crawler.commands.app import app
 from crawler.config import load_config
 from crawler.errors import ConfigError, InputError
 from storage.engine import open_database
@@ -26,6 +24,7 @@ from storage.runs import start_run
 from storage.training import review_examples
 from storage.writer import PostWriter
 from tests.classifiers.test_topic_model import examples
+from tests.cli import vemeter
 
 runner = CliRunner()
 WHEN = datetime(2025, 3, 1, tzinfo=UTC)
@@ -149,10 +148,7 @@ def test_config_keys_and_the_start_check(tmp_path: Path) -> None:
 
 def test_errors_reach_the_terminal_as_one_line(tmp_path: Path) -> None:
     config = write_config(tmp_path, "{topics: model, model: nowhere}")
-    done = subprocess.run(
-        [sys.executable, "-m", "crawler.commands", "model", "show", "--config", str(config)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    done = vemeter("model", "show", "--config", str(config))  # through main(), the boundary
     assert done.returncode == 2
     assert done.stderr == (
         f"Error: {config.resolve()}: classifier.model: {tmp_path / 'nowhere'}: no trained model "
