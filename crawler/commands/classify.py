@@ -60,7 +60,8 @@ def classify(
     input_: Annotated[
         Path | None,
         typer.Option(
-            "--input", help="JSON lines with id, text and optional lang (default: stdin)."
+            "--input",
+            help="JSON lines with id, text, optional lang and published_at (default: stdin).",
         ),
     ] = None,
     output: Annotated[

@@ -139,3 +139,29 @@ def test_parse_line_names_the_field_and_the_fix() -> None:
         "id: expected a string or a number, got list (quote the id)"
     )
     assert str(parse_line(b'{"id": 1}')).startswith("text: missing")
+
+
+def test_a_line_s_date_decides_which_designations_apply() -> None:
+    from classifiers.post import PostClassifier
+    from crawler.commands.classify import result_row
+
+    bad = parse_line(b'{"id": 1, "text": "x", "published_at": "2025-02-30"}')
+    assert isinstance(bad, str) and bad.startswith("published_at: '2025-02-30' is not a date")
+    classifier = PostClassifier(designations=["kg"])
+    rows = {}
+    for day in ("2023-06-01", "2024-10-01"):
+        post = parse_line(
+            json.dumps(
+                {"id": day, "text": "A Taliban delegation arrived.", "published_at": day}
+            ).encode()
+        )
+        assert not isinstance(post, str)
+        (result,) = classifier.classify_many([post.text])
+        rows[day] = result_row(
+            post.id, result, classifier.versions, published_at=post.published_at,
+            designated=classifier.designations.lists,
+        )  # fmt: skip
+    # Kyrgyzstan delisted the Taliban in September 2024.
+    assert rows["2023-06-01"]["flagged"] and "designated_org" in rows["2023-06-01"]["topics"]
+    assert not rows["2024-10-01"]["flagged"]
+    assert "national_only_org" in rows["2024-10-01"]["signals"]
