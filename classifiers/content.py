@@ -30,6 +30,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from classifiers import yaml_text
 from classifiers.base import CONTENT_TOPICS, Signal, Topic, TopicMatch
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, Lexicon, LexiconError, Term
 
@@ -94,7 +95,7 @@ def load_content_lexicons(paths: Sequence[Path] = (DEFAULT_CONTENT_DIR,)) -> lis
     found: list[ContentLexicon] = []
     for file in files:
         try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+            raw = yaml_text.safe_load(file.read_text(encoding="utf-8"))
             lexicon = ContentLexicon.model_validate(raw)
         except (OSError, yaml.YAMLError) as exc:
             problems.append(f"{file}: cannot be read: {exc} (check the file)")

@@ -6,8 +6,7 @@ import functools
 import re
 from pathlib import Path
 
-import yaml
-
+from classifiers import yaml_text
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
 from classifiers.normalize import normalize
 
@@ -18,7 +17,7 @@ CONTEXT = DEFAULT_LEXICON_DIR.parent / "context.yaml"
 
 @functools.cache
 def _pattern(path: Path = CONTEXT) -> re.Pattern[str]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml_text.safe_load(path.read_text(encoding="utf-8")) or {}
     stems = sorted(
         {normalize(str(stem)).text for words in data.get("stems", {}).values() for stem in words},
         key=len,

@@ -18,6 +18,8 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from classifiers import yaml_text
+
 __all__ = [
     "DEFAULT_CHOICE",
     "DEFAULT_DESIGNATIONS",
@@ -32,13 +34,13 @@ DEFAULT_DESIGNATIONS = Path(__file__).resolve().parents[1] / "configs" / "design
 DEFAULT_CHOICE: tuple[str, ...] = ("un", "kz", "kg", "tj", "uz", "tm")
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml_text.SafeLoader):  # type: ignore[misc,valid-type]
     """YAML without implicit dates: `_day` reads them, so an impossible one gets a clear error."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml_text.SafeLoader.yaml_implicit_resolvers.items()
 }
 
 _MONTH_RE = re.compile(r"^\d{4}-\d{2}$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 import re
@@ -104,7 +105,10 @@ class _FoldEntry:
 class _Entry:
     lexicon: Lexicon
     term: Term
-    pattern: re.Pattern[str]
+    # The regular expression's source, compiled on the first post that reaches it (_regex):
+    # most of the ~11,000 generated spellings never occur in a given run, and compiling them
+    # all up front cost seconds per process.
+    pattern: str
     # Upper/lower pattern of the term's letters; only abbr terms are case-sensitive.
     case: tuple[bool, ...] | None
     excludes: frozenset[str]
@@ -151,7 +155,7 @@ class LexiconTagger:
                     identity = (
                         key,
                         joined,
-                        entry.pattern.pattern,
+                        entry.pattern,
                         entry.case,
                         id(lexicon),
                         id(term),
@@ -381,7 +385,7 @@ class LexiconTagger:
                 return None
         if start > 0 and folded[start - 1].isalnum():
             return None
-        found = entry.pattern.match(folded, begin)
+        found = _regex(entry.pattern).match(folded, begin)
         if found is None:
             return None
         if (entry.excludes and _excluded(entry, squeeze(folded[start : found.end()]))) or (
@@ -487,9 +491,12 @@ def _all_capitals(spelling: str) -> tuple[bool, ...]:
     return tuple(True for char in spelling if char.isalpha())
 
 
-def _compile_spelling(
-    text: str, term: Term
-) -> tuple[str, bool, re.Pattern[str], re.Pattern[str] | None]:
+@functools.cache
+def _regex(source: str) -> re.Pattern[str]:
+    return re.compile(source)
+
+
+def _compile_spelling(text: str, term: Term) -> tuple[str, bool, str, re.Pattern[str] | None]:
     # Words are what spaces separate in the term; hyphens and apostrophes inside a word
     # ("аль-Каида", "Oʻzbekiston") are flexible gaps, but stem endings go only after words.
     words = [word for word in text.split(" ") if squeeze(word)]
@@ -505,7 +512,7 @@ def _compile_spelling(
     # An acronym may take a Russian derivative or a Turkic suffix chain, after a hyphen or not
     # ("ИГИЛовцы", "КТЖшники", "IShIDchilar", "ИГ-шный").
     tail = f"(?:-?{_ABBR_ENDING})?" if term.mode == "abbr" else ""
-    pattern = re.compile(_GAP.join(_word_pattern(word) + ending for word in words) + tail + _END)
+    pattern = _GAP.join(_word_pattern(word) + ending for word in words) + tail + _END
     # stem terms are looked up by their first word only, since later words may carry endings.
     looked_up = words[0] if term.mode == "stem" else " ".join(words)
     key = squeeze(looked_up)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from classifiers import yaml_text
 from classifiers.base import TOPICS, Topic
 from classifiers.normalize import normalize, squeeze
 
@@ -135,7 +136,7 @@ def _expand(paths: Sequence[Path], problems: list[str]) -> Iterator[Path]:
 
 def _load_file(path: Path) -> tuple[Lexicon | None, list[str]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_text.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         return None, [f"{path}: (file): cannot be read: {error} (check the file)"]
     except yaml.YAMLError as error:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from classifiers import yaml_text
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
 
 __all__ = ["ORDINARY_WORDS", "is_ordinary", "main"]
@@ -33,7 +34,7 @@ _PACKAGES = ("hunspell-en-us", "hunspell-ru", "hunspell-kk", "hunspell-uz", "hun
 def _words(path: Path = ORDINARY_WORDS) -> frozenset[str]:
     if not path.is_file():
         return frozenset()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml_text.safe_load(path.read_text(encoding="utf-8")) or {}
     return frozenset(str(word).casefold() for word in data.get("words", {}))
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from classifiers import yaml_text
 from classifiers.designations import DEFAULT_CHOICE, DesignationTable
 from crawler.errors import ConfigError
 from crawler.platforms import PLATFORMS
@@ -256,7 +257,7 @@ def _problems(file: Path, exc: ValidationError, prefix: tuple[int | str, ...] = 
 def parse_config(text: str, file: Path) -> ProjectConfig:
     """Validate config text; raise ConfigError listing every problem as `file: key.path: problem`."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
