@@ -133,8 +133,13 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
         terms = np.log1p(counts.astype(np.float64))[:, None] * np.take(
             self.nb_ptc, keys - text * width, axis=0
         )
-        # Keys are sorted by text, so each text's terms are one contiguous run to sum.
-        present, first = np.unique(text, return_index=True)
+        # Keys are sorted by text, so each text's terms are one contiguous run to sum; the
+        # runs start where the text number changes (no second sort, as np.unique would do).
+        starts = np.empty(text.size, dtype=bool)
+        starts[:1] = True
+        np.not_equal(text[1:], text[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)
+        present = text[first]
         # A text with no features scores all zeros, as in _raw_score() and py3langid.
         scores = np.zeros((count, len(self.nb_classes)), dtype=np.float64)
         if present.size:

@@ -26,7 +26,6 @@ from classifiers.ordinary_words import is_ordinary
 from classifiers.spelling import (
     MIN_SINGLE,
     fold_name,
-    fold_word,
     folded_words,
     spelling_cache,
     split_words,
@@ -180,7 +179,12 @@ class LexiconTagger:
         # Disclaimer phrases are looked for only in posts where the automaton saw their anchor.
         for anchor in ANCHORS:
             keys[False].setdefault(anchor, []).append(_ANCHOR)
-        self._plain, self._joined = (_automaton(view) for view in keys)
+        # A key found inside a word ("кол" in "школа") is dropped before any entry is checked,
+        # unless one of its entries may follow letters (an Arabic prefix) or is an anchor.
+        inner = {
+            index for index, entry in enumerate(self._entries) if entry.arabic_prefix is not None
+        } | {_ANCHOR}
+        self._plain, self._joined = (_automaton(view, inner) for view in keys)
 
     def tag(self, text: str) -> list[TopicMatch]:
         """Return the lexicon matches in text, with spans in the original text."""
@@ -241,16 +245,19 @@ class LexiconTagger:
         spelled_out: an evasion reading ("T.T.P.", "H T S"): nobody spells out the blood
         disorder, so an acronym found this way needs no further context.
         """
+        folded = norm.text
         starts: list[tuple[int, tuple[int, ...]]] = []
         if self._plain is not None:
-            for last, (length, indexes) in self._plain.iter(norm.text):
-                starts.append((last - length + 1, indexes))
+            for last, (length, indexes, inner) in self._plain.iter(folded):
+                begin = last - length + 1
+                if inner or not begin or not folded[begin - 1].isalnum():
+                    starts.append((begin, indexes))
         if self._joined is not None:
-            hits = list(self._joined.iter(squeeze(norm.text)))
+            hits = list(self._joined.iter(squeeze(folded)))
             if hits:
                 # A squeezed position k is k plus the separators before it in the text.
-                cut = [found.start() for found in _SEPARATOR_RE.finditer(norm.text)]
-                for last, (length, ids) in hits:
+                cut = [found.start() for found in _SEPARATOR_RE.finditer(folded)]
+                for last, (length, ids, _) in hits:
                     squeezed = position = last - length + 1
                     while (moved := squeezed + bisect.bisect_right(cut, position)) != position:
                         position = moved
@@ -316,12 +323,7 @@ class LexiconTagger:
         """Names matched on spelling keys that no other reading found (classifiers.spelling)."""
         assert self._folded is not None
         # Most words are in the fold's cache: look them up without a call.
-        cached = spelling_cache().get
-        keys = [
-            key if (key := cached(word)) is not None else fold_word(word)
-            for word in split_words(norm.text)
-        ]
-        folded = " ".join(filter(None, keys))
+        folded = " ".join(filter(None, map(spelling_cache().__getitem__, split_words(norm.text))))
         hits = list(self._folded.iter(folded))
         if not hits:
             return []
@@ -333,7 +335,7 @@ class LexiconTagger:
             starts[position] = index
             position += len(key) + 1
         matches: list[TopicMatch] = []
-        for last, (length, indexes) in hits:
+        for last, (length, indexes, _) in hits:
             first_index = starts.get(last - length + 1)
             if first_index is None:
                 continue  # not at the start of a word
@@ -427,12 +429,15 @@ def content_hash(lexicons: Sequence[Lexicon], rules: Rules | None = None) -> str
     return hashlib.sha256("\n".join(records).encode()).hexdigest()[:8]
 
 
-def _automaton(keys: dict[str, list[int]]) -> ahocorasick.Automaton | None:
+def _automaton(
+    keys: dict[str, list[int]], inner: set[int] | frozenset[int] = frozenset()
+) -> ahocorasick.Automaton | None:
+    """Each key stores (length, entry indexes, whether a hit inside a word may count)."""
     if not keys:
         return None
     automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
     for key, indexes in keys.items():
-        automaton.add_word(key, (len(key), tuple(indexes)))
+        automaton.add_word(key, (len(key), tuple(indexes), not inner.isdisjoint(indexes)))
     automaton.make_automaton()
     return automaton
 

@@ -32,7 +32,7 @@ class PostClassifier:
         engine: str = "py3langid",
         topics: str = "lexicon",
         model: Path | None = None,
-        designations: Sequence[str] = DEFAULT_CHOICE,
+        designations: Sequence[str] | None = None,
         content_paths: Sequence[Path] | None = None,
     ) -> None:
         if engine not in get_args(Engine):
@@ -60,7 +60,8 @@ class PostClassifier:
         )
         # Which lists count, by date: part of the lexicon's version, so a changed choice makes
         # `classify --reclassify` re-tag (storage.records.build_record applies it).
-        self.designations = Designations(designations)
+        # None: UN plus the region's states (classifiers.designations.DEFAULT_CHOICE).
+        self.designations = Designations(DEFAULT_CHOICE if designations is None else designations)
         self.labels: tuple[str, ...] = TOPICS
         self.version = ",".join(f"{key}={value}" for key, value in self.versions.items())
 

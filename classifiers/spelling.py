@@ -85,25 +85,30 @@ _SEPARATORS = "-_\u2010\u2011\u2012\u2013\u2014\u2015"
 _TOKEN = re.compile(f"[^\\s{re.escape(_SEPARATORS)}]+")
 _NOT_LETTER = re.compile(r"[^\w'’`]|[\d_]")
 
-_cache: dict[str, str] = {}
+
+class _FoldCache(dict[str, str]):
+    """word -> key; a missing word is folded on lookup, so hits never leave C."""
+
+    def __missing__(self, word: str) -> str:
+        letters = _NOT_LETTER.sub("", word)
+        key = _fold_arabic(letters) if _ARABIC_LETTER.search(letters) else _fold_letters(letters)
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()  # the same object: spelling_cache() callers keep a valid view
+        self[word] = key
+        return key
+
+
+_cache = _FoldCache()
 
 
 def spelling_cache() -> dict[str, str]:
-    """The word -> key cache fold_word fills (read-only for callers: a fast path)."""
+    """The word -> key cache: `cache[word]` folds a word not seen yet (a fast path)."""
     return _cache
 
 
 def fold_word(word: str) -> str:
     """The key of one casefolded word; "" for an article or a conjunction."""
-    key = _cache.get(word)
-    if key is not None:
-        return key
-    letters = _NOT_LETTER.sub("", word)
-    key = _fold_arabic(letters) if _ARABIC_LETTER.search(letters) else _fold_letters(letters)
-    if len(_cache) >= _CACHE_LIMIT:
-        _cache.clear()  # the same dict object: spelling_cache() callers keep a valid view
-    _cache[word] = key
-    return key
+    return _cache[word]
 
 
 def _fold_arabic(word: str) -> str:

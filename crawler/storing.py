@@ -48,6 +48,8 @@ class StoreSpec:
     unsaved_path: Path
     topics: str = "lexicon"
     model_path: Path | None = None
+    # Which designation lists count (classifier.designations); None: the classifier's default.
+    designations: tuple[str, ...] | None = None
 
     @classmethod
     def for_config(cls, config: ProjectConfig, run_id: int, unsaved_path: Path) -> StoreSpec:
@@ -62,6 +64,7 @@ class StoreSpec:
             unsaved_path=unsaved_path,
             topics=config.classifier.topics,
             model_path=config.classifier.model_dir(config.path.parent),
+            designations=tuple(config.classifier.designations),
         )
 
 
@@ -96,6 +99,7 @@ def store_batch(
             i, result, versions, spec.keep_text,
             model_topics=classifier.model_topics(result),
             lexicon_flags=classifier.lexicon_flags,
+            designated=classifier.designations.lists,
         )
         for i, result in zip(batch, results, strict=True)
     ]  # fmt: skip
@@ -121,6 +125,7 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
             engine=spec.language_engine,
             topics=spec.topics,
             model=spec.model_path,
+            designations=spec.designations,
         )
         release_shared_model()  # the identifier keeps what it needs
         writer = PostWriter(engine, spec.run_id)

@@ -145,8 +145,10 @@ def test_the_project_config_reaches_the_writer(model_dir: Path, tmp_path: Path) 
 
     config = tmp_path / "p.yaml"
     config.write_text(
-        f"project: p\nclassifier: {{topics: either, model: {model_dir}}}\n", encoding="utf-8"
+        f"project: p\nclassifier: {{topics: either, model: {model_dir}, designations: [kg, un]}}\n",
+        encoding="utf-8",
     )
     spec = StoreSpec.for_config(load_config(config), 7, tmp_path / "unsaved.jsonl")
     assert (spec.topics, spec.model_path, spec.run_id) == ("either", model_dir, 7)
+    assert spec.designations is not None and set(spec.designations) == {"kg", "un"}
     assert spec.keep_text == "flagged" and spec.lexicon_paths == ()

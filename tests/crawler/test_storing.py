@@ -6,6 +6,7 @@ writer process, as a crawl does.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from multiprocessing import Pipe
@@ -184,3 +185,24 @@ def stored_ids(url: str) -> set[str]:
     engine = open_database(url)
     with engine.connect() as conn:
         return set(conn.execute(select(Post.post_id)).scalars())
+
+
+@pytest.mark.parametrize(("choice", "flagged"), [(("tj",), True), (("kg",), False)])
+def test_the_writer_counts_by_the_projects_designation_choice(
+    tmp_path: Path, choice: tuple[str, ...], flagged: bool
+) -> None:
+    """Kyrgyzstan delisted the Taliban in Sept 2024, Tajikistan has not: a 2025 post names
+    the Taliban, so only the Tajik choice flags it. The writer builds its own classifier."""
+    url, engine, run = new_run(tmp_path)
+    post = PostItem("vk", "s", "club1", "-1_1", datetime(2025, 3, 1, tzinfo=UTC),
+                    "Делегация движения Талибан прибыла на переговоры", author="p" * 32)  # fmt: skip
+    inbox, to_writer = Pipe(duplex=False)
+    from_writer, outbox = Pipe(duplex=False)
+    to_writer.send([post])
+    to_writer.send(None)
+    chosen = dataclasses.replace(spec(tmp_path, url, run), designations=choice)
+    serve(chosen, inbox, outbox)
+    assert from_writer.recv()[0] == "versions"
+    assert from_writer.recv()[1].flagged == int(flagged)
+    with engine.connect() as conn:
+        assert conn.execute(select(Post.flagged)).scalar_one() is flagged
