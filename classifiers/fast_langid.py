@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import lzma
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -193,23 +195,79 @@ def release_shared_model() -> None:
     _model.cache_clear()
 
 
+_FIELDS = ("ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat")
+
+
 @functools.cache
 def _model() -> tuple[Any, ...]:
     """py3langid's model, read as py3langid's own load_model does but without its copies.
 
-    Loading takes ~0.6 s, so it happens once per process; instances only slice it. The
-    library turns the 39 MB transition table into an array.array (a second copy while it
-    loads); the NumPy fast path needs only the NumPy array, so the load peaks ~40 MB lower.
+    The library ships it LZMA-compressed (~0.6 s to read): the first process unpacks it once
+    into the user's cache folder (model_cache_dir) and every later one maps those arrays
+    read-only, in ~10 ms, sharing the pages with the other processes that map them (the
+    crawl's and import's writers). Without a writable cache folder it is unpacked in memory.
+    The library turns the 39 MB transition table into an array.array (a second copy while it
+    loads); the NumPy fast path needs only the NumPy array.
     """
+    folder = _cache_folder()
+    if folder is not None and folder.is_dir():
+        try:
+            arrays = [np.load(folder / f"{name}.npy", mmap_mode="r") for name in _FIELDS]
+        except (OSError, ValueError):  # damaged: unpacked again below, and replaced
+            shutil.rmtree(folder, ignore_errors=True)
+            arrays = []
+        if arrays:
+            return _fields(arrays)
     with tempfile.TemporaryFile(suffix=".npz") as tmp:
         with lzma.open(_langid.MODEL_DIR / _langid.MODEL_FILE) as src:
             shutil.copyfileobj(src, tmp, length=1 << 20)
         tmp.seek(0)
         with np.load(tmp, allow_pickle=False) as data:
-            return (
-                data["ptc"], data["pc"], data["classes"].tolist(), data["nextmove"],
-                data["nextmove_row"].tolist(), data["out_feat"],
-            )  # fmt: skip
+            arrays = [data[name] for name in _FIELDS]
+    if folder is not None:
+        _save(folder, arrays)
+    return _fields(arrays)
+
+
+def _fields(arrays: list[Any]) -> tuple[Any, ...]:
+    ptc, pc, classes, nextmove, row, output = arrays
+    return ptc, pc, classes.tolist(), nextmove, row.tolist(), output
+
+
+def model_cache_dir() -> Path:
+    """Where unpacked models are kept: $VEMETER_CACHE_DIR, else $XDG_CACHE_HOME/vemeter, else
+    ~/.cache/vemeter. Deleting it is always safe."""
+    if explicit := os.environ.get("VEMETER_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vemeter"
+
+
+def _cache_folder() -> Path | None:
+    """This model file's folder in the cache, named by the file's size and time (a new
+    py3langid release gets a new folder); None without a home to put it in."""
+    source = _langid.MODEL_DIR / _langid.MODEL_FILE
+    try:
+        stat = source.stat()
+        root = model_cache_dir()
+    except (OSError, RuntimeError):
+        return None
+    return root / f"py3langid-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def _save(folder: Path, arrays: list[Any]) -> None:
+    """Write the arrays to folder atomically (a temporary folder renamed); failures are fine."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
+        for name, array in zip(_FIELDS, arrays, strict=True):
+            np.save(staging / f"{name}.npy", array, allow_pickle=False)
+        try:
+            staging.rename(folder)
+        except OSError:  # another process got there first
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError:
+        return
 
 
 _TABLES: dict[int, tuple[Any, Any, Any, int]] = {}
@@ -227,7 +285,27 @@ def _build_tables(nextmove: Any, row: Any, output: Any) -> tuple[Any, Any, Any, 
     # A zero-copy view: widening the 10M-entry table to intp would cost ~80 MB and cache misses.
     moves = np.asarray(nextmove)
     rows = np.asarray(row, dtype=np.intp)
-    return moves, rows << 8, np.asarray(output, dtype=np.intp), _dfa_depth(moves, rows)
+    return moves, rows << 8, np.asarray(output, dtype=np.intp), _cached_depth(moves, rows)
+
+
+def _cached_depth(moves: Any, rows: Any) -> int:
+    """_dfa_depth, kept next to the unpacked model (the only model these tables are for)."""
+    folder = _cache_folder()
+    saved = folder / "dfa_depth.txt" if folder is not None and folder.is_dir() else None
+    if saved is not None:
+        try:
+            return int(saved.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            pass
+    depth = _dfa_depth(moves, rows)
+    if saved is not None:
+        try:
+            staging = saved.with_name(f".dfa_depth.{os.getpid()}")
+            staging.write_text(str(depth), encoding="ascii")
+            staging.replace(saved)
+        except OSError:
+            pass
+    return depth
 
 
 def _dfa_depth(moves: Any, rows: Any) -> int:
