@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 MIN_SINGLE = 7
-_CACHE_LIMIT = 200_000
+# Common words stay cached; a long crawl of rare words refills it (~10 MB at the limit).
+_CACHE_LIMIT = 50_000
 
 _CYRILLIC = {
     "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "j", "з": "z",
