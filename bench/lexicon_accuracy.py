@@ -47,7 +47,8 @@ from classifiers.normalize import normalize
 from storage.records import split_designated
 
 BLIND_SETS = [
-    Path(__file__).resolve().parents[1] / "tests" / "data" / name for name in ("blind3", "blind4")
+    Path(__file__).resolve().parents[1] / "tests" / "data" / name
+    for name in ("blind3", "blind4", "blind5")
 ]
 
 POST_LENGTH = 280
@@ -223,7 +224,13 @@ def blind_sections(directory: Path) -> list[str]:
     )
     lines.append(
         f"\nBenign posts with a counted organisation: {orgs.false_positive_rate:.1%} "
-        f"({orgs.benign_flagged}/{orgs.benign}).\n"
+        f"({orgs.benign_flagged}/{orgs.benign}"
+        + (
+            f"; name look-alikes {orgs.lookalikes_flagged}/{orgs.lookalikes}"
+            if orgs.lookalikes
+            else ""
+        )
+        + ").\n"
     )
     lines += [
         "Per organisation, with and without the spelling rules (leave-one-organisation-out: the",

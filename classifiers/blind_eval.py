@@ -76,6 +76,9 @@ class OrgReport:
     family_total: Counter[str] = field(default_factory=Counter)
     benign: int = 0
     benign_flagged: int = 0
+    # Of the benign posts: look-alikes of names in orgs.jsonl (family null), the hardest kind.
+    lookalikes: int = 0
+    lookalikes_flagged: int = 0
     missed: list[str] = field(default_factory=list)
 
     @property
@@ -93,6 +96,12 @@ def org_report(data: BlindSet, classify: Classify) -> OrgReport:
     for row in data.orgs:
         matches, _ = classify(row["text"], _when(row))
         hit = any(m.topic == "designated_org" for m in matches)
+        if row["family"] is None:  # a look-alike of a name (Isis the goddess, ИГ РАН)
+            report.benign += 1
+            report.lookalikes += 1
+            report.lookalikes_flagged += hit
+            report.benign_flagged += hit
+            continue
         report.total[row["variant"]] += 1
         report.family_total[row["family"]] += 1
         if hit:

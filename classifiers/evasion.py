@@ -51,7 +51,8 @@ _NON_LATIN_JOIN_RE = re.compile(f"[{_NON_LATIN}](?:(?=[{_LATIN}])|(?<=[{_LATIN}]
 
 # Emoji and pictographs (with ZWJ and variation selectors) put inside a name ("ИГ🔥ИЛ",
 # "Тали🇦🇫бан") or between its words ("Исламское ⚫ государство").
-_SYMBOL = "\u2190-\u2bff\u200d\ufe0f\U0001f000-\U0001faff"
+# Bullets and middle dots too ("ДА•ИШ", "Ҳизб•ут•Таҳрир").
+_SYMBOL = "\u00b7\u2022\u2027\u2190-\u2bff\u200d\ufe0f\U0001f000-\U0001faff"
 _SYMBOL_RE = re.compile(f"[{_SYMBOL}*]")
 _SYMBOL_IN_NAME_RE = re.compile(f"(?<=[^\\W\\d_])(?:( ?)[{_SYMBOL}]+( ?)|()\\*+())(?=[^\\W\\d_])")
 

@@ -50,7 +50,7 @@ __all__ = [
 # transliterated spellings, abbreviations with small-letter endings, exclude phrases.
 # 4: designated names also matched on their spelling keys (classifiers.spelling); acronyms in
 # any case unless they are ordinary words; acronyms with everyday meanings need context.
-MATCHER_VERSION = "4"
+MATCHER_VERSION = "5"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -296,7 +296,10 @@ class LexiconTagger:
         )
         guarded = entry.ordinary
         if not exact:
-            if len(entry.case) < _MIN_ANY_CASE:
+            # Only acronyms (one word in capitals) go in any case; a name in abbr mode for its
+            # case ("Islamic State", not "an Islamic state") keeps it.
+            term = entry.term.term
+            if len(entry.case) < _MIN_ANY_CASE or " " in term or not term.isupper():
                 return False
             letters = [c for c in found if c.isalpha()]
             ending = letters[len(entry.case) :]
@@ -448,6 +451,8 @@ def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
     spellings = [(text, _case_pattern(term.term) if term.mode == "abbr" else None)]
     if term.translit:
         for spelling in _translit_spellings(term, text):
+            # Normalised like post text: Uzbek "yo" transliterates to "ё", which posts fold to "е".
+            spelling = normalize(spelling).text
             spellings.append((spelling, _all_capitals(spelling) if term.mode == "abbr" else None))
     phrases = tuple(normalize(word).text for word in term.exclude)
     if len(spellings) > 1:

@@ -30,6 +30,10 @@ _FOLD: dict[int, str] = {
     ord("ё"): "е",
     # Arabic hamza carriers on alef are very often dropped in informal writing.
     **dict.fromkeys(map(ord, "أإآٱ"), "ا"),
+    # Informal Arabic writes the final ta marbuta as ha and alef maqsura as ya
+    # («القاعده», «جند الخلافه»): both fold, as Arabic search engines fold them.
+    ord("ة"): "ه",
+    ord("ى"): "ي",
     # Persian keyboards type ی and ک where Arabic has ي and ك.
     ord("ی"): "ي",
     ord("ک"): "ك",

@@ -20,6 +20,7 @@ from classifiers.normalize import clean_text
 
 __all__ = [
     "MODEL_FILE",
+    "REVIEW_LABELS",
     "TopicModel",
     "TopicModelError",
     "TopicReport",
@@ -35,6 +36,7 @@ FORMAT = 1
 MODEL_FILE = "model.json"
 ESTIMATORS_FILE = "estimators.joblib"
 _RETRAIN = "retrain it: vemeter model train --config CONFIG"
+REVIEW_LABELS = "review labels"
 
 
 class TopicModelError(ValueError):
@@ -164,6 +166,7 @@ class TopicModel:
         version: str,
         trained_at: str,
         skipped: Sequence[str] = (),
+        trained_on: str = REVIEW_LABELS,
     ) -> None:
         self.vectorizer = vectorizer
         self.classifiers = classifiers
@@ -173,6 +176,12 @@ class TopicModel:
         self.trained_at = trained_at
         # What training left out, e.g. "3 positive labels without a topic".
         self.skipped = tuple(skipped)
+        # What the labels were: REVIEW_LABELS, or the starter's synthetic corpus and weak labels
+        # (classifiers.starter). Shown beside the figures so the two are never confused.
+        self.trained_on = trained_on
+        # topic -> {text: out-of-fold probability} from fit()'s cross-validation (not saved):
+        # what per-language figures are computed from.
+        self.out_of_fold: dict[str, dict[str, float]] = {}
         self.labels: tuple[str, ...] = tuple(t for t in TOPICS if t in classifiers)
         self.thresholds = {
             r.topic: float(r.threshold) for r in self.reports if r.threshold is not None
@@ -195,6 +204,7 @@ class TopicModel:
         examples: Iterable[TrainingExample],
         params: TrainParams | None = None,
         progress: Callable[[str], None] | None = None,
+        trained_on: str = REVIEW_LABELS,
     ) -> TopicModel:
         """Fit a classifier per topic with enough labels; the others are reported as untrained."""
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -230,6 +240,7 @@ class TopicModel:
         need = max(params.min_positives, params.folds)
         classifiers: dict[str, Any] = {}
         reports: list[TopicReport] = []
+        out_of_fold: dict[str, dict[str, float]] = {}
         for topic in TOPICS:
             if progress:
                 progress(topic)
@@ -245,6 +256,7 @@ class TopicModel:
             folds = StratifiedKFold(n_splits=params.folds, shuffle=True, random_state=0)
             oof = cross_val_predict(_regression(params), x, y, cv=folds, method="predict_proba")
             proba = oof[:, 1]
+            out_of_fold[topic] = dict(zip(d.texts, proba.tolist(), strict=True))
             threshold, note = _choose_threshold(y, proba, params)
             predicted = proba >= threshold
             reports.append(
@@ -265,7 +277,11 @@ class TopicModel:
             skipped.append(f"{conflicting} texts labelled both yes and no for one topic")
         version = _version(data, params)
         trained_at = datetime.now(UTC).isoformat(timespec="seconds")
-        return cls(vectorizer, classifiers, reports, params, version, trained_at, skipped)
+        model = cls(
+            vectorizer, classifiers, reports, params, version, trained_at, skipped, trained_on
+        )
+        model.out_of_fold = out_of_fold
+        return model
 
     def score_many(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """Probabilities, one row per text and one column per trained topic (self.labels)."""
@@ -291,6 +307,7 @@ class TopicModel:
             "format": FORMAT, "name": self.name, "version": self.version,
             "sklearn": sklearn.__version__, "trained_at": self.trained_at,
             "params": asdict(self.params), "skipped": list(self.skipped),
+            "trained_on": self.trained_on,
             "topics": {r.topic: asdict(r) for r in self.reports},
         }  # fmt: skip
 
@@ -323,6 +340,7 @@ class TopicModel:
         return cls(
             fitted["vectorizer"], fitted["classifiers"], reports, params,
             meta["version"], meta["trained_at"], meta.get("skipped", ()),
+            meta.get("trained_on", REVIEW_LABELS),
         )  # fmt: skip
 
 

@@ -1,8 +1,10 @@
-"""`vemeter model`: train the topic model on review labels and show what a trained one knows."""
+"""`vemeter model`: train the topic model (on review labels, or the starter corpus) and show what a trained one knows."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,13 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from classifiers.base import TOPICS
+from classifiers.topic_model import TopicModel, TopicModelError
 from crawler.classification import model_folder
 from crawler.commands.output import Format, render
 from crawler.config import load_config
 from crawler.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
-    from classifiers.topic_model import TopicReport
+    from classifiers.topic_model import TopicReport, TrainParams
+    from crawler.config import ProjectConfig
 
 model_app = typer.Typer(help="Train and inspect the topic model.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -69,6 +74,15 @@ def train(
             "stored in the project's database.",
         ),
     ] = None,
+    starter: Annotated[
+        bool,
+        typer.Option(
+            "--starter",
+            help="Before any review label: train on the shipped synthetic corpus, with the "
+            "lexicon labelling real background sentences (weak supervision); prints "
+            "cross-validated figures per topic and language.",
+        ),
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option("--output", help="Model folder to write (default: classifier.model)."),
@@ -89,11 +103,7 @@ def train(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Train the topic model and print cross-validated precision and recall per topic. Example: vemeter model train --config configs/example.yaml"""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress
-
-    from classifiers.base import TOPICS
-    from classifiers.topic_model import TopicModel, TopicModelError, TrainParams
-    from storage.training import LabelsFileError, TrainingSet, read_labels_csv, review_examples
+    from classifiers.topic_model import TrainParams
 
     low, high = _ngrams(ngrams)
     cfg = load_config(config)
@@ -102,6 +112,38 @@ def train(
         raise InputError(
             f"{config}: classifier.model is not set (set it to a folder, or give --output DIR)"
         )
+    if starter and labels is not None:
+        raise InputError("--starter trains without labels: give --starter or --labels, not both")
+    params = TrainParams(
+        folds=folds, min_positives=min_positives, threshold_for=threshold_for.value,
+        min_precision=min_precision, ngram_min=low, ngram_max=high,
+    )  # fmt: skip
+    if starter:
+        model = _train_starter(cfg, params, fmt)
+    else:
+        model = _train_on_labels(cfg, labels, params, fmt)
+    for note in model.skipped:
+        err.print(f"skipped {note}", highlight=False)
+    if not model.labels:
+        need = max(min_positives, folds)
+        raise InputError(
+            f"no topic has {need} positive and {need} negative labels; nothing written "
+            "(label more posts, or lower --min-positives)"
+        )
+    model.save(folder)
+    err.print(
+        f"wrote {folder} ({model.tag}, {len(model.labels)} of {len(TOPICS)} topics, trained on "
+        f"{model.trained_on}); flag posts with it: classifier.topics: model or either",
+        highlight=False,
+    )
+
+
+def _train_on_labels(
+    cfg: ProjectConfig, labels: Path | None, params: TrainParams, fmt: Format
+) -> TopicModel:
+    from classifiers.topic_model import TopicModel
+    from storage.training import LabelsFileError, TrainingSet, read_labels_csv, review_examples
+
     data: TrainingSet
     if labels is not None:
         try:
@@ -124,44 +166,78 @@ def train(
         raise InputError(
             f"no yes/no labels in {where} (label a review sample, or give --labels FILE.csv)"
         )
-    params = TrainParams(
-        folds=folds, min_positives=min_positives, threshold_for=threshold_for.value,
-        min_precision=min_precision, ngram_min=low, ngram_max=high,
-    )  # fmt: skip
+    with _progress() as advance:
+        try:
+            model = TopicModel.fit(data.examples, params, progress=advance)
+        except TopicModelError as exc:
+            raise InputError(f"{where}: {exc}") from None
+    render(report_rows(model.reports), COLUMNS, fmt, title=f"topic-model@{model.version}")
+    return model
+
+
+def _train_starter(cfg: ProjectConfig, params: TrainParams, fmt: Format) -> TopicModel:
+    from classifiers import LexiconTagger, load_lexicons
+    from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
+    from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
+    from classifiers.starter import train_starter
+
+    tagger = LexiconTagger(
+        load_lexicons(cfg.lexicon_paths() or [DEFAULT_LEXICON_DIR]),
+        content=load_content_lexicons([DEFAULT_CONTENT_DIR]),
+    )
+    with _progress() as advance:
+        try:
+            model, figures = train_starter(
+                lambda text: {m.topic for m in tagger.tag(text)},
+                f"{tagger.name}@{tagger.version}",
+                params,
+                progress=advance,
+            )
+        except TopicModelError as exc:
+            raise InputError(str(exc)) from None
+    # One table, so that --format json|csv stays one document: each trained topic per language
+    # and over all languages, at the threshold chosen for it; untrained topics say why.
+    rows: list[dict[str, Any]] = [
+        {
+            "topic": f.topic, "language": f.lang, "positives": f.positives,
+            "negatives": f.negatives, "threshold": round(model.thresholds[f.topic], 3),
+            "precision": None if f.precision is None else round(f.precision, 3),
+            "recall": None if f.recall is None else round(f.recall, 3), "note": "",
+        }
+        for f in figures
+    ] + [
+        {"topic": r.topic, "language": "all", "positives": r.positives, "negatives": r.negatives,
+         "threshold": None, "precision": None, "recall": None, "note": r.reason}
+        for r in model.reports
+        if r.status != "trained" and r.topic != "designated_org"
+    ]  # fmt: skip
+    render(
+        rows,
+        ["topic", "language", "positives", "negatives", "threshold", "precision", "recall", "note"],
+        fmt,
+        title=f"topic-model@{model.version}: cross-validated on the synthetic corpus "
+        f"({model.trained_on})",
+    )
+    return model
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A bar over the topics being trained; yields the callback fit() reports each topic to."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
         console=err, transient=True, disable=not err.is_terminal,
     ) as bar:  # fmt: skip
         task = bar.add_task("training", total=len(TOPICS))
-        try:
-            model = TopicModel.fit(
-                data.examples,
-                params,
-                progress=lambda topic: bar.update(task, advance=1, description=topic),
-            )
-        except TopicModelError as exc:
-            raise InputError(f"{where}: {exc}") from None
-    render(report_rows(model.reports), COLUMNS, fmt, title=f"topic-model@{model.version}")
-    for note in model.skipped:
-        err.print(f"skipped {note}", highlight=False)
-    if not model.labels:
-        need = max(min_positives, folds)
-        raise InputError(
-            f"no topic has {need} positive and {need} negative labels; nothing written "
-            "(label more posts, or lower --min-positives)"
-        )
-    model.save(folder)
-    err.print(
-        f"wrote {folder} ({model.tag}, {len(model.labels)} of {len(TOPICS)} topics); "
-        "flag posts with it: classifier.topics: model or either",
-        highlight=False,
-    )
+        yield lambda topic: bar.update(task, advance=1, description=topic)
 
 
 @model_app.command("show")
 def show(config: ConfigOpt, fmt: FormatOpt = Format.table) -> None:
     """Print the configured model's version and per-topic quality. Example: vemeter model show --config configs/example.yaml"""
-    from classifiers.topic_model import TopicModelError, TopicReport, check_folder
+    from classifiers.topic_model import TopicReport, check_folder
 
     cfg = load_config(config)
     folder = model_folder(cfg)
@@ -176,5 +252,6 @@ def show(config: ConfigOpt, fmt: FormatOpt = Format.table) -> None:
         report_rows(reports),
         COLUMNS,
         fmt,
-        title=f"{meta['name']}@{meta['version']}, trained {meta['trained_at']}",
+        title=f"{meta['name']}@{meta['version']}, trained {meta['trained_at']} on "
+        f"{meta.get('trained_on', 'review labels')}",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -121,11 +122,36 @@ def test_acronyms_that_are_no_ordinary_word_match_in_any_case(
         ("HTS took Idlib.", True),
         ("ИГ «Интерфакс» сообщила о сделке.", False),
         ("ИГ* взяла ответственность.", True),
+        ("КТЖ повышает тарифы на грузоперевозки с января.", False),  # the railway
+        ("Боевики КТЖ опубликовали обращение.", True),
     ],
 )
 def test_acronyms_with_everyday_meanings_count_only_in_context(text: str, counted: bool) -> None:
-    shipped = LexiconTagger(load_lexicons([DEFAULT_LEXICON_DIR]))
-    found = [m for m in shipped.tag(text) if m.topic == "designated_org"]
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
+
+
+@functools.cache
+def SHIPPED() -> LexiconTagger:
+    return LexiconTagger(load_lexicons([DEFAULT_LEXICON_DIR]))
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ("Is an Islamic state compatible with liberal democracy?", False),
+        ("Islamic State claimed the attack.", True),
+        ("Qaeda leader killed in a drone strike, officials say.", True),
+        ("Bought a Noorani Qaida for my son.", False),
+        ("Ҳизб•ут•Таҳрир аъзолари ушланди", True),  # bullets inside the name
+        ("ДА•ИШ менен байланышы бар деп шектелген", True),
+        ("مقتل زعيم تنظيم القاعده في غارة", True),  # ta marbuta typed as ha
+        ("Толибони илм ба олимпиада омаданд.", False),  # students of knowledge
+        ("хизбутовцы опять раздавали листовки", True),
+    ],
+)
+def test_names_as_people_write_them_and_their_look_alikes(text: str, counted: bool) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
 
 

@@ -178,3 +178,13 @@ def test_turkic_stems_take_chained_suffixes_and_excludes_cover_longer_forms() ->
     # The plural is excluded, also when more suffixes follow it.
     assert tagger.tag("Ислам мемлекеттерінің министрлері") == []
     assert tagger.tag("Исламскоегосударствованиями") == []  # ru: at most five letters
+
+
+def test_a_latin_term_with_yo_matches_cyrillic_posts_where_yo_is_folded() -> None:
+    """Uzbek "yo" transliterates to "ё", which post text folds to "е": the spelling must too."""
+    lexicon = Lexicon(
+        topic="recruitment", family="f", layer="un_listed", source="t",
+        terms=[Term(term="yopiq guruh", lang=["uz"], mode="stem")],
+    )  # fmt: skip
+    found = LexiconTagger([lexicon]).tag("ёпиқ гуруҳга ёзинг")
+    assert [m.term for m in found] == ["yopiq guruh"]

@@ -76,7 +76,9 @@ def test_records_name_the_model_and_its_version(model_dir: Path, either: PostCla
         model_topics=classifier.model_topics(result), lexicon_flags=True,
     )  # fmt: skip
     scores = dict(result.scores)
-    assert [(t.kind, t.label, t.score, t.classifier, t.version) for t in record.tags] == [
+    # ("donation" is a financing candidate word: a borderline signal may come too.)
+    model_tags = [t for t in record.tags if t.kind != "signal"]
+    assert [(t.kind, t.label, t.score, t.classifier, t.version) for t in model_tags] == [
         ("score", "financing", scores["financing"], "topic-model", version),
         ("score", "recruitment", scores["recruitment"], "topic-model", version),
         ("topic", "financing", scores["financing"], "topic-model", version),

@@ -225,3 +225,24 @@ def test_train_from_the_database_by_default(tmp_path: Path) -> None:
     rows = {r["topic"]: r for r in csv.DictReader(done.stdout.splitlines())}
     assert (rows["financing"]["status"], rows["financing"]["positives"]) == ("trained", "40")
     assert TopicModel.load(tmp_path / "models" / "topics").labels == ("financing",)
+
+
+def test_the_starter_model_trains_without_labels_and_says_so(tmp_path: Path) -> None:
+    """On the shipped corpus: figures per language, a model that records what it was trained on."""
+    config = write_config(tmp_path)
+    done = runner.invoke(
+        app, ["model", "train", "--starter", "--config", str(config), "--format", "json"]
+    )
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.stdout)
+    languages = {r["language"] for r in rows if r["topic"] == "financing"}
+    assert {"ru", "kk", "all"} <= languages
+    assert {r["topic"] for r in rows} >= {"financing", "recruitment", "incitement"}
+    model = TopicModel.load(tmp_path / "models" / "topics")
+    assert model.trained_on.startswith("starter:") and "no review labels" in model.trained_on
+    shown = runner.invoke(app, ["model", "show", "--config", str(config)])
+    assert "no review labels" in " ".join(shown.stdout.split())
+    both = runner.invoke(
+        app, ["model", "train", "--starter", "--labels", "x.csv", "--config", str(config)]
+    )
+    assert isinstance(both.exception, InputError) and "not both" in str(both.exception)
