@@ -227,6 +227,7 @@ def test_train_from_the_database_by_default(tmp_path: Path) -> None:
     assert TopicModel.load(tmp_path / "models" / "topics").labels == ("financing",)
 
 
+@pytest.mark.e2e  # trains on the whole shipped corpus (~8 s)
 def test_the_starter_model_trains_without_labels_and_says_so(tmp_path: Path) -> None:
     """On the shipped corpus: figures per language, a model that records what it was trained on."""
     config = write_config(tmp_path)
