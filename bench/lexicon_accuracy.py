@@ -29,7 +29,6 @@ from datetime import datetime
 
 from classifiers.base import Signal, TopicMatch
 from classifiers.blind_eval import Classify, content_report, load_blind_set, org_report
-from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
 from classifiers.designations import Designations
 from classifiers.evasion_eval import (
     SPLITS,
@@ -41,7 +40,7 @@ from classifiers.evasion_eval import (
     load_evaluation_set,
     naive_tagger,
 )
-from classifiers.lexicon import MATCHER_VERSION, LexiconTagger
+from classifiers.lexicon import MATCHER_VERSION, LexiconTagger, build_tagger
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
 from classifiers.normalize import normalize
 from storage.records import split_designated
@@ -187,10 +186,7 @@ def main() -> None:
 
 def blind_classifier(spelling_keys: bool = True) -> Classify:
     """Lexicons, content rules and designations as a crawl applies them (no language model)."""
-    content = load_content_lexicons() if DEFAULT_CONTENT_DIR.is_dir() else []
-    tagger = LexiconTagger(
-        load_lexicons([DEFAULT_LEXICON_DIR]), spelling_keys=spelling_keys, content=content
-    )
+    tagger = build_tagger(spelling_keys=spelling_keys)
     designations = Designations()
 
     def classify(text: str, when: datetime) -> tuple[list[TopicMatch], list[Signal]]:

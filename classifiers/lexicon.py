@@ -10,17 +10,33 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import ahocorasick
 
 from classifiers.base import Signal, TopicMatch
 from classifiers.confusables import DIGIT_LIKE
-from classifiers.content import ContentLexicon, Rules, apply_rules, rules_of
+from classifiers.content import (
+    DEFAULT_CONTENT_DIR,
+    ContentLexicon,
+    Rules,
+    apply_rules,
+    load_content_lexicons,
+    rules_of,
+)
 from classifiers.context import has_context
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import transliterations
-from classifiers.lexicon_files import Layer, Lexicon, LexiconError, Mode, Term, load_lexicons
+from classifiers.lexicon_files import (
+    DEFAULT_LEXICON_DIR,
+    Layer,
+    Lexicon,
+    LexiconError,
+    Mode,
+    Term,
+    load_lexicons,
+)
 from classifiers.normalize import SEPARATORS, Normalized, normalize, original_span, squeeze
 from classifiers.ordinary_words import is_ordinary
 from classifiers.spelling import (
@@ -41,6 +57,7 @@ __all__ = [
     "Mode",
     "Term",
     "TopicMatch",
+    "build_tagger",
     "content_hash",
     "load_lexicons",
 ]
@@ -116,6 +133,24 @@ class _Entry:
     arabic_prefix: re.Pattern[str] | None
     # abbr only: the acronym in small letters or capitalised is a word or a name.
     ordinary: bool = False
+
+
+def build_tagger(
+    lexicon_paths: Sequence[Path] | None = None,
+    content_paths: Sequence[Path] | None = None,
+    *,
+    spelling_keys: bool = True,
+) -> LexiconTagger:
+    """Names and content rules as a crawl tags posts: the lexicons of lexicon_paths (default:
+    the shipped ones) and the content rules of content_paths (default: the shipped ones;
+    [] for none). A bad file raises LexiconError listing every problem."""
+    if content_paths is None:
+        content_paths = [DEFAULT_CONTENT_DIR] if DEFAULT_CONTENT_DIR.is_dir() else []
+    return LexiconTagger(
+        load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]),
+        spelling_keys=spelling_keys,
+        content=load_content_lexicons(content_paths) if content_paths else (),
+    )
 
 
 class LexiconTagger:

@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from classifiers.base import TOPICS, Classification, Signal, TopicMatch
-from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
 from classifiers.designations import DEFAULT_CHOICE, Designations
 from classifiers.language import Engine, LanguageIdentifier, LanguageResult, Prior
-from classifiers.lexicon import LexiconTagger, load_lexicons
-from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
+from classifiers.lexicon import build_tagger
 
 if TYPE_CHECKING:
     from classifiers.topic_model import TopicModel
@@ -52,12 +50,7 @@ class PostClassifier:
         self.language = LanguageIdentifier(languages, engine=cast(Engine, engine))
         # Content topics by co-occurrence rules (classifiers.content), matched in the same pass
         # as the names; [] turns them off.
-        if content_paths is None:
-            content_paths = [DEFAULT_CONTENT_DIR] if DEFAULT_CONTENT_DIR.is_dir() else []
-        self.lexicon = LexiconTagger(
-            load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]),
-            content=load_content_lexicons(content_paths) if content_paths else (),
-        )
+        self.lexicon = build_tagger(lexicon_paths, content_paths)
         # Which lists count, by date: part of the lexicon's version, so a changed choice makes
         # `classify --reclassify` re-tag (storage.records.build_record applies it).
         # None: UN plus the region's states (classifiers.designations.DEFAULT_CHOICE).

@@ -176,15 +176,11 @@ def _train_on_labels(
 
 
 def _train_starter(cfg: ProjectConfig, params: TrainParams, fmt: Format) -> TopicModel:
-    from classifiers import LexiconTagger, load_lexicons
-    from classifiers.content import DEFAULT_CONTENT_DIR, load_content_lexicons
-    from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
+    from classifiers.lexicon import build_tagger
     from classifiers.starter import train_starter
+    from classifiers.topic_model import TopicModelError
 
-    tagger = LexiconTagger(
-        load_lexicons(cfg.lexicon_paths() or [DEFAULT_LEXICON_DIR]),
-        content=load_content_lexicons([DEFAULT_CONTENT_DIR]),
-    )
+    tagger = build_tagger(cfg.lexicon_paths() or None)
     with _progress() as advance:
         try:
             model, figures = train_starter(

@@ -60,3 +60,20 @@ def test_a_damaged_cache_is_read_around_and_replaced(
     assert answers() == expected
     fast_langid.release_shared_model()
     assert isinstance(fast_langid._model()[0], np.memmap)  # unpacked again
+
+
+def test_the_tokenizer_depth_is_kept_beside_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_model: None
+) -> None:
+    monkeypatch.setenv("VEMETER_CACHE_DIR", str(tmp_path))
+    model = fast_langid._model()
+    moves, rows = np.asarray(model[3]), np.asarray(model[4])
+    depth = fast_langid._cached_depth(moves, rows)
+    (folder,) = tmp_path.iterdir()
+    saved = folder / "dfa_depth.txt"
+    assert (
+        saved.read_text(encoding="ascii") == str(depth) == str(fast_langid._dfa_depth(moves, rows))
+    )
+    saved.write_text("not a number", encoding="ascii")
+    assert fast_langid._cached_depth(moves, rows) == depth  # recomputed, and saved again
+    assert saved.read_text(encoding="ascii") == str(depth)
