@@ -16,6 +16,7 @@ cues:
 rules:
   - [call_to_join, destination]
 candidates: [{term: "хиджра", lang: [ru], mode: stem}]
+typed: {call_to_join: [handle]}     # optional: shapes that also hit a group (typed_cues)
 ```
 Cues are matched as lexicon terms are (classifiers.lexicon_files.Term), in the same automaton
 and over the same normalised text as the names (LexiconTagger's `content`).
@@ -23,7 +24,7 @@ and over the same normalised text as the names (LexiconTagger's `content`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from classifiers import yaml_text
 from classifiers.base import CONTENT_TOPICS, Signal, Topic, TopicMatch
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, Lexicon, LexiconError, Term
+from classifiers.typed_cues import TypedKind, find_typed
 
 __all__ = [
     "CANDIDATES",
@@ -43,10 +45,14 @@ __all__ = [
     "apply_rules",
     "load_content_lexicons",
     "rules_of",
+    "typed_matches",
+    "typed_of",
 ]
 
 # Per content topic, its rules: each a tuple of cue group names that must all have a hit.
 Rules = dict[str, list[tuple[str, ...]]]
+# Per content topic, (cue group, shapes that hit it).
+Typed = dict[str, list[tuple[str, tuple[TypedKind, ...]]]]
 
 DEFAULT_CONTENT_DIR = DEFAULT_LEXICON_DIR / "content"
 # The family of a match made by a rule, and the lexicon family of the candidate words.
@@ -65,6 +71,8 @@ class ContentLexicon(BaseModel):
     cues: dict[Group, list[Term]] = Field(min_length=1)
     rules: list[list[Group]] = Field(min_length=1)
     candidates: list[Term] = Field(default_factory=list)
+    # Shapes that also hit a cue group: {payment: [card, crypto]} (classifiers.typed_cues).
+    typed: dict[Group, list[TypedKind]] = Field(default_factory=dict)
 
     def lexicons(self) -> list[Lexicon]:
         """The cue groups and candidates as lexicons (family: group name or `candidates`)."""
@@ -112,6 +120,11 @@ def load_content_lexicons(paths: Sequence[Path] = (DEFAULT_CONTENT_DIR,)) -> lis
                 f"{file}: topic: {lexicon.topic!r} is not a content topic "
                 f"(use one of {', '.join(CONTENT_TOPICS)})"
             )
+        for group in lexicon.typed:
+            if group not in lexicon.cues:
+                problems.append(
+                    f"{file}: typed.{group}: not a cue group (name a group listed under cues)"
+                )
         for number, rule in enumerate(lexicon.rules):
             unknown = [group for group in rule if group not in lexicon.cues]
             if unknown or not rule:
@@ -131,6 +144,33 @@ def rules_of(lexicons: Sequence[ContentLexicon]) -> Rules:
     for lexicon in lexicons:
         rules.setdefault(lexicon.topic, []).extend(tuple(rule) for rule in lexicon.rules)
     return rules
+
+
+def typed_of(lexicons: Sequence[ContentLexicon]) -> Typed:
+    """Per topic, the cue groups that shapes hit and which shapes."""
+    typed: Typed = {}
+    for lexicon in lexicons:
+        for group, kinds in sorted(lexicon.typed.items()):
+            typed.setdefault(lexicon.topic, []).append((group, tuple(kinds)))
+    return typed
+
+
+def typed_matches(text: str, topics: Iterable[str], typed: Typed) -> list[TopicMatch]:
+    """Cue matches for the shapes in text (a card number, a link...), for the given topics
+    only: the posts whose words already hit a cue of that topic."""
+    wanted = [(topic, group, kinds) for topic in topics for group, kinds in typed.get(topic, ())]
+    if not wanted:
+        return []
+    found = find_typed(text)
+    return [
+        TopicMatch(
+            topic=topic, family=group, term=f"<{kind}>", start=found[kind][0],
+            end=found[kind][1], lang=(), tier="cue",
+        )
+        for topic, group, kinds in wanted
+        for kind in kinds
+        if kind in found
+    ]  # fmt: skip
 
 
 def apply_rules(

@@ -20,9 +20,12 @@ from classifiers.content import (
     DEFAULT_CONTENT_DIR,
     ContentLexicon,
     Rules,
+    Typed,
     apply_rules,
     load_content_lexicons,
     rules_of,
+    typed_matches,
+    typed_of,
 )
 from classifiers.context import has_context
 from classifiers.disclaimer import ANCHORS, find_disclaimers
@@ -171,11 +174,14 @@ class LexiconTagger:
         self.name = name
         self.content = tuple(content)
         self._rules = rules_of(self.content)
+        self._typed = typed_of(self.content)
         self.lexicons = (
             *lexicons,
             *(made for lexicon in self.content for made in lexicon.lexicons()),
         )
-        self.version = version or f"{MATCHER_VERSION}.{content_hash(self.lexicons, self._rules)}"
+        self.version = version or (
+            f"{MATCHER_VERSION}.{content_hash(self.lexicons, self._rules, self._typed)}"
+        )
         self.labels = tuple(sorted({lexicon.topic for lexicon in self.lexicons}))
         self._entries: list[_Entry] = []
         # All terms go into two automata, one per view of the text: names written as one
@@ -255,6 +261,7 @@ class LexiconTagger:
             ]
             matches = [m for m in matches if m.tier == "flag"]
             if cues:
+                cues += typed_matches(text, {m.topic for m in cues}, self._typed)
                 found, unmet = apply_rules(cues, self._rules, text)
                 matches.extend(found)
                 marks.extend(unmet)
@@ -450,7 +457,9 @@ class LexiconTagger:
         )
 
 
-def content_hash(lexicons: Sequence[Lexicon], rules: Rules | None = None) -> str:
+def content_hash(
+    lexicons: Sequence[Lexicon], rules: Rules | None = None, typed: Typed | None = None
+) -> str:
     """First 8 hex digits of a SHA-256 over what decides the tags (not notes or sources)."""
     records = sorted(
         json.dumps(
@@ -464,6 +473,8 @@ def content_hash(lexicons: Sequence[Lexicon], rules: Rules | None = None) -> str
     )
     if rules:
         records.append(json.dumps(sorted(rules.items()), ensure_ascii=False))
+    if typed:
+        records.append(json.dumps(sorted(typed.items()), ensure_ascii=False))
     return hashlib.sha256("\n".join(records).encode()).hexdigest()[:8]
 
 

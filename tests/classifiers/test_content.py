@@ -73,3 +73,64 @@ def test_bad_files_are_reported_by_key(tmp_path: Path) -> None:
     bad.write_text(RECRUITMENT.replace("topic: recruitment", "topic: designated_org"), "utf-8")
     with pytest.raises(LexiconError, match="is not a content topic"):
         load_content_lexicons([bad])
+
+
+FINANCING = """
+topic: financing
+source: synthetic test cues
+cues:
+  payment: [{term: "blorp it over", lang: [en], mode: word}]
+  purpose: [{term: "for the kelmar fighters", lang: [en], mode: word}]
+rules:
+  - [payment, purpose]
+typed:
+  payment: [card, crypto]
+"""
+
+
+def financing_tagger(tmp_path: Path, text: str = FINANCING) -> LexiconTagger:
+    path = tmp_path / "financing.yaml"
+    path.write_text(text, encoding="utf-8")
+    return LexiconTagger([], content=load_content_lexicons([path]))
+
+
+@pytest.mark.parametrize(
+    ("text", "topics"),
+    [
+        ("4400 1234 5678 9012 for the kelmar fighters", ["financing"]),
+        ("wallet TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE, for the kelmar fighters", ["financing"]),
+        ("for the kelmar fighters, details in [CARD]", ["financing"]),  # an export's placeholder
+        ("for the kelmar fighters, call 2024 or 15 times", []),  # no card, no wallet
+        ("4400 1234 5678 9012 for the sick child", []),  # a card alone is no topic
+    ],
+)
+def test_a_card_number_or_wallet_hits_the_payment_group(
+    tmp_path: Path, text: str, topics: list[str]
+) -> None:
+    assert [m.topic for m in financing_tagger(tmp_path).tag(text)] == topics
+
+
+def test_typed_cues_are_part_of_the_version(tmp_path: Path) -> None:
+    with_typed = financing_tagger(tmp_path).version
+    without = financing_tagger(tmp_path, FINANCING.replace("  payment: [card, crypto]\n", "")
+                               .replace("typed:\n", "")).version  # fmt: skip
+    assert with_typed != without
+
+
+def test_typed_must_name_a_cue_group(tmp_path: Path) -> None:
+    with pytest.raises(LexiconError, match=r"typed\.wallet: not a cue group"):
+        financing_tagger(tmp_path, FINANCING + "  wallet: [crypto]\n")
+
+
+def test_shapes_in_text() -> None:
+    from classifiers.typed_cues import find_typed
+
+    text = "card 4400-1234-5678-9012, tel +7 701 234 56 78, @brother_x, t.me/somechan, in 2024"
+    found = find_typed(text)
+    assert {kind: text[a:b] for kind, (a, b) in found.items()} == {
+        "card": "4400-1234-5678-9012",
+        "phone": "+7 701 234 56 78",
+        "handle": "@brother_x",
+        "link": "t.me/somechan",
+    }
+    assert find_typed("mail me at a@example.org on 12.05.2024 at 10:30") == {}

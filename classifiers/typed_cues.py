@@ -1,0 +1,47 @@
+"""Cues that are shapes, not words: a card number, a phone number, a crypto wallet, an @handle,
+a link. A content rule can use them like a cue group ("send to 4400 1234 5678 9012" +
+"for the mujahideen"), so that payment and contact details count however they are worded.
+
+The bracketed placeholders that anonymised exports and this project's evaluation sets put in
+their place ([CARD], [CONTACT], [LINK]) count as the shape they stand for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+__all__ = ["TYPED_KINDS", "TypedKind", "find_typed"]
+
+TypedKind = Literal["card", "phone", "crypto", "handle", "link"]
+TYPED_KINDS: tuple[TypedKind, ...] = ("card", "phone", "crypto", "handle", "link")
+
+# Order matters: at one position the first alternative wins (a card number is not a phone).
+_PATTERNS: dict[TypedKind, str] = {
+    # 16 to 19 digits, in groups of four or not.
+    "card": r"(?<![\d])\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d])|\[CARD\]",
+    "crypto": (
+        r"\b(?:bc1[a-z0-9]{25,59}|[13][a-km-zA-HJ-NP-Z1-9]{25,34}|0x[0-9a-fA-F]{40}"
+        r"|T[1-9A-HJ-NP-Za-km-z]{33})\b"
+    ),
+    # International or local numbers of 9 to 15 digits with the usual separators.
+    "phone": r"(?<![\w+])\+?\d{1,3}[ (.-]{0,2}\d{2,4}[ ).-]{0,2}\d{3}[ .-]?\d{2}[ .-]?\d{2}(?!\d)"
+    r"|\[CONTACT\]",
+    "handle": r"(?<![\w@.])@[A-Za-z][A-Za-z0-9_]{3,31}\b",
+    # Up to the first space or closing punctuation.
+    "link": (
+        r"\bhttps?://[^\s,;)\]»\"'<>]+|\b(?:t\.me|telegram\.me|wa\.me|vk\.com|ok\.ru)/[^\s,;)\]»\"'<>]+"
+        r"|\bwww\.[^\s,;)\]»\"'<>]+|\[LINK\]"
+    ),
+}
+_TYPED_RE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS.items()))
+
+
+def find_typed(text: str) -> dict[TypedKind, tuple[int, int]]:
+    """The span of the first card, phone, crypto wallet, handle and link in text."""
+    found: dict[TypedKind, tuple[int, int]] = {}
+    for match in _TYPED_RE.finditer(text):
+        kind = match.lastgroup
+        if kind is not None and kind not in found:
+            found[kind] = match.span()  # type: ignore[index]
+    return found
