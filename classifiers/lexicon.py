@@ -70,7 +70,7 @@ __all__ = [
 # transliterated spellings, abbreviations with small-letter endings, exclude phrases.
 # 4: designated names also matched on their spelling keys (classifiers.spelling); acronyms in
 # any case unless they are ordinary words; acronyms with everyday meanings need context.
-MATCHER_VERSION = "5"
+MATCHER_VERSION = "6"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -102,6 +102,7 @@ _ARABIC_ARTICLE_PREFIX_RE = re.compile("[وف]?[بك]?ال|[وف]?لل")
 _MAX_ARABIC_PREFIX = 4
 # Acronyms this short are matched only in their own capitals: "иг", "ди" are too common.
 _MIN_ANY_CASE = 3
+_BARE_WORD = 3
 _MAX_CAPITAL_ENDING = 3
 
 
@@ -568,9 +569,24 @@ def _compile_spelling(text: str, term: Term) -> tuple[str, bool, str, re.Pattern
     # An acronym may take a Russian derivative or a Turkic suffix chain, after a hyphen or not
     # ("ИГИЛовцы", "КТЖшники", "IShIDchilar", "ИГ-шный").
     tail = f"(?:-?{_ABBR_ENDING})?" if term.mode == "abbr" else ""
-    pattern = _GAP.join(_word_pattern(word) + ending for word in words) + tail + _END
-    # stem terms are looked up by their first word only, since later words may carry endings.
-    looked_up = words[0] if term.mode == "stem" else " ".join(words)
+    # Leading words of up to _BARE_WORD letters (prepositions, particles: "ба дасти", "mol
+    # bilan") take no ending in a stem term; every later word and the last one may.
+    bare = 0
+    while bare < len(words) - 1 and len(squeeze(words[bare])) <= _BARE_WORD:
+        bare += 1
+    endings = ["" if i < bare else ending for i in range(len(words))]
+    pattern = (
+        _GAP.join(_word_pattern(word) + end for word, end in zip(words, endings, strict=True))
+        + tail
+        + _END
+    )
+    # stem terms are looked up by their words up to the first that may carry an ending (later
+    # ones may too): the leading short words make the key rarer ("ба дасти", not "ба").
+    if term.mode == "stem":
+        first_ending = next((i for i, end in enumerate(endings) if end), len(words) - 1)
+        looked_up = " ".join(words[: first_ending + 1])
+    else:
+        looked_up = " ".join(words)
     key = squeeze(looked_up)
     return key, key != looked_up, pattern, arabic_prefix
 

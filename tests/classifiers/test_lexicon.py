@@ -188,3 +188,22 @@ def test_a_latin_term_with_yo_matches_cyrillic_posts_where_yo_is_folded() -> Non
     )  # fmt: skip
     found = LexiconTagger([lexicon]).tag("ёпиқ гуруҳга ёзинг")
     assert [m.term for m in found] == ["yopiq guruh"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("ба дасти бародарон", True),
+        ("бав дасти бародарон", False),  # a leading short word takes no ending
+        ("ба дастиҳо бародарон", True),  # the longer word still does
+        ("sen mujohidlar safiga qo'shil", True),  # so does a short last word
+        ("бадан дасти", False),
+    ],
+)
+def test_leading_short_words_of_a_stem_term_take_no_ending(text: str, found: bool) -> None:
+    lexicon = Lexicon(
+        topic="recruitment", family="f", layer="un_listed", source="t",
+        terms=[Term(term="ба дасти", lang=["tg"], mode="stem"),
+               Term(term="mujohidlar saf", lang=["uz"], mode="stem")],
+    )  # fmt: skip
+    assert bool(LexiconTagger([lexicon]).tag(text)) is found
