@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import json
 import re
@@ -125,10 +124,9 @@ class _FoldEntry:
 class _Entry:
     lexicon: Lexicon
     term: Term
-    # The regular expression's source, compiled on the first post that reaches it (_regex):
-    # most of the ~11,000 generated spellings never occur in a given run, and compiling them
-    # all up front cost seconds per process.
-    pattern: str
+    # Compiled on the first post that reaches it: most of the ~20,000 generated spellings
+    # never occur in a given run, and building them all up front cost seconds per process.
+    pattern: _LazyRegex
     # Upper/lower pattern of the term's letters; only abbr terms are case-sensitive.
     case: tuple[bool, ...] | None
     excludes: frozenset[str]
@@ -150,11 +148,40 @@ def build_tagger(
     [] for none). A bad file raises LexiconError listing every problem."""
     if content_paths is None:
         content_paths = [DEFAULT_CONTENT_DIR] if DEFAULT_CONTENT_DIR.is_dir() else []
-    return LexiconTagger(
-        load_lexicons(lexicon_paths or [DEFAULT_LEXICON_DIR]),
-        spelling_keys=spelling_keys,
-        content=load_content_lexicons(content_paths) if content_paths else (),
-    )
+    names = list(lexicon_paths or [DEFAULT_LEXICON_DIR])
+    # A tagger is read-only once built, so one process (a test worker, `classify
+    # --reclassify`) reuses it while none of its files has changed.
+    key = (spelling_keys, _file_stamps(names), _file_stamps(content_paths))
+    tagger = _BUILT.get(key)
+    if tagger is None:
+        tagger = LexiconTagger(
+            load_lexicons(names),
+            spelling_keys=spelling_keys,
+            content=load_content_lexicons(content_paths) if content_paths else (),
+        )
+        if None not in key:
+            if len(_BUILT) >= _BUILT_LIMIT:
+                _BUILT.clear()
+            _BUILT[key] = tagger
+    return tagger
+
+
+_BUILT: dict[tuple[object, ...], LexiconTagger] = {}
+_BUILT_LIMIT = 4
+
+
+def _file_stamps(paths: Sequence[Path]) -> tuple[tuple[str, str], ...] | None:
+    """Path and content digest of every YAML file under paths (~2 ms for the shipped ones);
+    None if one cannot be read (the tagger is then built, and the loader says what is wrong)."""
+    stamps = []
+    try:
+        for path in map(Path, paths):
+            for file in sorted(path.glob("*.yaml")) if path.is_dir() else [path]:
+                digest = hashlib.blake2b(file.read_bytes(), digest_size=16).hexdigest()
+                stamps.append((str(file.resolve()), digest))
+    except OSError:
+        return None
+    return tuple(stamps)
 
 
 class LexiconTagger:
@@ -196,7 +223,7 @@ class LexiconTagger:
                     identity = (
                         key,
                         joined,
-                        entry.pattern,
+                        entry.pattern.source,
                         entry.case,
                         id(lexicon),
                         id(term),
@@ -433,7 +460,7 @@ class LexiconTagger:
                 return None
         if start > 0 and folded[start - 1].isalnum():
             return None
-        found = _regex(entry.pattern).match(folded, begin)
+        found = entry.pattern.match(folded, begin)
         if found is None:
             return None
         if (entry.excludes and _excluded(entry, squeeze(folded[start : found.end()]))) or (
@@ -548,12 +575,32 @@ def _all_capitals(spelling: str) -> tuple[bool, ...]:
     return tuple(True for char in spelling if char.isalpha())
 
 
-@functools.cache
-def _regex(source: str) -> re.Pattern[str]:
-    return re.compile(source)
+# A spelling's words with the ending each may take, and the acronym tail.
+Pattern = tuple[tuple[tuple[str, str], ...], str]
 
 
-def _compile_spelling(text: str, term: Term) -> tuple[str, bool, str, re.Pattern[str] | None]:
+class _LazyRegex:
+    """A spelling's regular expression, built and compiled when a post first reaches it."""
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: Pattern) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def match(self, text: str, pos: int) -> re.Match[str] | None:
+        compiled = self._compiled
+        if compiled is None:
+            words, tail = self.source
+            compiled = self._compiled = re.compile(
+                _GAP.join(_word_pattern(word) + ending for word, ending in words) + tail + _END
+            )
+        return compiled.match(text, pos)
+
+
+def _compile_spelling(
+    text: str, term: Term
+) -> tuple[str, bool, _LazyRegex, re.Pattern[str] | None]:
     # Words are what spaces separate in the term; hyphens and apostrophes inside a word
     # ("аль-Каида", "Oʻzbekiston") are flexible gaps, but stem endings go only after words.
     words = [word for word in text.split(" ") if squeeze(word)]
@@ -575,11 +622,7 @@ def _compile_spelling(text: str, term: Term) -> tuple[str, bool, str, re.Pattern
     while bare < len(words) - 1 and len(squeeze(words[bare])) <= _BARE_WORD:
         bare += 1
     endings = ["" if i < bare else ending for i in range(len(words))]
-    pattern = (
-        _GAP.join(_word_pattern(word) + end for word, end in zip(words, endings, strict=True))
-        + tail
-        + _END
-    )
+    pattern = _LazyRegex((tuple(zip(words, endings, strict=True)), tail))
     # stem terms are looked up by their words up to the first that may carry an ending (later
     # ones may too): the leading short words make the key rarer ("ба дасти", not "ба").
     if term.mode == "stem":

@@ -207,3 +207,20 @@ def test_leading_short_words_of_a_stem_term_take_no_ending(text: str, found: boo
                Term(term="mujohidlar saf", lang=["uz"], mode="stem")],
     )  # fmt: skip
     assert bool(LexiconTagger([lexicon]).tag(text)) is found
+
+
+def test_a_built_tagger_is_reused_until_one_of_its_files_changes(tmp_path: Path) -> None:
+    from classifiers.lexicon import build_tagger
+
+    path = tmp_path / "names.yaml"
+    text = (
+        "topic: designated_org\nfamily: f\nlayer: un_listed\nsource: t\n"
+        'terms: [{term: "Zorbland Front", lang: [en], mode: word}]\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    first = build_tagger([path], [])
+    assert build_tagger([path], []) is first
+    path.write_text(text.replace("Zorbland", "Quorbland"), encoding="utf-8")  # same size
+    second = build_tagger([path], [])
+    assert second is not first
+    assert [m.term for m in second.tag("the Quorbland Front said")] == ["Quorbland Front"]
