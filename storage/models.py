@@ -229,3 +229,33 @@ class ReviewLabel(Base):
     note: Mapped[str | None] = mapped_column(Text)
     adjudication: Mapped[bool] = mapped_column(Boolean, doc="an adjudicator's decision: it wins")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Setting(Base):
+    """One project-wide setting kept with the data, e.g. the pseudonym key's fingerprint."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QuarantinedRow(Base):
+    """A post the database or validation refused: where it came from and why, never its text."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_run", "run_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), nullable=True
+    )
+    platform: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    post_id: Mapped[str | None] = mapped_column(String(96), doc="cut to the column's length")
+    line: Mapped[int | None] = mapped_column(Integer, doc="line of an imported file")
+    field: Mapped[str | None] = mapped_column(String(64), doc="the offending field, if one")
+    reason: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
