@@ -68,7 +68,8 @@ _DIGITS_LATIN = {
 _DIGITS_CYRILLIC = {"0": "о", "1": "и", "3": "з", "4": "ч", "6": "б", "@": "а", "$": "ѕ"}
 # In Cyrillic words 4 and 3 also stand for the letters they look like ("Исл4м", "Д3ржава"),
 # not only for the sounds ч and з of Russian leetspeak: a second reading.
-_DIGITS_CYRILLIC_SHAPE = {"4": "а", "3": "е"}
+# "$" and a Latin s in a Cyrillic word are read as с, the letter they stand for ("Хора$ан").
+_DIGITS_CYRILLIC_SHAPE = {"4": "а", "3": "е", "$": "с", "s": "с"}
 DIGIT_LIKE = frozenset(_DIGITS_LATIN) | frozenset(_DIGITS_CYRILLIC)
 
 _LATIN = "a-z\u00df-\u00f6\u00f8-\u024f"
@@ -110,6 +111,7 @@ def to_latin(word: str, one: str = "i") -> str:
 def to_cyrillic(word: str, shape: bool = False) -> str:
     """The word with Latin and Greek look-alikes and digits read as Cyrillic letters.
 
-    With `shape`, 4 and 3 are read as the letters they look like (а, е) instead of ч, з.
+    With `shape`, 4 and 3 are read as the letters they look like (а, е) instead of ч, з, and
+    "$" and s as с.
     """
     return word.translate(_TABLES["cyrillic_shape" if shape else "cyrillic"])

@@ -194,7 +194,7 @@ def _fold_mixed_words(norm: Normalized) -> list[Normalized]:
     readings: list[Callable[[str], str]] = [lambda w: to_latin(w, "i"), to_cyrillic]
     if any("1" in norm.text[start:stop] for start, stop in spans):
         readings.append(lambda w: to_latin(w, "l"))
-    if any(digit in norm.text[start:stop] for start, stop in spans for digit in "34"):
+    if any(sign in norm.text[start:stop] for start, stop in spans for sign in "34$s"):
         readings.append(lambda w: to_cyrillic(w, shape=True))
     views: list[Normalized] = []
     for read in readings:

@@ -39,7 +39,14 @@ from classifiers.lexicon_files import (
     Term,
     load_lexicons,
 )
-from classifiers.normalize import SEPARATORS, Normalized, normalize, original_span, squeeze
+from classifiers.normalize import (
+    BOXED_CAPITALS,
+    SEPARATORS,
+    Normalized,
+    normalize,
+    original_span,
+    squeeze,
+)
 from classifiers.ordinary_words import is_ordinary
 from classifiers.spelling import (
     MIN_SINGLE,
@@ -69,7 +76,9 @@ __all__ = [
 # transliterated spellings, abbreviations with small-letter endings, exclude phrases.
 # 4: designated names also matched on their spelling keys (classifiers.spelling); acronyms in
 # any case unless they are ordinary words; acronyms with everyday meanings need context.
-MATCHER_VERSION = "6"
+# 7: member derivatives after capitals (ИДУшники) and context for names marked needs_context;
+# boxed emoji letters and "$" in Cyrillic words read as letters.
+MATCHER_VERSION = "7"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -103,6 +112,10 @@ _MAX_ARABIC_PREFIX = 4
 _MIN_ANY_CASE = 3
 _BARE_WORD = 3
 _MAX_CAPITAL_ENDING = 3
+# A derivative naming a member or follower of what the acronym names ("ИДУшники", "ТИПовцы",
+# "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
+# the organisation reading clear, as a context word would.
+_MEMBER_SUFFIX = re.compile(r"(?:ш?ник|овц|овец|овск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci)", re.IGNORECASE)
 
 
 # Letters a folded name may run on by in its last word: a case ending or a Turkic suffix
@@ -360,11 +373,15 @@ class LexiconTagger:
         or is not in capitals though it is a word, only with context (configs/context.yaml, or
         the "banned" asterisk right after it: "ИГ*")."""
         assert entry.case is not None
-        found = text[first:stop]
+        found = text[first:stop].translate(BOXED_CAPITALS)
         exact = _case_fits(
             entry.case, found, entry.term.lower_in_hashtag and _in_hashtag(norm.text, start)
         )
         guarded = entry.ordinary
+        if exact and entry.term.needs_context:
+            derivative = "".join(c for c in found[len(entry.term.term) :] if c.isalpha())
+            if _MEMBER_SUFFIX.match(derivative):
+                return True
         if not exact:
             # Only acronyms (one word in capitals) go in any case; a name in abbr mode for its
             # case ("Islamic State", not "an Islamic state") keeps it.
@@ -468,10 +485,13 @@ class LexiconTagger:
         ):
             return None
         first, stop = original_span(norm, text, start, found.end())
-        if entry.case is not None and not self._acronym_fits(
-            entry, norm, text, first, stop, start, spelled_out
+        if entry.case is not None:
+            if not self._acronym_fits(entry, norm, text, first, stop, start, spelled_out):
+                return None
+        elif entry.term.needs_context and not (
+            spelled_out or text[stop : stop + 1] == "*" or has_context(norm.text)
         ):
-            return None
+            return None  # a name that is also an ordinary word ("القاعدة": the base, the rule)
         lexicon = entry.lexicon
         return TopicMatch(
             topic=lexicon.topic,

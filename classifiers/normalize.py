@@ -7,7 +7,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["SEPARATORS", "Normalized", "clean_text", "normalize", "original_span", "squeeze"]
+__all__ = [
+    "BOXED_CAPITALS",
+    "SEPARATORS",
+    "Normalized",
+    "clean_text",
+    "normalize",
+    "original_span",
+    "squeeze",
+]
 
 # Invisible characters used (deliberately or by keyboards) to split words: removed for matching.
 # Zero-width space/joiners, word joiner, BOM, soft hyphen, Mongolian vowel separator, invisible
@@ -23,6 +31,10 @@ _SPACE_RUN_RE = re.compile(r" {2,}")
 # Slow-path chunk length: short enough that a chunk with one odd character is cheap to redo.
 _CHUNK = 16
 
+# Letters in emoji boxes have no NFKC form: negative circled and negative squared capitals are
+# read as the capital they show. Regional indicators are not: in pairs they are flags.
+BOXED_CAPITALS = {base + i: chr(ord("A") + i) for base in (0x1F150, 0x1F170) for i in range(26)}
+
 _FOLD: dict[int, str] = {
     # Uzbek Latin oʻ/gʻ and the tutuq belgisi are typed with many look-alike apostrophes.
     **dict.fromkeys(map(ord, "\u02bb\u02bc\u2019\u2018`\u02bf\u02be"), "'"),
@@ -37,6 +49,8 @@ _FOLD: dict[int, str] = {
     # Persian keyboards type ی and ک where Arabic has ي and ك.
     ord("ی"): "ي",
     ord("ک"): "ك",
+    # "Tali🅱️an": a boxed letter reads as the letter it shows.
+    **{code: letter.lower() for code, letter in BOXED_CAPITALS.items()},
     # Every kind of whitespace becomes one plain space before runs are collapsed.
     **dict.fromkeys(map(ord, "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029"), " "),
     **dict.fromkeys(range(0x2000, 0x200B), " "),

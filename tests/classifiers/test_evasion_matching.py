@@ -124,6 +124,14 @@ def test_acronyms_that_are_no_ordinary_word_match_in_any_case(
         ("ИГ* взяла ответственность.", True),
         ("КТЖ повышает тарифы на грузоперевозки с января.", False),  # the railway
         ("Боевики КТЖ опубликовали обращение.", True),
+        # A member derivative after the capitals names followers of the group, as context does.
+        ("ИДУшники ушли под чужие знамёна", True),
+        ("ТИПовцы выложили ролик", True),
+        ("HTSchilar hokimiyatni qo'lga oldi", True),
+        ("ТТП в отчёте: тактики, техники и процедуры", False),
+        # Leaders, members, bans and lists are context in every language.
+        ("The Imu leader was killed in 2009.", True),
+        ("The Imu reads acceleration at 1 kHz.", False),
     ],
 )
 def test_acronyms_with_everyday_meanings_count_only_in_context(text: str, counted: bool) -> None:
@@ -148,6 +156,15 @@ def SHIPPED() -> LexiconTagger:
         ("مقتل زعيم تنظيم القاعده في غارة", True),  # ta marbuta typed as ha
         ("Толибони илм ба олимпиада омаданд.", False),  # students of knowledge
         ("хизбутовцы опять раздавали листовки", True),
+        # Bare names that are also ordinary words count only with context.
+        ("#القاعدة تصدر بياناً", True),
+        ("القاعدة الذهبية في الطبخ هي الصبر", False),  # the golden rule
+        ("Qoida tashkiloti yangi bayonot tarqatdi", True),
+        ("Bu qoida hammaga tegishli", False),  # "this rule applies to all"
+        # Boxed emoji letters and "$" read as the letters they stand for; flags do not.
+        ("Tali🅱️an banned girls' schools again", True),
+        ("Вилаят Хора$ан выпустил журнал", True),
+        ("Тали🇦🇫бан өкілдері Астанаға келді", True),
     ],
 )
 def test_names_as_people_write_them_and_their_look_alikes(text: str, counted: bool) -> None:
