@@ -10,24 +10,63 @@ from classifiers import yaml_text
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
 from classifiers.normalize import normalize
 
-__all__ = ["CONTEXT", "has_context"]
+__all__ = ["CONTEXT", "HISTORIC_FAMILIES", "has_context", "unclear"]
 
 CONTEXT = DEFAULT_LEXICON_DIR.parent / "context.yaml"
 
 
+# Families with a name that is also a historic state or province ("Islamic state" of the
+# Abbasids, the historic Wilayat Khorasan): their names in words need context next to history.
+HISTORIC_FAMILIES = frozenset({"islamic_state", "isil_khorasan"})
+
+
 @functools.cache
-def _pattern(path: Path = CONTEXT) -> re.Pattern[str]:
-    data = yaml_text.safe_load(path.read_text(encoding="utf-8")) or {}
-    stems = sorted(
-        {normalize(str(stem)).text for words in data.get("stems", {}).values() for stem in words},
-        key=len,
-        reverse=True,
-    )
+def _data(path: Path = CONTEXT) -> dict[str, dict[str, list[str]]]:
+    return yaml_text.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _stems(key: str) -> list[str]:
+    words = {normalize(str(stem)).text for group in _data().get(key, {}).values() for stem in group}
+    return sorted(words, key=len, reverse=True)
+
+
+def _start_of_word(stems: list[str]) -> re.Pattern[str]:
     # At the start of a word, or after Arabic clitics and the article.
     alternatives = "|".join(re.escape(stem) for stem in stems)
     return re.compile(f"(?<![^\\W_])(?:[وفبكل]{{0,2}}(?:ال)?)?(?:{alternatives})")
 
 
+@functools.cache
+def _pattern(key: str = "stems") -> re.Pattern[str]:
+    return _start_of_word(_stems(key))
+
+
+@functools.cache
+def _homonyms() -> dict[str, re.Pattern[str]]:
+    """Each homonym (normalised) and a pattern of the words of its ordinary sense."""
+    return {
+        normalize(str(word)).text: _start_of_word([normalize(str(s)).text for s in senses])
+        for word, senses in (_data().get("homonyms") or {}).items()
+    }
+
+
 def has_context(normalized_text: str) -> bool:
     """Whether a normalised post has a word that makes an acronym's militant reading clear."""
     return _pattern().search(normalized_text) is not None
+
+
+def unclear(family: str | None, found: str, word: str, normalized_text: str) -> bool:
+    """Whether a name found as `found`, in the word `word` (normalised), needs context the post
+    lacks: the word is also an ordinary word and the post has a word of that sense (Tajik
+    «толибони синфи 9»: the students of class 9), or the name is written out in words in a
+    post about a historic state (the Abbasid "Islamic state")."""
+    homonym = any(
+        word.removeprefix("و").startswith(name) and ordinary.search(normalized_text)
+        for name, ordinary in _homonyms().items()
+    )
+    historic = (
+        family in HISTORIC_FAMILIES
+        and " " in found.strip()
+        and _pattern("history").search(normalized_text) is not None
+    )
+    return (homonym or historic) and not has_context(normalized_text)

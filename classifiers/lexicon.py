@@ -26,7 +26,7 @@ from classifiers.content import (
     typed_matches,
     typed_of,
 )
-from classifiers.context import has_context
+from classifiers.context import has_context, unclear
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import transliterations
@@ -78,7 +78,9 @@ __all__ = [
 # any case unless they are ordinary words; acronyms with everyday meanings need context.
 # 7: member derivatives after capitals (ИДУшники) and context for names marked needs_context;
 # boxed emoji letters and "$" in Cyrillic words read as letters.
-MATCHER_VERSION = "7"
+# 8: homonyms and historic states need context (configs/context.yaml); short one-word names
+# folded after a hyphened article; «уаль» is "and the".
+MATCHER_VERSION = "8"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -121,6 +123,13 @@ _MEMBER_SUFFIX = re.compile(r"(?:ш?ник|овц|овец|овск|ист|ч[и
 # Letters a folded name may run on by in its last word: a case ending or a Turkic suffix
 # chain ("Нусрой", "аш-Шамның", "мемлекетінің"); a single-word key only a case ending.
 _FOLD_WORD_ENDING = 3
+# The Arabic article written before a name, in Latin or Cyrillic letters (al-, el-, ul-, аль-,
+# эль-, әл-, ал-, and the assimilated an-, ash-...): first in a term; in the text, joined to
+# the name by a hyphen ("al kadar" is Turkish for "this much").
+_ARTICLES = "al|el|ul|an|ash|as|at|ad|ar|az|аль|эль|әл|ал|ан|аш|ас|ат|ад|ар|аз"
+_ARTICLE_FIRST = re.compile(f"(?:{_ARTICLES})[-\\s\u2010\u2011]")
+_ARTICLE_LAST = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})[-\u2010\u2011]$")
+_MIN_ARTICLE_KEY = 3
 _FOLD_STEM_ENDING = 8
 
 
@@ -131,6 +140,9 @@ class _FoldEntry:
     ending: int
     # Folded exclude phrases: a match whose folded text starts with one of them is vetoed.
     excludes: tuple[str, ...]
+    # A one-word name too short for a key of its own ("al-Qaida": "kad") counts only after an
+    # article in the text ("Al-Kaýda", "аль-Каеда").
+    needs_article: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +304,8 @@ class LexiconTagger:
         if self._folded is not None:
             for view in (norm, *views):
                 matches.extend(self._find_folded(view, text, matches))
+        if matches:
+            matches = [m for m in matches if not _unclear_name(m, norm.text, text)]
         marks: list[Signal] = []
         if self._has_tiers and any(m.tier != "flag" for m in matches):
             cues = [m for m in matches if m.tier == "cue"]
@@ -445,6 +459,10 @@ class LexiconTagger:
                 entry = self._fold_entries[index]
                 if run_on > entry.ending or entry.lexicon.family in vetoed:
                     continue
+                if entry.needs_article and not _ARTICLE_LAST.search(
+                    norm.text, 0, words[first_index][1]
+                ):
+                    continue
                 first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
                 family = entry.lexicon.family
                 if any(
@@ -503,6 +521,22 @@ class LexiconTagger:
             layer=lexicon.layer,
             tier=lexicon.tier,
         )
+
+
+_WORD_END = re.compile(r"[^\W_]*")
+
+
+def _unclear_name(match: TopicMatch, normalized_text: str, text: str) -> bool:
+    """A designated name read from a word that is also an ordinary word, or written out in a
+    post about a historic state, with no context word (classifiers.context.unclear)."""
+    if match.topic != "designated_org":
+        return False
+    start = match.start
+    while start > 0 and (text[start - 1].isalpha()):
+        start -= 1
+    end = _WORD_END.match(text, match.end)
+    word = normalize(text[start : end.end() if end else match.end]).text
+    return unclear(match.family, text[match.start : match.end], word, normalized_text)
 
 
 def content_hash(
@@ -571,14 +605,18 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
     """
     if term.mode == "abbr":
         return None
-    key = fold_name(normalize(term.term).text)
+    normalized = normalize(term.term).text
+    key = fold_name(normalized)
+    needs_article = False
     if not key or (" " not in key and len(key) < MIN_SINGLE):
-        return None
+        if len(key) < _MIN_ARTICLE_KEY or not _ARTICLE_FIRST.match(normalized):
+            return None
+        needs_article = True
     excludes = tuple(fold_name(normalize(phrase).text) for phrase in term.exclude)
     if any(key.startswith(e) or (e.startswith(key) and len(e) - len(key) <= 2) for e in excludes):
         return None
     ending = _FOLD_STEM_ENDING if term.mode == "stem" or " " in key else _FOLD_WORD_ENDING
-    return key, _FoldEntry(lexicon, term, ending, tuple(e for e in excludes if e))
+    return key, _FoldEntry(lexicon, term, ending, tuple(e for e in excludes if e), needs_article)
 
 
 def _translit_spellings(term: Term, text: str) -> list[str]:

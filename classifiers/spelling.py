@@ -121,6 +121,8 @@ def _fold_arabic(word: str) -> str:
 
 def _fold_letters(word: str) -> str:
     text = word.translate(_TABLE)
+    if text == "ual":  # Russian «уаль»: "and the", as in «ат-Таухид уаль-Джихад»
+        return "va"
     text = _DIGRAPHS.sub(lambda m: _DIGRAPH[m.group()], text)
     text = _U_AS_W.sub("v", text)
     text = _FINAL_IY.sub("i", text)

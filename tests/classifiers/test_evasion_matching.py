@@ -165,6 +165,22 @@ def SHIPPED() -> LexiconTagger:
         ("Tali🅱️an banned girls' schools again", True),
         ("Вилаят Хора$ан выпустил журнал", True),
         ("Тали🇦🇫бан өкілдері Астанаға келді", True),
+        # A word that is a name and an ordinary word: the ordinary sense wins with its words.
+        ("Толибони синфи 9 ба озмуни фанни химия омода мешаванд.", False),
+        ("Толибонҳо дар наздикии марз машқҳо гузарониданд", True),
+        ("فاز طالبان من الجامعة بالمركز الأول", False),  # two students won
+        ("طالبان تحتفل بذكرى السيطرة", True),
+        # A name in words, in a post about a historic state, needs context; an acronym not.
+        ("Исламское государство Аббасидов переживало расцвет наук.", False),
+        ("كانت ولاية خراسان في العصر العباسي مركزا للعلم", False),
+        ("ИГИЛ разрушил памятники эпохи Аббасидов", True),
+        # A one-word name too short for a spelling key of its own counts after a hyphened
+        # article ("Al-Kaýda"), not after a word that looks like one ("al kadar").
+        ("Al-Kaýda toparynyň ýolbaşçysy öldürildi", True),
+        ("Al-Quaida still exists", True),
+        ("Bu al kadar güzel", False),
+        # «уаль»: "and the" in Russian transcription.
+        ("«Катибат ат-Таухид уаль-Джихад» ведёт пропаганду", True),
     ],
 )
 def test_names_as_people_write_them_and_their_look_alikes(text: str, counted: bool) -> None:
