@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from classifiers.base import TOPICS
 from classifiers.normalize import clean_text
+from classifiers.typed_cues import shapes_as_placeholders
 
 __all__ = [
     "MODEL_FILE",
@@ -233,7 +234,7 @@ class TopicModel:
         vectorizer = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(params.ngram_min, params.ngram_max),
             min_df=2 if len(texts) >= 20 else 1, max_features=params.max_features,
-            sublinear_tf=True, dtype=np.float64,
+            sublinear_tf=True, dtype=np.float64, preprocessor=shapes_as_placeholders,
         )  # fmt: skip
         matrix = vectorizer.fit_transform(texts)
         row = {text: i for i, text in enumerate(texts)}

@@ -207,3 +207,19 @@ def test_load_refuses_other_versions_and_tampering(model: TopicModel, tmp_path: 
     meta_file.write_text("{not json")
     with pytest.raises(TopicModelError, match="cannot read it"):
         TopicModel.load(folder)
+
+
+def test_the_model_reads_payment_and_contact_shapes_as_the_placeholders_it_was_trained_on() -> None:
+    """Training posts carry [CARD] and [CONTACT]; a crawled post has the number itself."""
+    examples = [
+        TrainingExample(f"помогите братьям {i}, карта [CARD]", "financing", True) for i in range(12)
+    ] + [
+        TrainingExample(f"погода в городе {i}, звоните [CONTACT]", "financing", False)
+        for i in range(12)
+    ]
+    model = TopicModel.fit(examples, TrainParams(folds=3, min_positives=3))
+    real, placeholder = model.predict(
+        ["помогите братьям, карта 4400 1234 5678 9012", "помогите братьям, карта [CARD]"]
+    )
+    assert real == placeholder
+    assert model.predict(["звоните +7 701 123 45 67"]) == model.predict(["звоните [CONTACT]"])
