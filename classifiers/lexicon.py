@@ -459,10 +459,10 @@ class LexiconTagger:
                 entry = self._fold_entries[index]
                 if run_on > entry.ending or entry.lexicon.family in vetoed:
                     continue
-                if entry.needs_article and not _ARTICLE_LAST.search(
-                    norm.text, 0, words[first_index][1]
+                if entry.needs_article and (
+                    run_on or not _ARTICLE_LAST.search(norm.text, 0, words[first_index][1])
                 ):
-                    continue
+                    continue  # "al-Qadr" (the Night of Power) is "kad" + r: no run-on
                 first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
                 family = entry.lexicon.family
                 if any(

@@ -179,6 +179,8 @@ def SHIPPED() -> LexiconTagger:
         ("Al-Kaýda toparynyň ýolbaşçysy öldürildi", True),
         ("Al-Quaida still exists", True),
         ("Bu al kadar güzel", False),
+        ("Laylat al-Qadr could be tonight, make dua", False),
+        ("аль-Каиды и её союзников", True),
         # «уаль»: "and the" in Russian transcription.
         ("«Катибат ат-Таухид уаль-Джихад» ведёт пропаганду", True),
     ],
