@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from classifiers import yaml_text
 from classifiers.designations import DEFAULT_CHOICE, DesignationTable
 from crawler.errors import ConfigError
 from crawler.platforms import PLATFORMS
-from crawler.rules_base import SourceRules
+from crawler.rules_base import HIDDEN, PARTIAL, SourceRules, looks_secret
 
 DEFAULT_LANGUAGES = (
     "ru",
@@ -55,13 +56,17 @@ class StorageSettings(_Strict):
         description="SQLAlchemy URL; SQLite paths are relative to the config file",
     )
     batch_size: int = Field(500, ge=1, le=50_000)
+    max_text_chars: int = Field(
+        100_000, ge=1_000, le=10_000_000, description="per post; longer text is cut and marked"
+    )
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            shown = re.sub(r"//([^:/@\s]*):[^@/\s]*@", r"//\1:***@", value)  # never a password
             raise ValueError(
-                f"{value!r} is not a supported database URL (use sqlite:///FILE.db or "
+                f"{shown!r} is not a supported database URL (use sqlite:///FILE.db or "
                 "postgresql+psycopg://USER@HOST/DB)"
             )
         return value.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -221,6 +226,24 @@ class ProjectConfig(_Strict):
         ]
 
 
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML date, or the text as written when no such day exists (2025-02-29, 2025-13-01).
+
+    PyYAML would raise a bare ValueError while loading; as text it reaches validation, which
+    reports it with its key, beside every other problem.
+    """
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+# The safe loader (libyaml's when there is one) with that one constructor changed.
+_Loader: type[yaml.SafeLoader] = type("_Loader", (yaml_text.SafeLoader,), {})
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+_DATE_KINDS = frozenset({"datetime_from_date_parsing", "datetime_parsing", "datetime_type"})
+
 _HINTS = {
     "extra_forbidden": "unknown key (check its spelling against configs/example.yaml)",
     "missing": "required key is missing (add it)",
@@ -237,6 +260,8 @@ def _describe(err: dict[str, Any]) -> str:
     kind = err["type"]
     message = str(err["msg"]).removeprefix("Value error, ")
     hint = _HINTS.get(kind)
+    if hint and kind in _DATE_KINDS and isinstance(err.get("input"), str | int | float):
+        return f"{str(err['input'])[:40]!r} {hint}"
     if hint:
         return hint
     if kind == "literal_error":
@@ -254,10 +279,67 @@ def _problems(file: Path, exc: ValidationError, prefix: tuple[int | str, ...] = 
     ]
 
 
-def parse_config(text: str, file: Path) -> ProjectConfig:
-    """Validate config text; raise ConfigError listing every problem as `file: key.path: problem`."""
+def _secrets_in(data: Any) -> set[str]:
+    """Every key or value of the YAML that looks like a token or key (never shown back)."""
+    found: set[str] = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif looks_secret(item):
+            found.add(item.strip())
+    return found
+
+
+def _hide(problems: list[str], secrets: set[str]) -> list[str]:
+    """The problems with every secret-looking value of the config replaced by a placeholder."""
+    out = []
+    for line in problems:
+        for secret in sorted(secrets, key=len, reverse=True):
+            line = line.replace(repr(secret), HIDDEN).replace(secret, HIDDEN)
+        out.append(line)
+    return out
+
+
+def _source(
+    file: Path, i: int, raw: dict[Any, Any], rules: type[SourceRules]
+) -> tuple[SourceRules | None, list[str]]:
+    """One source validated, and every problem of it: its fields', and those between its fields.
+
+    The checks between fields run on the fields that are valid on their own, so a source with a
+    bad target and `since` after `until` is told both at once.
+    """
+    adapter: TypeAdapter[SourceRules] = TypeAdapter(rules)
+    context = {PARTIAL: True}
     try:
-        data = yaml_text.safe_load(text)
+        src = adapter.validate_python(raw, context=context)
+    except ValidationError as exc:
+        problems = _problems(file, exc, ("sources", i))
+        failed = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        rest = {k: v for k, v in raw.items() if k not in failed}
+        try:
+            partial = adapter.validate_python(rest, context=context)
+        except ValidationError:
+            return None, problems  # e.g. the name is missing: nothing to check between fields
+        valid = set(type(partial).model_fields) - {str(f) for f in failed}
+        cross = partial.problems_among(valid)
+        return None, problems + [f"{file}: sources.{i}: {m}" for m in cross]
+    cross = src.problems_among()
+    return (None if cross else src), [f"{file}: sources.{i}: {m}" for m in cross]
+
+
+def parse_config(text: str, file: Path) -> ProjectConfig:
+    """Validate config text; raise ConfigError listing every problem as `file: key.path: problem`.
+
+    Every problem is found in one pass (types, dates, unknown keys, checks between fields,
+    duplicate source names); a value that looks like a secret is never shown back.
+    """
+    try:
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -278,31 +360,33 @@ def parse_config(text: str, file: Path) -> ProjectConfig:
     sources_raw = data.get("sources")
     sources: list[SourceRules] = []
     if isinstance(sources_raw, list):
-        names: set[str] = set()
+        names: dict[str, int] = {}
         for i, raw in enumerate(sources_raw):
             if not isinstance(raw, dict):
                 problems.append(
                     f"{file}: sources.{i}: expected a mapping with name, platform, targets"
                 )
                 continue
+            name = raw.get("name")
+            if isinstance(name, str) and name.strip() in names:
+                problems.append(
+                    f"{file}: sources.{i}.name: {name.strip()!r} is used by another source "
+                    f"(sources.{names[name.strip()]}; names must be unique)"
+                )
+            elif isinstance(name, str):
+                names[name.strip()] = i
             key = raw.get("platform")
-            if key not in PLATFORMS:
+            if not isinstance(key, str) or key not in PLATFORMS:
                 known = ", ".join(sorted(PLATFORMS))
+                shown = repr(key) if isinstance(key, str | int | float | None) else "this"
                 problems.append(
-                    f"{file}: sources.{i}.platform: {key!r} is not a supported platform (use one of: {known})"
+                    f"{file}: sources.{i}.platform: {shown} is not a supported platform (use one of: {known})"
                 )
                 continue
-            try:
-                src = TypeAdapter(PLATFORMS[key].rules).validate_python(raw)
-            except ValidationError as exc:
-                problems.extend(_problems(file, exc, ("sources", i)))
-                continue
-            if src.name in names:
-                problems.append(
-                    f"{file}: sources.{i}.name: {src.name!r} is used by another source (names must be unique)"
-                )
-            names.add(src.name)
-            sources.append(src)
+            src, found = _source(file, i, raw, PLATFORMS[key].rules)
+            problems.extend(found)
+            if src is not None:
+                sources.append(src)
     elif sources_raw is not None:
         problems.append(
             f"{file}: sources: expected a list of sources (each with name, platform, targets)"
@@ -330,7 +414,7 @@ def parse_config(text: str, file: Path) -> ProjectConfig:
         )
         config = None
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_hide(problems, _secrets_in(data)))
     assert config is not None
     return config
 

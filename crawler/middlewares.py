@@ -1,7 +1,10 @@
 """Downloader middlewares: rate limits, robots.txt (with Crawl-delay), and retries with back-off.
 
 Scrapy's own RetryMiddleware retries at once; platforms that answer 429 or 5xx want the client
-to slow down, so this one waits (honouring Retry-After) before each new attempt.
+to slow down, so this one waits (honouring Retry-After) before each new attempt. A spider that
+gets an answer it cannot read (cut off mid-body, not JSON) asks again through the same back-off
+and the same cap (`Backoff.again`): the wait happens here, before the request is sent. An answer
+over the size limit (DOWNLOAD_MAXSIZE) is never retried: it would be as large the next time.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from typing import Any
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as _ScrapyRobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
+from scrapy.settings import BaseSettings
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
@@ -68,21 +72,52 @@ class RateLimitMiddleware:
             self.crawler.stats.inc_value("vemeter/rate_limit_wait_ms", int(waited * 1000))
 
 
-class BackoffRetryMiddleware:
-    """Retry 429, 5xx and network errors with exponential back-off and Retry-After."""
+# Meta keys a retried request leaves behind: Scrapy's own, which must start afresh.
+_SCRAPY_META = ("download_latency", "download_slot")
+RETRY_DELAY = "retry_delay"  # meta: seconds to wait before sending (set by Backoff.again)
+# meta: attempts so far. Not Scrapy's `retry_times`, which a spider may not hand on to a request
+# it yields (Scrapy warns); spiders resend unreadable answers through Backoff.again too.
+RETRIES = "vemeter_retries"
 
-    def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
-        self.crawler = crawler
-        self.max_retries = settings.getint("VEMETER_RETRY_TIMES", 5)
-        self.base = settings.getfloat("VEMETER_RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("VEMETER_RETRY_BACKOFF_MAX", 60.0)
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
-        return cls(crawler)
+def oversized(error: BaseException) -> bool:
+    """An answer cut off for being over DOWNLOAD_MAXSIZE (as sent, or once decompressed)."""
+    if isinstance(error, DownloadCancelledError):  # Scrapy cancels a download only for its size
+        return True
+    return isinstance(error, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(error)
 
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
+
+def size_limit(request: Request, settings: BaseSettings | None) -> str:
+    """`over the N MB size limit`, in words for a target's reason."""
+    limit = request.meta.get("download_maxsize")
+    if limit is None and settings is not None:
+        limit = settings.getint("DOWNLOAD_MAXSIZE", 0)
+    if not limit:
+        return "answer over the size limit (DOWNLOAD_MAXSIZE)"
+    return f"answer over the size limit of {_size(int(limit))} (DOWNLOAD_MAXSIZE)"
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MiB"
+    return f"{n / 1024:g} KiB" if n >= 1024 else f"{n} bytes"
+
+
+class Backoff:
+    """How often and after how long a request that got no usable answer is sent again.
+
+    One count per request (meta `vemeter_retries`) whatever went wrong: a 503, a reset connection
+    and a body cut off mid-JSON all use up the same VEMETER_RETRY_TIMES.
+    """
+
+    def __init__(self, settings: BaseSettings | None = None) -> None:
+        get_int = settings.getint if settings is not None else (lambda _k, d: d)
+        get_float = settings.getfloat if settings is not None else (lambda _k, d: d)
+        self.max_retries: int = get_int("VEMETER_RETRY_TIMES", 5)
+        self.base: float = get_float("VEMETER_RETRY_BACKOFF_BASE", 1.0)
+        self.cap: float = get_float("VEMETER_RETRY_BACKOFF_MAX", 60.0)
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
         if retry_after:
             try:
                 return min(self.cap, max(0.0, float(retry_after)))
@@ -91,25 +126,60 @@ class BackoffRetryMiddleware:
         backoff: float = min(self.cap, self.base * 2 ** (attempt - 1))
         return backoff * (0.8 + 0.4 * random.random())
 
+    def again(
+        self, request: Request, why: str, retry_after: str | None = None
+    ) -> tuple[Request | None, str]:
+        """The request to send next (waiting `retry_delay` first), or None past the cap; and why.
+
+        Past the cap the reason says how many attempts were made (also in meta `gave_up`).
+        """
+        attempt = int(request.meta.get(RETRIES, 0)) + 1
+        if attempt > self.max_retries or request.meta.get("dont_retry"):
+            request.meta["gave_up"] = f"{why} after {attempt} attempts"
+            return None, request.meta["gave_up"]
+        meta = {k: v for k, v in request.meta.items() if k not in _SCRAPY_META}
+        meta[RETRIES] = attempt
+        meta[RETRY_DELAY] = self.delay(attempt, retry_after)
+        log.info(
+            "retrying %s (%s) in %.1fs, attempt %d",
+            request.url.split("?")[0],
+            why,
+            meta[RETRY_DELAY],
+            attempt,
+        )
+        return request.replace(dont_filter=True, meta=meta), why
+
+
+class BackoffRetryMiddleware:
+    """Retry 429, 5xx and network errors with exponential back-off and Retry-After."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.backoff = Backoff(crawler.settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
+        return cls(crawler)
+
+    @property
+    def max_retries(self) -> int:
+        return self.backoff.max_retries
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        return self.backoff.delay(attempt, retry_after)
+
+    async def process_request(self, request: Request) -> None:
+        """Wait out the back-off of a retried request before it is sent (and rate-limited)."""
+        delay = request.meta.pop(RETRY_DELAY, None)
+        if delay:
+            await asyncio.sleep(float(delay))
+
     async def _retry(
         self, request: Request, why: str, retry_after: str | None = None
     ) -> Request | None:
-        attempt = int(request.meta.get("retry_times", 0)) + 1
-        if attempt > self.max_retries or request.meta.get("dont_retry"):
-            request.meta["gave_up"] = f"{why} after {attempt} attempts"
-            return None
-        delay = self._delay(attempt, retry_after)
-        log.info(
-            "retrying %s (%s) in %.1fs, attempt %d", request.url.split("?")[0], why, delay, attempt
-        )
-        if self.crawler.stats:
+        retry, _ = self.backoff.again(request, why, retry_after)
+        if retry is not None and self.crawler.stats:
             self.crawler.stats.inc_value("vemeter/retries")
-        await asyncio.sleep(delay)
-        meta = {
-            k: v for k, v in request.meta.items() if k not in ("download_latency", "download_slot")
-        }
-        retry = request.replace(dont_filter=True, meta=meta)
-        retry.meta["retry_times"] = attempt
         return retry
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
@@ -122,6 +192,10 @@ class BackoffRetryMiddleware:
         return new or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Any:
+        if oversized(exception):
+            # As large the next time: recorded as the target's problem, never retried.
+            request.meta["gave_up"] = size_limit(request, self.crawler.settings)
+            return None
         if isinstance(exception, IgnoreRequest):
             return None  # a decision (robots.txt, a stopped token), not a network failure
         return await self._retry(request, type(exception).__name__)

@@ -17,6 +17,11 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 60
+# No answer is read past this size: an oversized one is dropped (never retried) and recorded as
+# its target's problem. Each spider sets its own limit (`custom_settings`), fit for what its
+# platform sends; these hold for anything else. Scrapy also applies them to decompressed bodies.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 

@@ -6,6 +6,11 @@ A platform spider subclasses SourceSpider, sets `name` (the platform key) and `r
 (the window, the resume point, pinned posts, max_posts_per_target). Its requests take
 `errback=self._failed`, which turns a request that got no usable answer into a status for its
 target(s); the spider fills in the few hooks where platforms differ (see `failure_outcome`).
+
+An answer that arrived but cannot be read (cut off mid-body, not JSON or XML at all) is a fault
+of the transport, not a change of the platform: `retry_unreadable` sends the request again
+through the same back-off and cap as a 5xx, and past the cap the target ends in `error`. Only
+a well-formed answer of an unknown shape is a layout change.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from twisted.python.failure import Failure
 
 from crawler.config import ProjectConfig, load_config, with_window
 from crawler.items import PostItem, TargetReport
+from crawler.middlewares import Backoff, oversized, size_limit
 from crawler.pseudonym import Pseudonymiser
 from crawler.rules_base import SourceRules, as_utc
 from crawler.targets import ERROR, OK, RATE_LIMITED, TargetBook
@@ -91,7 +97,12 @@ class RequestFailure:
     @property
     def refused(self) -> bool:
         """Dropped before it was sent (robots.txt, a stopped token): a decision, not a fault."""
-        return isinstance(self.error, IgnoreRequest) and self.status is None
+        return isinstance(self.error, IgnoreRequest) and self.status is None and not self.oversized
+
+    @property
+    def oversized(self) -> bool:
+        """The answer was over the size limit (DOWNLOAD_MAXSIZE) and was dropped."""
+        return oversized(self.error)
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,7 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         self.pseudonymise = Pseudonymiser.from_env(self.project_config.privacy.pseudonym_key_env)
         self.book = TargetBook(self.name)
         self._stored_resume: dict[str, dict[str, Resume]] | None = None
+        self._skipped: dict[tuple[str, str], list[str]] = {}
 
     def target_reports(self) -> list[TargetReport]:
         """Every target's outcome, read by the storage pipeline when the crawl ends."""
@@ -207,10 +219,37 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         return items, False
 
     def finish(self, source: str, target: str, status: str, reason: str | None = None) -> None:
-        """Give a target its final status (the first one given is kept)."""
-        if self.book.finish(source, target, status, reason) and status != OK:
+        """Give a target its final status (the first one given is kept).
+
+        Posts skipped on the way (`skipped`) are noted in the reason, whatever the status.
+        """
+        note = self._skipped_note(source, target)
+        if note:
+            reason = f"{reason}; {note}" if reason else note
+        if not self.book.finish(source, target, status, reason):
+            return
+        if status != OK:
             # INFO: the end-of-run summary lists every target with a problem.
             log.info("%s %s: %s (%s)", source, target, status, reason)
+        elif note:  # the summary lists only failed targets: say it here
+            log.warning("%s %s: %s", source, target, note)
+
+    def skipped(self, source: str, target: str, reasons: Sequence[str]) -> None:
+        """Note items of a page that are not posts the platform could have meant (a date beyond
+        the calendar, a missing id): skipped one by one, the rest of the page is kept."""
+        if not reasons:
+            return
+        self._skipped.setdefault((source, target), []).extend(reasons)
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.inc_value("vemeter/posts_skipped", len(reasons))
+
+    def _skipped_note(self, source: str, target: str) -> str | None:
+        reasons = self._skipped.get((source, target))
+        if not reasons:
+            return None
+        shown = "; ".join(r[:120] for r in reasons[:3]) + ("; …" if len(reasons) > 3 else "")
+        return f"{len(reasons)} malformed posts skipped ({shown})"
 
     # ---- failed requests: one errback, platform hooks -----------------------------------
 
@@ -226,6 +265,8 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         # HttpError is an IgnoreRequest too: a stopped token or key outranks the answer's status.
         if isinstance(failed.error, IgnoreRequest) and (stop := self.stopped_outcome(failed)):
             return stop
+        if failed.oversized:
+            return ERROR, f"{self.failure_where(failed.request)}: {self.size_reason(failed)}"
         if failed.status is not None:
             status = RATE_LIMITED if failed.status == 429 else ERROR
             return status, f"{self.failure_where(failed.request)}: {failed.why}"
@@ -255,6 +296,28 @@ class SourceSpider(scrapy.Spider, Generic[R]):
 
     def unreachable_reason(self, failed: RequestFailure) -> str:
         return f"cannot reach {self.failure_endpoint(failed.request)} ({failed.why})"
+
+    def size_reason(self, failed: RequestFailure) -> str:
+        settings = getattr(getattr(self, "crawler", None), "settings", None)
+        return size_limit(failed.request, settings)
+
+    def retry_unreadable(self, response: Response, why: str) -> tuple[scrapy.Request | None, str]:
+        """`response`'s request again, after a back-off, because its body could not be read.
+
+        Returns (None, reason) once the request has used up VEMETER_RETRY_TIMES (shared with
+        5xx and network retries); the caller then ends the target(s) in `error` with that reason.
+        The meta goes along whole (cursor, rate key), Scrapy's own keys aside.
+        """
+        crawler = getattr(self, "crawler", None)
+        request = response.request
+        assert request is not None
+        retry, reason = Backoff(getattr(crawler, "settings", None)).again(request, why)
+        stats = getattr(crawler, "stats", None)
+        if stats is not None:
+            stats.inc_value("vemeter/unreadable_answers")
+            if retry is not None:
+                stats.inc_value("vemeter/retries")
+        return retry, reason
 
     async def retry_answer(
         self, response: Response, cursor: Any, delay: float, stat: str, keep: Iterable[str]

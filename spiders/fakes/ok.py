@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from spiders.fakes.http import (
     FakeHTTPServer,
@@ -272,6 +272,10 @@ class _Handler(FormHandler):
             self._send(404, b'{"error":"not found"}')
             return
         status, payload = self.server.fake.handle(params, "access_token" in query)
+        # Faults match on the call, never on its secrets: e.g. "method=mediatopic.getTopics".
+        self.route = urlencode(
+            sorted((k, v) for k, v in params.items() if k not in ("access_token", "sig"))
+        )
         self._send(status, payload)
 
     def _send(self, status: int, body: bytes) -> None:

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
-from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from spiders.fakes.http import (
@@ -289,12 +288,9 @@ class _Handler(QuietHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         status, headers, body = self.server.fake.handle(url.path, dict(parse_qsl(url.query)))
-        self.send_response(status, HTTPStatus(status).phrase)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        rest = dict(headers)
+        content_type = rest.pop("Content-Type", "text/plain")
+        self.send_answer(status, body, content_type, rest.pop("Retry-After", None), rest)
 
 
 def main(argv: list[str] | None = None) -> None:

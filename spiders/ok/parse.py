@@ -7,10 +7,13 @@ parser tests run on fixture files alone.
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from spiders.bodies import Unreadable, error_code, load_json, one_line
+
+__all__ = ["Unreadable"]  # raised by parse_envelope; importable from here
 
 
 class Action(enum.Enum):
@@ -73,20 +76,21 @@ class OKApiError(Exception):
 
 
 class LayoutError(Exception):
-    """The body is not the JSON shape OK documents: the API changed or a proxy answered."""
+    """The body is JSON, but not the shape OK documents: the API changed or a proxy answered."""
+
+
+class BadTopic(ValueError):
+    """One topic whose values cannot be represented (a date beyond any calendar): it is skipped."""
 
 
 def parse_envelope(body: bytes | str, status: int = 200) -> Any:
-    """The decoded answer; raises OKApiError for an error object, LayoutError for non-JSON."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        snippet = body[:80] if isinstance(body, str) else body[:80].decode("utf-8", "replace")
-        raise LayoutError(f"answer is not JSON: {snippet!r}") from None
+    """The decoded answer; raises OKApiError for an error object, Unreadable for a body that is
+    not whole JSON."""
+    data = load_json(body)
     if isinstance(data, dict) and "error_code" in data:
         code = data.get("error_code")
-        number = int(code) if isinstance(code, int | str) and str(code).isdigit() else -1
-        raise OKApiError(number, str(data.get("error_msg") or "no message"), status)
+        number = error_code(code)
+        raise OKApiError(number, one_line(data.get("error_msg") or "no message"), status)
     return data
 
 
@@ -141,7 +145,13 @@ def parse_topic(raw: Any) -> OKTopic:
     if not isinstance(topic_id, str | int) or isinstance(topic_id, bool) or not str(topic_id):
         raise LayoutError("media topic lacks `id`")
     if not isinstance(created, int) or isinstance(created, bool):
-        raise LayoutError(f"media topic {topic_id} lacks `created_ms`")
+        raise LayoutError(f"media topic {str(topic_id)[:40]} lacks `created_ms`")
+    try:
+        datetime.fromtimestamp(created / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise BadTopic(
+            f"topic {str(topic_id)[:40]}: created_ms {created} is beyond the calendar"
+        ) from None
     media = raw.get("media")
     blocks = [m for m in media if isinstance(m, dict)] if isinstance(media, list) else []
     # Post text is every text block in order: some clients kept only the first, losing text.
@@ -171,6 +181,7 @@ class TopicsPage:
     topics: list[OKTopic]
     anchor: str | None
     has_more: bool
+    skipped: list[str]  # why each item that is no topic was skipped
 
 
 def parse_topics(data: Any) -> TopicsPage:
@@ -185,14 +196,36 @@ def parse_topics(data: Any) -> TopicsPage:
         items = []  # OK leaves out empty lists
     if not isinstance(items, list):
         raise LayoutError(f"answer has no `media_topics` list (keys: {sorted(data)[:5]})")
-    topics = [parse_topic(t) for t in items]
+    topics, skipped = parse_topic_list(items)
     anchor = data.get("anchor")
     anchor = str(anchor) if isinstance(anchor, str | int) and str(anchor) else None
     more = data.get("has_more")
-    has_more = more is True if isinstance(more, bool) else bool(anchor and topics)
+    has_more = more is True if isinstance(more, bool) else bool(anchor and (topics or skipped))
     if has_more and anchor is None:
         raise LayoutError("answer says `has_more` but gives no `anchor` to continue from")
-    return TopicsPage(topics, anchor, has_more)
+    return TopicsPage(topics, anchor, has_more, skipped)
+
+
+def parse_topic_list(items: list[Any]) -> tuple[list[OKTopic], list[str]]:
+    """The topics of a page, and why each item that is not one was skipped.
+
+    One odd topic never costs the page; only a page none of whose items is a topic, for want
+    of an id or created_ms, is a changed layout (LayoutError).
+    """
+    topics: list[OKTopic] = []
+    skipped: list[str] = []
+    layout: LayoutError | None = None
+    for n, item in enumerate(items, 1):
+        try:
+            topics.append(parse_topic(item))
+        except LayoutError as exc:
+            layout = layout or exc
+            skipped.append(f"item {n}: {exc}")
+        except BadTopic as exc:
+            skipped.append(str(exc))
+    if layout is not None and not topics:
+        raise layout
+    return topics, skipped
 
 
 @dataclass(frozen=True, slots=True)

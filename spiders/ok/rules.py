@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from crawler.rules_base import SourceRules, env_name
+from crawler.rules_base import Problem, SourceRules, env_name
 
 _URL = re.compile(
     r"^(?:https?://)?(?:www\.|m\.)?(?:ok\.ru|odnoklassniki\.ru)/([^?#]*?)/?(?:[?#].*)?$",
@@ -106,18 +107,21 @@ class OKRules(SourceRules):
             self.token_env: f"the OK access token of source {self.name!r} (from the app's settings on ok.ru)",
         }
 
-    @model_validator(mode="after")
-    def _sound(self) -> OKRules:
+    def cross_problems(self) -> Iterator[Problem]:
+        yield from super().cross_problems()
         if self.searches:
-            raise ValueError(
-                "OK sources have no keyword search (the REST API offers none for public "
-                "topics); list groups under `targets` instead"
+            yield (
+                ("searches",),
+                (
+                    "OK sources have no keyword search (the REST API offers none for public "
+                    "topics); list groups under `targets` instead"
+                ),
             )
         if not self.targets:
-            raise ValueError("an OK source needs `targets` (public group ids or ok.ru addresses)")
-        envs = (self.app_key_env, self.app_secret_env, self.token_env)
-        if len(set(envs)) != 3:
-            raise ValueError(
-                "app_key_env, app_secret_env and token_env must name three different variables"
+            yield ("targets",), "an OK source needs `targets` (public group ids or ok.ru addresses)"
+        envs = ("app_key_env", "app_secret_env", "token_env")
+        if len({getattr(self, e) for e in envs}) != 3:
+            yield (
+                envs,
+                ("app_key_env, app_secret_env and token_env must name three different variables"),
             )
-        return self

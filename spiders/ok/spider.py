@@ -28,6 +28,7 @@ from spiders.ok.parse import (
     LayoutError,
     OKApiError,
     OKTopic,
+    Unreadable,
     parse_envelope,
     parse_groups,
     parse_topics,
@@ -90,6 +91,12 @@ class OKSpider(SourceSpider[OKRules]):
 
     name = "ok"
     rules_type = OKRules
+    # Answers over this size are dropped, never retried, and recorded as the target's problem:
+    # a page of 100 topics is well under 1 MiB.
+    custom_settings = {  # noqa: RUF012 (Scrapy's own attribute, read once per crawl)
+        "DOWNLOAD_MAXSIZE": 16 * 1024 * 1024,
+        "DOWNLOAD_WARNSIZE": 4 * 1024 * 1024,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -205,12 +212,21 @@ class OKSpider(SourceSpider[OKRules]):
         return f"cannot reach {api} ({self.creds_of[cur.source].scrub(failed.why)})"
 
     async def _read(self, response: Response, parse: Callable[[Any], T]) -> T | Unread:
-        """What `parse` reads from an OK answer; on an OK error or an unknown shape, Unread."""
+        """What `parse` reads from an OK answer; on an OK error, an unreadable body or an unknown
+        shape, Unread (with a request to send again when the error or the body calls for one)."""
         cur: Cursor = response.meta["cursor"]
         try:
             return parse(parse_envelope(response.body, response.status))
         except OKApiError as err:
             return Unread(await self._on_error(err, response))
+        except Unreadable as exc:
+            if response.status >= 300:  # an error page, not an answer cut off on the way
+                self._close(cur, ERROR, f"{cur.method}: HTTP {response.status} ({exc})")
+                return Unread()
+            again, why = self.retry_unreadable(response, str(exc))
+            if again is None:
+                self._close(cur, ERROR, f"{cur.method}: {self.creds_of[cur.source].scrub(why)}")
+            return Unread(again)
         except LayoutError as exc:
             if response.status >= 300:  # an error page, not a changed API
                 self._close(cur, ERROR, f"{cur.method}: HTTP {response.status} ({exc})")
@@ -316,6 +332,7 @@ class OKSpider(SourceSpider[OKRules]):
             if page.retry is not None:
                 yield page.retry
             return
+        self.skipped(cur.source, cur.target, page.skipped)
         items, stop = self.newest_first(
             cur,
             page.topics,

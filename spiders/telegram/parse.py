@@ -14,13 +14,19 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 
+from spiders.bodies import Unreadable
+
+__all__ = ["Unreadable"]  # raised by parse_channel_page; importable from here
+
 NO_PREVIEW = "no public preview: private, restricted or not a channel"
 # What is stored as a forward's origin when it is not a public channel or group: the name shown
 # then is a person's (or a private chat's), and the post record keeps no names of people.
 FORWARD_USER = "(user)"  # linked to a profile, not to a post: a person's or a bot's account
 FORWARD_HIDDEN = "(hidden)"  # no link: the sender hides it, or the origin is a private chat
 
-_DATA_POST = re.compile(r"^([A-Za-z][A-Za-z0-9_]{2,31})/(\d+)$")
+_DATA_POST = re.compile(r"^([A-Za-z][A-Za-z0-9_]{2,31})/(\d{1,18})$")
+# A whole page ends with its closing tag; one cut off on the way does not.
+_WHOLE = re.compile(rb"</html\s*>\s*\Z", re.IGNORECASE)
 # A public channel's or group's message; private chats link as t.me/c/<number>/<id> instead.
 _PUBLIC_POST = re.compile(r"^https?://t\.me/([A-Za-z][A-Za-z0-9_]{2,31})/\d+/?(?:[?#].*)?$")
 _PROFILE = re.compile(r"^https?://t\.me/[A-Za-z][A-Za-z0-9_]{2,31}/?(?:[?#].*)?$")
@@ -117,6 +123,7 @@ class ChannelPage:
     posts: list[TelegramPost]
     before: int | None  # None: this is the oldest page
     service_messages: int
+    skipped: tuple[str, ...] = ()  # why each message that could not be read was left out
 
 
 def parse_views(raw: str | None) -> int | None:
@@ -139,6 +146,14 @@ def _href(tag: Tag) -> str | None:
         return None
     # Since 2024 links with an onclick confirm carry `&amp;` escaped twice (platforms.md §3.5).
     return html.unescape(value)
+
+
+def _join(page: str, href: str) -> str | None:
+    """A link of a message as an absolute URL; None for one no URL parser can read (http://[x)."""
+    try:
+        return urljoin(page, href)
+    except ValueError:
+        return None
 
 
 def _text_of(node: Tag) -> str:
@@ -182,9 +197,9 @@ def _published_at(message: Tag, key: str) -> datetime:
         raise LayoutError(f"message {key} has no time[datetime] in its footer")
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise LayoutError(f"message {key} has an unreadable datetime {raw!r}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or beyond the calendar once in UTC
+        raise LayoutError(f"message {key} has an unreadable datetime {raw[:40]!r}") from None
 
 
 def parse_message(message: Tag, channel: str, message_id: int) -> TelegramPost:
@@ -209,7 +224,9 @@ def parse_message(message: Tag, channel: str, message_id: int) -> TelegramPost:
     if body is not None:
         # Hashtag links are relative to the channel's preview (`?q=%23tag`).
         page = f"https://t.me/s/{channel}"
-        links = tuple(urljoin(page, h) for a in body.find_all("a") if (h := _href(a)))
+        links = tuple(
+            link for a in body.find_all("a") if (h := _href(a)) and (link := _join(page, h))
+        )
         text = _text_of(body)
     media = _media(message)
     return TelegramPost(
@@ -263,8 +280,19 @@ def _empty_page(soup: BeautifulSoup) -> ChannelPage:
 
 
 def parse_channel_page(body: str | bytes) -> ChannelPage:
-    """A t.me/s/<channel> page. Raises NoPublicHistory or LayoutError instead of returning 0 posts."""
-    soup = BeautifulSoup(body, "lxml")
+    """A t.me/s/<channel> page. Raises NoPublicHistory or LayoutError instead of returning 0 posts.
+
+    Unreadable when the page is not whole (cut off before its closing </html>): asked again. One
+    message that cannot be read is left out (`skipped`); a page none of whose messages can be
+    read is a LayoutError.
+    """
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    if not raw.strip():
+        raise Unreadable("empty page")
+    if _WHOLE.search(raw[-512:]) is None:
+        raise Unreadable(f"page cut off before </html> ({len(raw)} bytes)")
+    # t.me serves UTF-8; decoded here, a page's own <meta charset> (even a bogus one) is moot.
+    soup = BeautifulSoup(raw.decode("utf-8", "replace"), "lxml")
     messages = soup.select(".tgme_widget_message")
     for wrap in soup.select(".tgme_widget_message_wrap"):
         if wrap.select_one(".tgme_widget_message") is None:
@@ -273,15 +301,23 @@ def parse_channel_page(body: str | bytes) -> ChannelPage:
         return _empty_page(soup)
     posts: list[TelegramPost] = []
     ids: list[int] = []
+    skipped: list[str] = []
+    layout: LayoutError | None = None
     service = 0
     for message in messages:
         if message.find_parent(class_="tgme_widget_message_wrap") is None:
             raise LayoutError("a tgme_widget_message outside any tgme_widget_message_wrap")
-        channel, message_id = _key(message)
-        ids.append(message_id)
-        if "service_message" in message.get_attribute_list("class"):
-            service += 1  # "Channel created", pin notices, photo changes: not posts
-            continue
-        posts.append(parse_message(message, channel, message_id))
+        try:
+            channel, message_id = _key(message)
+            ids.append(message_id)
+            if "service_message" in message.get_attribute_list("class"):
+                service += 1  # "Channel created", pin notices, photo changes: not posts
+                continue
+            posts.append(parse_message(message, channel, message_id))
+        except LayoutError as exc:
+            layout = layout or exc
+            skipped.append(str(exc))
+    if layout is not None and not posts:
+        raise layout
     posts.sort(key=lambda p: p.message_id, reverse=True)
-    return ChannelPage(posts, _cursor(soup, ids), service)
+    return ChannelPage(posts, _cursor(soup, ids), service, tuple(skipped))

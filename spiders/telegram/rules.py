@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from crawler.rules_base import SourceRules
+from crawler.rules_base import Problem, SourceRules
 
 # Telegram usernames: a letter, then letters, digits and underscores; 5-32 characters for new
 # ones, but a few short (4-character) collectible names exist, so 4 is accepted.
@@ -61,13 +62,15 @@ class TelegramRules(SourceRules):
             raise ValueError(f"{value!r} is not an http(s) host URL (e.g. https://t.me)")
         return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _channels_only(self) -> TelegramRules:
+    def cross_problems(self) -> Iterator[Problem]:
+        yield from super().cross_problems()
         if self.searches:
-            raise ValueError(
-                "telegram sources do not support `searches` (the web preview has no global "
-                "search); list channels under `targets` instead"
+            yield (
+                ("searches",),
+                (
+                    "telegram sources do not support `searches` (the web preview has no global "
+                    "search); list channels under `targets` instead"
+                ),
             )
         if not self.targets:
-            raise ValueError("a telegram source needs `targets` (public channel usernames)")
-        return self
+            yield ("targets",), "a telegram source needs `targets` (public channel usernames)"

@@ -16,12 +16,13 @@ from scrapy.http import Response
 
 from crawler.items import PostItem
 from crawler.spiderbase import Outcome, RequestFailure, SourceSpider
-from crawler.targets import INACCESSIBLE, LAYOUT_CHANGED, OK
+from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK
 from spiders.telegram.parse import (
     NO_PREVIEW,
     LayoutError,
     NoPublicHistory,
     TelegramPost,
+    Unreadable,
     parse_channel_page,
 )
 from spiders.telegram.rules import TelegramRules
@@ -53,6 +54,12 @@ class TelegramSpider(SourceSpider[TelegramRules]):
 
     name = "telegram"
     rules_type = TelegramRules
+    # Answers over this size are dropped, never retried, and recorded as the target's problem:
+    # a preview page of 20 messages is a few hundred KiB.
+    custom_settings = {  # noqa: RUF012 (Scrapy's own attribute, read once per crawl)
+        "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,
+        "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
+    }
 
     def _request(self, cur: Cursor) -> scrapy.Request:
         rules = self.rules_for(cur.source)
@@ -112,9 +119,17 @@ class TelegramSpider(SourceSpider[TelegramRules]):
         except NoPublicHistory:
             self.finish(cur.source, cur.target, INACCESSIBLE, NO_PREVIEW)
             return
+        except Unreadable as exc:  # cut off on the way: asked again, like a 5xx
+            again, why = self.retry_unreadable(response, str(exc))
+            if again is None:
+                self.finish(cur.source, cur.target, ERROR, f"{where}: {why}")
+            else:
+                yield again
+            return
         except LayoutError as exc:
             self.finish(cur.source, cur.target, LAYOUT_CHANGED, f"{where}: {exc}")
             return
+        self.skipped(cur.source, cur.target, page.skipped)
         # Every post shown counts: a channel that shows none after showing some is a likely break.
         stored = cur.resume_after  # the newest message of the last complete crawl
         items, stop = self.newest_first(

@@ -7,10 +7,13 @@ so parser tests run on fixture files alone.
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from spiders.bodies import Unreadable, error_code, load_json, one_line
+
+__all__ = ["Unreadable"]  # raised by parse_envelope; importable from here
 
 
 class Action(enum.Enum):
@@ -55,24 +58,25 @@ class VKApiError(Exception):
 
 
 class LayoutError(Exception):
-    """The body is not the JSON shape VK documents: the API changed or a proxy answered."""
+    """The body is JSON, but not the shape VK documents: the API changed or a proxy answered."""
+
+
+class BadPost(ValueError):
+    """One post whose values cannot be represented (a date beyond any calendar): it is skipped."""
 
 
 def parse_envelope(body: bytes | str) -> Any:
-    """The `response` of a VK answer; raises VKApiError for `error`, LayoutError otherwise."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        snippet = body[:80] if isinstance(body, str) else body[:80].decode("utf-8", "replace")
-        raise LayoutError(f"answer is not JSON: {snippet!r}") from None
+    """The `response` of a VK answer; raises VKApiError for `error`, LayoutError for an unknown
+    shape, and Unreadable for a body that is not whole JSON."""
+    data = load_json(body)
     if not isinstance(data, dict):
         raise LayoutError("answer is not a JSON object")
     if "error" in data:
         err = data["error"] if isinstance(data["error"], dict) else {}
         code = err.get("error_code")
         return _raise(
-            int(code) if isinstance(code, int | str) and str(code).isdigit() else -1,
-            str(err.get("error_msg") or "no message"),
+            error_code(code),
+            one_line(err.get("error_msg") or "no message"),
         )
     if "response" not in data:
         raise LayoutError(f"answer has neither `response` nor `error` (keys: {sorted(data)[:5]})")
@@ -120,6 +124,11 @@ def _count(obj: Any) -> int | None:
     return None
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON list, or none: a field of another type is read as absent."""
+    return value if isinstance(value, list) else []
+
+
 def _attachment_text(att: list[Any]) -> list[str]:
     """Titles of videos and links are analysable text of an otherwise empty post."""
     out: list[str] = []
@@ -141,21 +150,35 @@ def _promo(raw: dict[str, Any]) -> bool | None:
     return None
 
 
+def _whole(value: Any) -> int:
+    """A JSON integer (or digits); TypeError/ValueError for anything else, floats included."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{type(value).__name__} {str(value)[:20]!r} is not an integer")
+    return int(value)
+
+
 def parse_post(raw: dict[str, Any]) -> VKPost:
-    """One post object (`wall_wallpost_full`); unknown keys are ignored, missing counts are None."""
+    """One post object (`wall_wallpost_full`); unknown keys are ignored, missing counts are None.
+
+    LayoutError when it lacks owner_id, id or date; BadPost when its date is beyond any calendar.
+    """
     try:
-        owner_id, post_id, date = int(raw["owner_id"]), int(raw["id"]), int(raw["date"])
+        owner_id, post_id, date = _whole(raw["owner_id"]), _whole(raw["id"]), _whole(raw["date"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise LayoutError(f"post lacks owner_id/id/date ({exc})") from None
-    history = raw.get("copy_history") or []
+        raise LayoutError(f"post lacks owner_id/id/date ({str(exc)[:60]})") from None
+    try:
+        published_at = datetime.fromtimestamp(date, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise BadPost(f"post {owner_id}_{post_id}: date {date} is beyond the calendar") from None
+    history = _list(raw.get("copy_history"))
     repost_parts: list[str] = []
-    for ancestor in history if isinstance(history, list) else []:
+    for ancestor in history:
         if isinstance(ancestor, dict):
             text = ancestor.get("text")
             if isinstance(text, str) and text.strip():
                 repost_parts.append(text)
-            repost_parts.extend(_attachment_text(ancestor.get("attachments") or []))
-    attachments = raw.get("attachments") or []
+            repost_parts.extend(_attachment_text(_list(ancestor.get("attachments"))))
+    attachments = _list(raw.get("attachments"))
     text = raw.get("text") if isinstance(raw.get("text"), str) else ""
     if not str(text).strip():
         repost_parts.extend(_attachment_text(attachments))
@@ -164,7 +187,7 @@ def parse_post(raw: dict[str, Any]) -> VKPost:
         owner_id=owner_id,
         id=post_id,
         author_id=int(from_id) if isinstance(from_id, int) else None,
-        published_at=datetime.fromtimestamp(date, tz=UTC),
+        published_at=published_at,
         text=str(text),
         repost_text="\n".join(repost_parts),
         is_repost=bool(history),
@@ -181,10 +204,37 @@ def parse_post(raw: dict[str, Any]) -> VKPost:
     )
 
 
+def parse_posts(items: list[Any]) -> tuple[list[VKPost], list[str]]:
+    """The posts of a page, and why each item that is not one was skipped.
+
+    One odd post never costs the page: it is skipped with its reason. Only a page none of whose
+    items is a post, for want of owner_id/id/date, is a changed layout (LayoutError).
+    """
+    posts: list[VKPost] = []
+    skipped: list[str] = []
+    layout: LayoutError | None = None
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            skipped.append(f"item {n} is not a JSON object")
+            continue
+        try:
+            posts.append(parse_post(item))
+        except LayoutError as exc:
+            layout = layout or exc
+            skipped.append(f"item {n}: {exc}")
+        except BadPost as exc:
+            skipped.append(str(exc))
+    if layout is not None and not posts:
+        raise layout
+    return posts, skipped
+
+
 @dataclass(frozen=True, slots=True)
 class WallPage:
     count: int
     posts: list[VKPost]
+    skipped: list[str]  # why each item that is no post was skipped
+    shown: int  # items on the page, posts or not: the next page's offset moves by this
 
 
 def parse_wall(response: Any) -> WallPage:
@@ -192,9 +242,12 @@ def parse_wall(response: Any) -> WallPage:
     if not isinstance(response, dict) or not isinstance(response.get("items"), list):
         raise LayoutError("wall.get answer has no `items` list")
     count = response.get("count")
+    posts, skipped = parse_posts(response["items"])
     return WallPage(
-        count=int(count) if isinstance(count, int) else 0,
-        posts=[parse_post(item) for item in response["items"] if isinstance(item, dict)],
+        count=count if isinstance(count, int) and not isinstance(count, bool) else 0,
+        posts=posts,
+        skipped=skipped,
+        shown=len(response["items"]),
     )
 
 
@@ -202,16 +255,23 @@ def parse_wall(response: Any) -> WallPage:
 class SearchPage:
     posts: list[VKPost]
     next_from: str | None
+    skipped: list[str]
 
 
 def parse_search(response: Any) -> SearchPage:
-    """A `newsfeed.search` response; `next_from` is None on the last page."""
+    """A `newsfeed.search` response; `next_from` is None on the last page.
+
+    Items without an owner_id are not wall posts (search also finds other things): left out.
+    """
     if not isinstance(response, dict) or not isinstance(response.get("items"), list):
         raise LayoutError("newsfeed.search answer has no `items` list")
     nxt = response.get("next_from")
+    items = [i for i in response["items"] if not isinstance(i, dict) or "owner_id" in i]
+    posts, skipped = parse_posts(items)
     return SearchPage(
-        posts=[parse_post(i) for i in response["items"] if isinstance(i, dict) and "owner_id" in i],
-        next_from=str(nxt) if nxt else None,
+        posts=posts,
+        next_from=str(nxt) if nxt and isinstance(nxt, str | int) else None,
+        skipped=skipped,
     )
 
 
@@ -247,11 +307,20 @@ def parse_groups(response: Any) -> list[Community]:
                     id=int(g["id"]),
                     screen_name=str(g.get("screen_name") or f"club{g['id']}"),
                     name=str(g.get("name") or ""),
-                    is_closed=int(g.get("is_closed") or 0),
+                    is_closed=_closed(g.get("is_closed")),
                     deactivated=str(g["deactivated"]) if g.get("deactivated") else None,
                 )
             )
     return out
+
+
+def _closed(value: Any) -> int:
+    """`is_closed`: 0 open, 1 closed, 2 private; anything unknown counts as closed."""
+    if value is None or value is False or value in (0, "0", ""):
+        return 0
+    if not isinstance(value, bool) and value in (1, 2, "1", "2"):
+        return int(value)
+    return 1
 
 
 def parse_resolved(response: Any) -> tuple[str, int] | None:

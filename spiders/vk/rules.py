@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from crawler.rules_base import SourceRules, env_name
+from crawler.rules_base import Problem, SourceRules, env_name
 
 _TARGET = re.compile(r"^(?:-\d+|(?:club|public|event)\d+|[A-Za-z][A-Za-z0-9_.]{1,63})$")
 _URL = re.compile(r"^(?:https?://)?(?:m\.)?vk\.(?:com|ru)/([^/?#]+)/?$")
@@ -70,8 +71,7 @@ class VKRules(SourceRules):
             self.token_env: f"the VK service token of source {self.name!r} (from your VK app's settings)"
         }
 
-    @model_validator(mode="after")
-    def _something_to_crawl(self) -> VKRules:
+    def cross_problems(self) -> Iterator[Problem]:
+        yield from super().cross_problems()
         if not self.targets and not self.searches:
-            raise ValueError("a VK source needs `targets` or `searches` (or both)")
-        return self
+            yield ("targets", "searches"), "a VK source needs `targets` or `searches` (or both)"

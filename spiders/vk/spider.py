@@ -26,6 +26,7 @@ from spiders.vk.parse import (
     Action,
     Community,
     LayoutError,
+    Unreadable,
     VKApiError,
     VKPost,
     parse_envelope,
@@ -85,6 +86,12 @@ class VKSpider(SourceSpider[VKRules]):
 
     name = "vk"
     rules_type = VKRules
+    # Answers over this size are dropped, never retried, and recorded as the target's problem:
+    # a wall page of 100 posts is well under 1 MiB; VK caps execute at 5 MB.
+    custom_settings = {  # noqa: RUF012 (Scrapy's own attribute, read once per crawl)
+        "DOWNLOAD_MAXSIZE": 16 * 1024 * 1024,
+        "DOWNLOAD_WARNSIZE": 4 * 1024 * 1024,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -191,14 +198,20 @@ class VKSpider(SourceSpider[VKRules]):
         return self.rules_for(cur.source).api_base
 
     async def _read(self, response: Response, parse: Callable[[Any], T]) -> T | Unread:
-        """What `parse` reads from a VK answer; on a VK error or an unknown shape, Unread."""
+        """What `parse` reads from a VK answer; on a VK error, an unreadable body or an unknown
+        shape, Unread (with a request to send again when the error or the body calls for one)."""
         cur: Cursor = response.meta["cursor"]
+        where = f"wall.get at offset {cur.offset}" if cur.method == "wall.get" else cur.method
         try:
             return parse(parse_envelope(response.body))
         except VKApiError as err:
             return Unread(await self._on_error(err, response))
+        except Unreadable as exc:  # cut off or garbled on the way: asked again, like a 5xx
+            again, why = self.retry_unreadable(response, str(exc))
+            if again is None:
+                self._close_target(cur, ERROR, f"{where}: {why}")
+            return Unread(again)
         except LayoutError as exc:
-            where = f"wall.get at offset {cur.offset}" if cur.method == "wall.get" else cur.method
             self._close_target(cur, LAYOUT_CHANGED, f"{where}: {exc}")
             return Unread()
 
@@ -352,6 +365,7 @@ class VKSpider(SourceSpider[VKRules]):
                 replace(cur, offset=max(0, cur.offset - back), prev_count=page.count, attempts=0)
             )
             return
+        self.skipped(cur.source, cur.target, page.skipped)
         last = cur.resume_after
         items, stop = self.newest_first(
             cur,
@@ -363,8 +377,8 @@ class VKSpider(SourceSpider[VKRules]):
         )
         for item in items:
             yield item
-        next_offset = cur.offset + len(page.posts)
-        if stop or not page.posts or next_offset >= page.count:
+        next_offset = cur.offset + page.shown
+        if stop or not page.shown or next_offset >= page.count:
             self._close_target(cur, OK)
             return
         yield self._wall_request(
@@ -381,12 +395,13 @@ class VKSpider(SourceSpider[VKRules]):
                 yield page.retry
             return
         self.book.observe(cur.source, cur.target, len(page.posts))
+        self.skipped(cur.source, cur.target, page.skipped)
         rules = self.rules_for(cur.source)
         for post in page.posts:
             if rules.until and post.published_at >= rules.until:
                 continue
             yield self._item(cur, post)
-        if not page.next_from or not page.posts:
+        if not page.next_from or not (page.posts or page.skipped):
             if self.book.collected(cur.source, cur.target) >= 1000:
                 log.warning(
                     "search %r reached VK's 1000-result cap: narrow the window (since/until)",

@@ -38,7 +38,10 @@ def parse_date(raw: str | None) -> datetime | None:
                 parsed = datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0))
     if parsed is None:
         raise ValueError(f"{value[:60]!r} is not a date")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the calendar once in UTC
+        raise ValueError(f"{value[:60]!r} is beyond the calendar") from None
 
 
 def canonical_url(raw: str, base: str | None = None) -> str | None:
@@ -46,12 +49,12 @@ def canonical_url(raw: str, base: str | None = None) -> str | None:
     value = raw.strip()
     if not value:
         return None
-    parts = urlsplit(urljoin(base, value) if base else value)
-    scheme = parts.scheme.lower()
     try:
+        parts = urlsplit(urljoin(base, value) if base else value)
         host, port = parts.hostname, parts.port
-    except ValueError:
+    except ValueError:  # a broken IPv6 address or port
         return None
+    scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         return None
     netloc = f"[{host}]" if ":" in host else host

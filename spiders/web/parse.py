@@ -6,6 +6,7 @@ import gzip
 import io
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -13,7 +14,10 @@ from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
+from spiders.bodies import Unreadable
 from spiders.web.markup import canonical_url, html_to_text, parse_date, xml_text
+
+__all__ = ["Unreadable"]  # raised by parse_document; importable from here
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS1 = "{http://purl.org/rss/1.0/}"
@@ -29,7 +33,8 @@ Kind = Literal["auto", "feed", "sitemap"]
 
 
 class LayoutError(Exception):
-    """The body is not the document the target should be: not a feed, not a sitemap, no article body."""
+    """A whole document, but not the one the target should be: not a feed, not a sitemap, no
+    article body. (A document cut off or garbled on the way is Unreadable, and asked again.)"""
 
 
 # ---- XML documents -----------------------------------------------------------------------
@@ -42,12 +47,14 @@ def _local(tag: str) -> str:
 def _root(body: bytes) -> ET.Element:
     # The standard library's expat parser fetches no external entities; documents declaring
     # entities are refused outright, which rules out entity-expansion bombs as well.
+    if not body.strip():
+        raise Unreadable("empty document")
     if body[:2] == b"\x1f\x8b":  # a .xml.gz sitemap served without Content-Encoding
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
                 body = unzipped.read(MAX_UNZIPPED + 1)
-        except (OSError, EOFError) as exc:
-            raise LayoutError(f"broken gzip file ({exc})") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise Unreadable(f"broken gzip file, cut off? ({exc})") from None
         if len(body) > MAX_UNZIPPED:
             raise LayoutError("gzip file unpacks to more than 50 MB (the sitemap limit)")
     head = body.lstrip()[:512].lower()
@@ -58,7 +65,9 @@ def _root(body: bytes) -> ET.Element:
     try:
         return ET.fromstring(body)
     except ET.ParseError as exc:
-        raise LayoutError(f"not well-formed XML ({exc})") from None
+        raise Unreadable(f"not well-formed XML, cut off? ({exc}; {len(body)} bytes)") from None
+    except (LookupError, ValueError) as exc:  # an encoding expat does not know, or cannot read
+        raise Unreadable(f"XML in an encoding that cannot be read ({exc})") from None
 
 
 def _child(el: ET.Element, *names: str) -> ET.Element | None:
@@ -151,6 +160,14 @@ def _post_id(guid: str, link: str | None, feed_url: str) -> str | None:
     return link
 
 
+def _join(base: str, ref: str) -> str:
+    """`ref` (an xml:base) resolved against `base`; a broken one (http://[x) is left out."""
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return base
+
+
 def _feed(root: ET.Element, url: str) -> Feed:
     name, ns = _local(root.tag), ""
     if name == "feed":
@@ -166,7 +183,7 @@ def _feed(root: ET.Element, url: str) -> Feed:
         if channel is None:
             raise LayoutError("<rss> without a <channel>")
         items, title, fmt = channel.findall("item"), _text(channel, "title"), "rss"
-    base = urljoin(url, root.get(XML_BASE, ""))
+    base = _join(url, root.get(XML_BASE, ""))
     entries: list[Entry] = []
     malformed: list[str] = []
     seen: set[str] = set()
@@ -176,7 +193,9 @@ def _feed(root: ET.Element, url: str) -> Feed:
                 entry = _atom_entry(item, ns, base, url)
             else:
                 entry = _rss_entry(item, fmt == "rss1", base, url)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("markup nested too deeply")
             label = _text(item, "title", f"{RSS1}title", f"{ns}title")
             malformed.append(f"entry {n}" + (f" ({label[:60]!r})" if label else "") + f": {exc}")
             continue
@@ -230,7 +249,7 @@ def _atom_text(el: ET.Element | None) -> str:
 
 
 def _atom_entry(item: ET.Element, ns: str, base: str, feed_url: str) -> Entry:
-    base = urljoin(base, item.get(XML_BASE, ""))
+    base = _join(base, item.get(XML_BASE, ""))
     link = None
     for candidate in item.findall(f"{ns}link"):
         if candidate.get("rel", "alternate") == "alternate":
@@ -315,9 +334,14 @@ def _values(page: Selector, css: str) -> list[str]:
 
 def _date_of(page: Selector, css: str) -> datetime | None:
     for match in page.css(css):
-        # <time datetime> and <meta content> hold the machine-readable date.
-        candidates = [match.attrib.get("datetime"), match.attrib.get("content")]
-        candidates.append(match.get() if "::" in css else html_to_text(match.get()))
+        raw_value = match.get()
+        candidates: list[str | None] = []
+        if isinstance(match.root, str):  # `::attr(datetime)` and `::text` select a string
+            candidates.append(raw_value)
+        else:
+            # <time datetime> and <meta content> hold the machine-readable date.
+            candidates += [match.attrib.get("datetime"), match.attrib.get("content")]
+            candidates.append(raw_value if "::" in css else html_to_text(raw_value))
         for raw in candidates:
             try:
                 if (when := parse_date(raw)) is not None:
@@ -336,7 +360,8 @@ def parse_article(
     author: str | None = None,
 ) -> Article:
     """An article page read by CSS selectors; LayoutError when the body selector matches nothing."""
-    page = Selector(text=html)
+    # Text that cannot be UTF-8 (lone surrogates) would stop lxml: made readable first.
+    page = Selector(text=html.encode("utf-8", "replace").decode("utf-8"))
     if not page.css(body):
         raise LayoutError(f"body selector {body!r} matched nothing")
     titles = _values(page, title) if title else []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Literal
 from urllib.parse import urlsplit
 
 from parsel.csstranslator import HTMLTranslator
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crawler.rules_base import SourceRules
+from crawler.rules_base import Problem, SourceRules
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -101,21 +102,25 @@ class WebRules(SourceRules):
             out.append(domain)
         return out
 
-    @model_validator(mode="after")
-    def _consistent(self) -> WebRules:
+    def cross_problems(self) -> Iterator[Problem]:
+        yield from super().cross_problems()
         if not self.targets:
-            raise ValueError("a web source needs `targets`: feed or sitemap URLs")
+            yield ("targets",), "a web source needs `targets`: feed or sitemap URLs"
         if self.searches:
-            raise ValueError(
-                "web sources have no keyword search; list feed or sitemap URLs in `targets`"
+            yield (
+                ("searches",),
+                ("web sources have no keyword search; list feed or sitemap URLs in `targets`"),
             )
         if self.fetch_articles and not self.selectors.body:
-            raise ValueError(
-                "`selectors.body` is required when fetch_articles is true "
-                "(the CSS selector of the article text, e.g. 'article .content')"
+            yield (
+                ("fetch_articles", "selectors"),
+                (
+                    "`selectors.body` is required when fetch_articles is true "
+                    "(the CSS selector of the article text, e.g. 'article .content')"
+                ),
             )
         if self.kind == "sitemap" and not self.fetch_articles:
-            raise ValueError(
-                "a sitemap lists pages only: set fetch_articles: true and selectors.body"
+            yield (
+                ("kind", "fetch_articles"),
+                ("a sitemap lists pages only: set fetch_articles: true and selectors.body"),
             )
-        return self

@@ -20,7 +20,14 @@ from crawler.spiderbase import Outcome, RequestFailure, SourceSpider
 from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK
 from spiders.web.gate import RobotsGate
 from spiders.web.markup import canonical_url
-from spiders.web.parse import Feed, LayoutError, Sitemap, parse_article, parse_document
+from spiders.web.parse import (
+    Feed,
+    LayoutError,
+    Sitemap,
+    Unreadable,
+    parse_article,
+    parse_document,
+)
 from spiders.web.rules import WebRules
 
 log = logging.getLogger(__name__)
@@ -63,6 +70,7 @@ class _Run:
     layout: list[str] = field(default_factory=list)
     disallowed: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    oversized: list[str] = field(default_factory=list)
     failure: tuple[str, str] | None = None
 
     def fail(self, status: str, reason: str) -> None:
@@ -91,6 +99,12 @@ class WebSpider(SourceSpider[WebRules]):
 
     name = "web"
     rules_type = WebRules
+    # Answers over this size are dropped, never retried, and recorded as the target's problem:
+    # the sitemap protocol allows 50 MB uncompressed.
+    custom_settings = {  # noqa: RUF012 (Scrapy's own attribute, read once per crawl)
+        "DOWNLOAD_MAXSIZE": 64 * 1024 * 1024,
+        "DOWNLOAD_WARNSIZE": 16 * 1024 * 1024,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,10 +174,18 @@ class WebSpider(SourceSpider[WebRules]):
     def _listing(self, run: _Run, response: Response) -> Iterator[Item]:
         role = response.meta["role"]
         kind = run.rules.kind if role == "target" else "sitemap"
+        where = "" if role == "target" else "child sitemap "
         try:
             doc = parse_document(response.body, response.url, kind)
+        except Unreadable as exc:  # cut off on the way: asked again, like a 5xx
+            again, why = self.retry_unreadable(response, str(exc))
+            if again is None:
+                run.fail(ERROR, f"{where}{response.url}: {why}")
+            else:
+                run.pending += 1  # the same request again: the target waits for it
+                yield again
+            return
         except LayoutError as exc:
-            where = "" if role == "target" else "child sitemap "
             run.fail(LAYOUT_CHANGED, f"{where}{response.url}: {exc}")
             return
         if isinstance(doc, Feed):
@@ -348,6 +370,9 @@ class WebSpider(SourceSpider[WebRules]):
         if role == "article" and failed.status in (404, 410):
             run.gone.append(url)
             return None
+        if role == "article" and failed.oversized:
+            run.oversized.append(url)
+            return None
         if role == "target" and failed.status in (401, 403, 404, 410):
             return INACCESSIBLE, f"{url}: {failed.why} (moved, removed or not public?)"
         return super().failure_outcome(failed)
@@ -391,6 +416,11 @@ class WebSpider(SourceSpider[WebRules]):
             notes.append(f"{len(run.disallowed)} pages disallowed by robots.txt, not fetched")
         if run.gone:
             notes.append(f"{len(run.gone)} listed pages answered 404/410 (e.g. {run.gone[0]})")
+        if run.oversized:
+            notes.append(
+                f"{len(run.oversized)} article pages over the size limit (DOWNLOAD_MAXSIZE), "
+                f"not read (e.g. {run.oversized[0]})"
+            )
         if run.offsite:
             notes.append(
                 f"{run.offsite} links outside allow_domains ({', '.join(run.allowed)}) not followed"

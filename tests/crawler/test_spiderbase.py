@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TimeoutError
 from twisted.python.failure import Failure
@@ -158,3 +159,51 @@ def test_retry_answer_counts_sends_again_and_keeps_only_the_spiders_meta(
     assert again.url == URL and again is not request
     assert again.meta == {"cursor": Cursor(1), "rate_key": "k"}
     assert counted == ["vemeter/x_error_6"]
+
+
+class RefusingProbe(Probe):
+    """Like the Telegram spider: a request refused before sending is a policy, not a fault."""
+
+    def refused_outcome(self, failed: RequestFailure) -> Outcome | None:
+        return "inaccessible", "refused"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        DownloadCancelledError(
+            "Expected to receive 9 bytes which is larger than download max size"
+        ),
+        IgnoreRequest("Ignored <200 x> because its body … exceeded DOWNLOAD_MAXSIZE (8 B)"),
+    ],
+)
+def test_an_answer_over_the_size_limit_is_an_error_of_its_target_not_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    spider = make(RefusingProbe, tmp_path, monkeypatch)
+    spider.crawler = SimpleNamespace(  # type: ignore[assignment]
+        stats=None, settings=Settings({"DOWNLOAD_MAXSIZE": 8 * 1024 * 1024})
+    )
+    report = fail(spider, error)
+    assert (report.status, report.reason) == (
+        ERROR,
+        f"{URL}: answer over the size limit of 8 MiB (DOWNLOAD_MAXSIZE)",
+    )
+
+
+def test_retry_unreadable_sends_the_same_request_again_until_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spider = make(Probe, tmp_path, monkeypatch)
+    counted: list[str] = []
+    stats = SimpleNamespace(inc_value=lambda key, *_: counted.append(key))
+    spider.crawler = SimpleNamespace(  # type: ignore[assignment]
+        stats=stats, settings=Settings({"VEMETER_RETRY_TIMES": 1})
+    )
+    request = scrapy.Request(URL, meta={"cursor": Cursor(0), "download_latency": 0.1})
+    again, why = spider.retry_unreadable(HtmlResponse(URL, body=b"{", request=request), "cut")
+    assert again is not None and again.url == URL and again.dont_filter
+    assert again.meta["cursor"] == Cursor(0) and "download_latency" not in again.meta
+    assert why == "cut" and counted == ["vemeter/unreadable_answers", "vemeter/retries"]
+    last, why = spider.retry_unreadable(HtmlResponse(URL, body=b"{", request=again), "cut")
+    assert last is None and why == "cut after 2 attempts"

@@ -14,6 +14,7 @@ from spiders.ok.parse import (
     OKApiError,
     OKGroup,
     OKTopic,
+    Unreadable,
     action_for,
     parse_envelope,
     parse_groups,
@@ -133,9 +134,31 @@ def test_error_with_a_non_2xx_status_keeps_the_status() -> None:
     assert str(err.value) == "OK error 10: PERMISSION_DENIED : no"
 
 
-def test_wrong_shapes_are_layout_errors_not_empty_pages() -> None:
-    with pytest.raises(LayoutError, match="not JSON"):
+def test_bodies_that_are_not_whole_json_are_unreadable_not_a_layout_change() -> None:
+    with pytest.raises(Unreadable, match=r"not JSON .*maintenance"):
         parse_envelope(b"<html>maintenance</html>")
+    whole = (FIXTURES / "topics_page.json").read_bytes()
+    with pytest.raises(Unreadable, match="not whole JSON"):
+        parse_envelope(whole[: len(whole) // 2])  # cut off on the way
+    with pytest.raises(Unreadable, match="empty"):
+        parse_envelope(b"")
+
+
+def test_one_topic_beyond_the_calendar_is_skipped_not_the_page() -> None:
+    good = {"id": "1", "created_ms": 1_740_000_000_000}
+    page = parse_topics({"media_topics": [{"id": "2", "created_ms": 10**20}, good]})
+    assert [t.id for t in page.topics] == ["1"]
+    assert page.skipped == ["topic 2: created_ms 100000000000000000000 is beyond the calendar"]
+    # One topic without its id beside good ones is skipped too; a page of none is a layout change.
+    page = parse_topics({"media_topics": [{"created_ms": 1}, good]})
+    assert [t.id for t in page.topics] == ["1"] and page.skipped == [
+        "item 1: media topic lacks `id`"
+    ]
+    with pytest.raises(LayoutError, match="`id`"):
+        parse_topics({"media_topics": [{"created_ms": 1}]})
+
+
+def test_wrong_shapes_are_layout_errors_not_empty_pages() -> None:
     with pytest.raises(LayoutError, match="not a JSON object"):
         parse_topics([])
     with pytest.raises(LayoutError, match="no `anchor`"):

@@ -182,3 +182,43 @@ def test_items_carry_the_promo_flag() -> None:
     spider = make_spider()
     out = answer(spider, cursor(), page([topic(3, 1, is_promo=True), topic(2, 2)], more=False))
     assert [i.is_promo for i in out if isinstance(i, PostItem)] == [True, False]
+
+
+def test_a_body_cut_off_mid_json_is_asked_again_then_an_error_not_a_layout_change() -> None:
+    from scrapy.settings import Settings
+
+    spider = make_spider()
+    spider.crawler = SimpleNamespace(  # type: ignore[assignment]
+        stats=None, settings=Settings({"VEMETER_RETRY_TIMES": 1})
+    )
+    whole = page([topic(3, 1), topic(2, 2)])
+    (again,) = answer(spider, cursor(), whole[:-7])
+    assert isinstance(again, FormRequest) and again.body == spider._topics_request(cursor()).body
+    assert again.meta["vemeter_retries"] == 1 and again.meta["retry_delay"] > 0
+    assert spider.book.is_open("ok-test", GID)
+    # The second cut-off answer uses up the one retry: an error, never a layout change.
+    response = TextResponse(again.url, body=whole[:20], request=again)
+
+    async def collect() -> list[Any]:
+        return [x async for x in spider.parse_topics(response)]
+
+    assert asyncio.run(collect()) == []
+    report = {r.target: r for r in spider.book.reports()}[GID]
+    assert report.status == ERROR
+    assert report.reason == (
+        "mediatopic.getTopics: answer is not whole JSON (cut off? at character 19; 20 bytes) "
+        "after 2 attempts"
+    )
+
+
+def test_one_topic_beyond_the_calendar_is_skipped_and_noted() -> None:
+    spider = make_spider()
+    bad = {**topic(9, 1), "created_ms": 10**20}
+    out = answer(spider, cursor(), page([bad, topic(2, 2)], more=False))
+    assert [x.post_id for x in out if isinstance(x, PostItem)] == ["1002"]
+    report = {r.target: r for r in spider.book.reports()}[GID]
+    assert report.status == OK
+    assert report.reason == (
+        "1 malformed posts skipped (topic 1009: created_ms 100000000000000000000 is beyond "
+        "the calendar)"
+    )

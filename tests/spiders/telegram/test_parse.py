@@ -182,3 +182,30 @@ def test_edited_is_unknown_without_a_meta_span() -> None:
     )
     posts = {p.message_id: p.edited for p in parse_channel_page(page).posts}
     assert posts == {3: True, 2: False, 1: None}
+
+
+def test_a_link_no_url_parser_can_read_is_left_out_not_a_crash() -> None:
+    inner = (
+        '<div class="tgme_widget_message_text">see <a href="http://[::1">this</a> and '
+        '<a href="https://example.org/a">that</a></div>'
+    )
+    (post,) = parse_channel_page(_page(_message("c_demo/2", inner))).posts
+    assert post.links == ("https://example.org/a",) and post.text == "see this and that"
+
+
+def test_a_page_cut_off_before_its_end_is_unreadable_not_a_layout_change() -> None:
+    from spiders.telegram.parse import Unreadable
+
+    whole = (FIXTURES / "channel_page.html").read_bytes()
+    for cut in (len(whole) // 3, len(whole) - 10):
+        with pytest.raises(Unreadable, match=r"page cut off before </html> \(\d+ bytes\)"):
+            parse_channel_page(whole[:cut])
+    with pytest.raises(Unreadable, match="empty page"):
+        parse_channel_page(b"  ")
+
+
+def test_a_bogus_meta_charset_is_moot() -> None:
+    page = _page(_message("c_demo/2", '<div class="tgme_widget_message_text">текст</div>'))
+    page = page.replace("<html>", '<html><head><meta charset="\x08"></head>')
+    (post,) = parse_channel_page(page.encode()).posts
+    assert post.text == "текст"

@@ -230,3 +230,45 @@ def test_items_carry_the_edited_flag_and_forward_origin(
             posts[post_id]["edited"],
             posts[post_id]["forward_origin"],
         )
+
+
+def test_a_page_cut_off_before_its_end_is_asked_again_then_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    from types import SimpleNamespace
+
+    from scrapy.settings import Settings
+
+    spider = make_spider(tmp_path, monkeypatch)
+    spider.crawler = SimpleNamespace(  # type: ignore[assignment]
+        stats=None, settings=Settings({"VEMETER_RETRY_TIMES": 1})
+    )
+    whole = render_page(channel, None)
+    cut = whole[: len(whole) * 2 // 3]  # ends inside a message: its date may be lost
+    (again,) = run(spider, response(spider, Cursor("tg", "demo_tg_1"), cut))
+    assert isinstance(again, scrapy.Request) and again.meta["vemeter_retries"] == 1
+    assert spider.book.is_open("tg", "demo_tg_1")
+    assert run(spider, HtmlResponse(again.url, body=cut, request=again)) == []
+    report = spider.book.reports()[0]
+    assert report.status == "error"
+    assert report.reason == (
+        f"demo_tg_1 page before=newest: page cut off before </html> ({len(cut)} bytes) "
+        "after 2 attempts"
+    )
+
+
+def test_one_unreadable_message_costs_only_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: FakeChannel
+) -> None:
+    spider = make_spider(tmp_path, monkeypatch)
+    page = render_page(channel, None)
+    shown = [m for m in channel.messages[-20:] if not m.service]
+    broken = f'data-post="demo_tg_1/{shown[2].id}"'.encode()
+    assert broken in page
+    page = page.replace(broken, b'data-post="demo_tg_1:x"')
+    out = run(spider, response(spider, Cursor("tg", "demo_tg_1"), page))
+    posts = [x.post_id for x in out if isinstance(x, PostItem)]
+    assert len(posts) == len(shown) - 1 and f"demo_tg_1/{shown[2].id}" not in posts
+    spider.finish("tg", "demo_tg_1", "ok")
+    reason = spider.book.reports()[0].reason or ""
+    assert reason.startswith("1 malformed posts skipped (a message has an unreadable data-post")

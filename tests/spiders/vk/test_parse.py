@@ -10,6 +10,7 @@ import pytest
 from spiders.vk.parse import (
     Action,
     LayoutError,
+    Unreadable,
     VKApiError,
     action_for,
     parse_envelope,
@@ -111,10 +112,38 @@ def test_error_table(code: int, action: Action) -> None:
 def test_changed_layout_is_reported_not_crashed() -> None:
     with pytest.raises(LayoutError, match="neither"):
         parse_envelope(body("changed_layout.json"))
-    with pytest.raises(LayoutError, match="not JSON"):
-        parse_envelope(b"<html>maintenance</html>")
     with pytest.raises(LayoutError, match="items"):
         parse_wall({"count": 3})
+    with pytest.raises(LayoutError, match="not a JSON object"):
+        parse_envelope(b"[1, 2]")
+
+
+def test_a_body_cut_off_or_not_json_is_unreadable_not_a_layout_change() -> None:
+    whole = body("wall_get.json")
+    for cut in (len(whole) // 3, len(whole) - 2):
+        with pytest.raises(Unreadable, match=r"not whole JSON \(cut off\?"):
+            parse_envelope(whole[:cut])
+    with pytest.raises(Unreadable, match=r"not JSON .*maintenance"):
+        parse_envelope(b"<html>maintenance</html>")
+    with pytest.raises(Unreadable, match="empty answer"):
+        parse_envelope(b"")
+
+
+def test_one_odd_post_is_skipped_with_its_reason_not_the_page() -> None:
+    good = {"owner_id": -1, "id": 5, "date": 1740990000, "text": "t"}
+    page = parse_wall(
+        {"count": 4, "items": [{**good, "id": 6, "date": 10**20}, good, {"id": 7}, "x"]}
+    )
+    assert [p.post_id for p in page.posts] == ["-1_5"]
+    assert page.shown == 4  # the next page starts after every item, posts or not
+    assert page.skipped[0] == "post -1_6: date 100000000000000000000 is beyond the calendar"
+    assert page.skipped[1].startswith("item 3: post lacks owner_id/id/date")
+    assert page.skipped[2] == "item 4 is not a JSON object"
+    # A page none of whose items has the fields of a post: the layout changed.
+    with pytest.raises(LayoutError, match="lacks owner_id/id/date"):
+        parse_wall({"count": 1, "items": [{"post": 1}]})
+    # Only dates beyond the calendar: skipped, and paging goes on.
+    assert parse_wall({"count": 9, "items": [{**good, "date": -(10**15)}]}).posts == []
 
 
 def test_edited_and_advertising_flags() -> None:

@@ -16,6 +16,7 @@ from spiders.web.parse import (
     Feed,
     LayoutError,
     Sitemap,
+    Unreadable,
     parse_article,
     parse_document,
     parse_feed,
@@ -93,9 +94,6 @@ def test_gzipped_sitemap_is_unpacked() -> None:
     ("raw", "message"),
     [
         (body("not_a_feed.html"), "got an HTML page"),
-        (b"", "not well-formed XML"),
-        (b"<rss><channel><item></channel></rss>", "not well-formed XML"),
-        (b'{"items": []}', "not well-formed XML"),
         (b"<?xml version='1.0'?><html><body/></html>", "root element <html>"),
         (b"<rss version='2.0'/>", "without a <channel>"),
         (
@@ -108,6 +106,35 @@ def test_gzipped_sitemap_is_unpacked() -> None:
 def test_documents_that_are_neither_feed_nor_sitemap(raw: bytes, message: str) -> None:
     with pytest.raises(LayoutError, match=message):
         parse_document(raw, "https://x.example/feed")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "empty document"),
+        (b"<rss><channel><item></channel></rss>", "not well-formed XML"),
+        (b'{"items": []}', "not well-formed XML"),
+        (body("news.rss")[:-40], "not well-formed XML, cut off"),
+        (gzip.compress(body("sitemap.xml"))[:-30], "broken gzip file, cut off"),
+    ],
+)
+def test_documents_cut_off_or_garbled_are_unreadable_not_a_layout_change(
+    raw: bytes, message: str
+) -> None:
+    with pytest.raises(Unreadable, match=message):
+        parse_document(raw, "https://x.example/feed")
+
+
+def test_the_example_configs_date_selector_reads_the_attribute() -> None:
+    page = (
+        '<html><body><h1>T</h1><article><p>Text</p><time datetime="2025-03-01T10:00:00Z">'
+        "1 March</time></article></body></html>"
+    )
+    when = datetime(2025, 3, 1, 10, tzinfo=UTC)
+    for date in ("time::attr(datetime)", "time", "article time"):
+        art = parse_article(page, body="article p", title="h1", date=date)
+        assert art.published_at == when, date
+    assert parse_article(page, body="article p", date="time::text").published_at is None
 
 
 def test_not_a_feed_fixture_message() -> None:
@@ -182,3 +209,20 @@ def test_html_to_text_keeps_paragraphs_and_drops_markup() -> None:
     html = "<div><h2>Head</h2><p>One  <b>bold</b>\n word.</p><ul><li>a</li><li>b</li></ul><style>p{}</style></div>"
     assert html_to_text(html) == "Head\nOne bold word.\na\nb"
     assert html_to_text("Ампер &amp; &laquo;кавычки&raquo;") == "Ампер & «кавычки»"
+
+
+def test_hostile_values_in_a_feed_cost_at_most_their_entry() -> None:
+    feed = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://[broken/">'
+        b"<entry><id>tag:a,1</id><published>0001-01-01T00:00:00+05:00</published></entry>"
+        b'<entry><id>tag:a,2</id><link href="http://[::1"/><published>2025-01-02</published>'
+        b"<title>kept</title></entry></feed>"
+    )
+    doc = parse_feed(feed, "https://x.example/feed")
+    assert [e.post_id for e in doc.entries] == ["tag:a,2"] and doc.entries[0].url is None
+    assert doc.malformed == [
+        "entry 1: unreadable date: '0001-01-01T00:00:00+05:00' is beyond the calendar"
+    ]
+    unknown = b'<?xml version="1.0" encoding="TF-8"?><rss><channel/></rss>'
+    with pytest.raises(Unreadable, match="encoding"):
+        parse_document(unknown, "https://x.example/feed")

@@ -201,3 +201,43 @@ def test_long_urls_are_stored_as_a_digest() -> None:
     long = "https://example.org/" + "x" * 200
     assert stored_id(long).startswith("sha256:") and len(stored_id(long)) <= 96
     assert stored_id(long) == stored_id(long)
+
+
+def test_a_feed_cut_off_on_the_way_is_asked_again_then_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scrapy.settings import Settings
+
+    spider, first, _ = make_spider(
+        monkeypatch, f'targets: ["{SITE}/rss"]\nselectors: {{body: "div.article-body"}}'
+    )
+    spider.crawler = SimpleNamespace(  # type: ignore[assignment]
+        engine=Engine(), stats=None, settings=Settings({"VEMETER_RETRY_TIMES": 1})
+    )
+    feed = rss(("/a", "Wed, 31 Dec 2025 10:00:00 GMT"))
+    (again,) = answer(spider, first[0], feed[:-20])
+    assert again.url == first[0].url and again.meta["vemeter_retries"] == 1
+    assert spider.book.is_open("web-a", f"{SITE}/rss")  # waiting for `again`
+    assert answer(spider, again, feed[:-20]) == []
+    done = report(spider, f"{SITE}/rss")
+    assert done.status == "error"
+    assert done.reason.startswith(f"{SITE}/rss: not well-formed XML, cut off? (")
+    assert done.reason.endswith("after 2 attempts")
+
+
+def test_an_article_over_the_size_limit_is_a_note_not_the_targets_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scrapy.exceptions import DownloadCancelledError
+
+    spider, first, _ = make_spider(
+        monkeypatch, f'targets: ["{SITE}/rss"]\nselectors: {{body: "div.article-body"}}'
+    )
+    date = "Wed, 31 Dec 2025 10:00:00 GMT"
+    pages = answer(spider, first[0], rss(("/a", date), ("/b", date)))
+    fail(spider, pages[0], DownloadCancelledError("too large"))
+    items = answer(spider, pages[1], BODY.format(text="kept").encode())
+    assert [i.text for i in items] == ["kept"]
+    done = report(spider, f"{SITE}/rss")
+    assert done.status == "ok"
+    assert "1 article pages over the size limit (DOWNLOAD_MAXSIZE), not read" in done.reason
