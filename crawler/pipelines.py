@@ -42,6 +42,9 @@ class StoragePipeline:
         spider: Any = self.crawler.spider
         cfg = spider.project_config
         self.engine = open_database(cfg.database_url)
+        # A key other than the one this database's pseudonyms were made with is refused
+        # (`vemeter crawl` checks it before the first request; `scrapy crawl` here).
+        spider.pseudonymise.check_database(self.engine)
         # The writer process reports the classifier versions; finish_run records them.
         self.run_id = start_run(
             self.engine, project=cfg.project, config_hash=cfg.config_hash,

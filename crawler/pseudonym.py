@@ -1,12 +1,26 @@
-"""Keyed pseudonyms for authors: HMAC-SHA256, so ids cannot be reversed or guessed without the key."""
+"""Keyed pseudonyms for authors: HMAC-SHA256, so ids cannot be reversed or guessed without the key.
+
+The database keeps the key's fingerprint, never the key (storage/keys.py): a crawl or import
+with another key is refused before it stores anything.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 from crawler.errors import SecretMissing
 from crawler.secrets import read_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from storage.keys import KeyPeriod
+
+# What the fingerprint is an HMAC of. Pseudonyms are HMACs of "platform:id"; this string has no
+# colon, so a fingerprint can never equal an author's pseudonym.
+FINGERPRINT_MESSAGE = b"vemeter pseudonym key fingerprint v1"
 
 
 class Pseudonymiser:
@@ -16,6 +30,7 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("the pseudonym key must be at least 16 characters long")
         self._key = key.encode()
+        self.env_name: str | None = None  # where the key came from, for messages
 
     @classmethod
     def from_env(cls, env_name: str) -> Pseudonymiser:
@@ -26,9 +41,25 @@ class Pseudonymiser:
             "'import secrets; print(secrets.token_hex(32))')",
         )
         try:
-            return cls(key)
+            pseudonymiser = cls(key)
         except ValueError as exc:
             raise SecretMissing(f"environment variable {env_name}: {exc}") from None
+        pseudonymiser.env_name = env_name
+        return pseudonymiser
+
+    def fingerprint(self) -> str:
+        """An HMAC of a fixed string with the key: tells keys apart, and cannot give the key."""
+        return hmac.new(self._key, FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
+
+    def check_database(self, engine: Engine) -> KeyPeriod:
+        """Refuse (KeyMismatch, one line) a database whose authors were pseudonymised with
+        another key; the first use of a database records this key. Call it after opening the
+        database and before storing anything."""
+        from storage.keys import check_key
+
+        return check_key(
+            engine, self.fingerprint(), env_name=self.env_name or "the pseudonym key variable"
+        )
 
     def __call__(self, platform: str, author_id: str | int | None) -> str | None:
         if author_id is None or author_id == "":

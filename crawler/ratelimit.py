@@ -3,27 +3,49 @@
 Keys are credentials (a hash of a token) for VK and OK, which limit per token or application
 key, and hosts for web pages. Every request of every concurrent target that shares a key waits
 here. A key may also carry a minimum interval (a robots.txt Crawl-delay): the stricter one wins.
+
+The limit holds across processes on one machine: two crawls sharing a token share its window.
+What a key has started lately lives in a small file per key under the user's cache folder
+(`$VEMETER_CACHE_DIR/ratelimit`, else `$XDG_CACHE_HOME/vemeter/ratelimit`, else
+`~/.cache/vemeter/ratelimit`), named by a hash of the key (never the token), read and updated
+under an exclusive flock (30-60 µs per admission, measured). Each process starts a request
+only while the key's window (every process's starts) holds fewer than its own rate, so the
+window never holds more than the highest rate among the crawls that share the key.
+Without a cache folder to write (or with a test clock), the history stays in the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import json
+import logging
 import math
+import os
+import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Requests leave this process a little before the platform sees them, and network jitter can
 # bunch them up again; a small margin keeps the platform's own window count within the limit.
 WINDOW_MARGIN = 0.05
+WINDOW = 1.0 + WINDOW_MARGIN
+# Starts a shared history keeps at most: a window check needs the last `rate` of them, and
+# politeness limits are a few per second (a faster rate is checked against these only).
+MAX_SHARED_STARTS = 256
 
 
 @dataclass
 class _Bucket:
+    """A key's settings in this process."""
+
     rate: float  # math.inf: no rate of its own, only min_interval
-    starts: deque[float] = field(default_factory=deque)
-    next_free: float = 0.0
     min_interval: float = 0.0
 
     @property
@@ -31,13 +53,148 @@ class _Bucket:
         return max(1.0 / self.rate, self.min_interval)
 
 
-class RateLimiter:
-    """Admit requests per key at `rate` per second (sliding one-second window plus spacing)."""
+@dataclass
+class _History:
+    """When a key's recent requests started (any process), and when the next one may."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    starts: deque[float] = field(default_factory=deque)
+    next_free: float = 0.0
+
+
+def cache_dir() -> Path:
+    """vemeter's cache folder: $VEMETER_CACHE_DIR, else $XDG_CACHE_HOME/vemeter, else
+    ~/.cache/vemeter (the same rule as the language model cache)."""
+    if explicit := os.environ.get("VEMETER_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vemeter"
+
+
+def _boot_id() -> str:
+    """This boot of the machine: monotonic clock readings of another boot mean nothing."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+
+
+class _LocalStore:
+    """Histories in this process only."""
+
+    def __init__(self) -> None:
+        self._histories: dict[str, _History] = {}
+
+    @contextlib.contextmanager
+    def open(self, key: str, clock: Callable[[], float]) -> Iterator[tuple[_History, float]]:
+        yield self._histories.setdefault(key, _History()), clock()
+
+
+class _SharedStore:
+    """Histories in one small file per key, shared by every process of this user on the machine.
+
+    time.monotonic() is the system-wide monotonic clock on Linux and macOS, the same in every
+    process of one boot; readings of another boot (or from the future) are dropped.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self._fds: dict[str, int] = {}
+        self._boot = _boot_id()
+
+    def _fd(self, key: str) -> int:
+        fd = self._fds.get(key)
+        if fd is None:
+            name = hashlib.sha256(key.encode()).hexdigest()[:32]
+            fd = os.open(self.folder / f"{name}.json", os.O_RDWR | os.O_CREAT, 0o600)
+            self._fds[key] = fd
+        return fd
+
+    @contextlib.contextmanager
+    def open(self, key: str, clock: Callable[[], float]) -> Iterator[tuple[_History, float]]:
+        """The key's history and the time, read once its lock is held; written back after."""
+        import fcntl
+
+        fd = self._fd(key)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            now = clock()
+            history = self._read(fd, now)
+            before = (list(history.starts), history.next_free)
+            yield history, now
+            if (list(history.starts), history.next_free) != before:
+                starts = list(history.starts)[-MAX_SHARED_STARTS:]
+                body = json.dumps(
+                    {"boot": self._boot, "starts": starts, "next": history.next_free}
+                ).encode()
+                os.pwrite(fd, body, 0)
+                os.ftruncate(fd, len(body))
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _read(self, fd: int, now: float) -> _History:
+        try:
+            raw = json.loads(os.pread(fd, 65536, 0) or b"{}")
+            if raw.get("boot", "") != self._boot:
+                return _History()
+            starts = [float(t) for t in raw.get("starts", []) if now - WINDOW < float(t) <= now + 1]
+            next_free = float(raw.get("next", 0.0))
+        except (ValueError, TypeError, AttributeError):
+            return _History()  # an empty or damaged file: start afresh
+        if not math.isfinite(next_free) or next_free > now + 3600:
+            next_free = 0.0  # not from this clock
+        return _History(deque(sorted(starts)), next_free)
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _default_store(folder: Path | None) -> _LocalStore | _SharedStore:
+    if sys.platform == "win32":  # pragma: no cover - no flock: limits hold per process
+        return _LocalStore()
+    folder = folder or cache_dir() / "ratelimit"
+    try:
+        return _SharedStore(folder)
+    except OSError as exc:
+        log.warning(
+            "cannot use %s (%s): rate limits hold within this crawl only, not across crawls",
+            folder,
+            exc.strerror,
+        )
+        return _LocalStore()
+
+
+class RateLimiter:
+    """Admit requests per key at `rate` per second (sliding one-second window plus spacing).
+
+    With the default clock, the history of each key is shared with the other processes of
+    this machine (see the module docstring), in `folder` if given; `shared=False`, or a clock
+    of a test's own, keeps it in this process.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        *,
+        shared: bool | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        self._clock = clock or time.monotonic
+        if shared is None:
+            shared = clock is None
+        self._store = _default_store(folder) if shared else _LocalStore()
         self._buckets: dict[str, _Bucket] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def shared(self) -> bool:
+        return isinstance(self._store, _SharedStore)
 
     def set_rate(self, key: str, rate: float) -> None:
         bucket = self._buckets.setdefault(key, _Bucket(rate))
@@ -64,28 +221,49 @@ class RateLimiter:
         bucket.rate = max(floor, bucket.rate * factor)
         return bucket.rate
 
+    @staticmethod
+    def _delay(bucket: _Bucket, history: _History, now: float) -> float:
+        while history.starts and now - history.starts[0] >= WINDOW:
+            history.starts.popleft()
+        wait = max(0.0, history.next_free - now)
+        if math.isfinite(bucket.rate) and len(history.starts) >= max(1, int(bucket.rate)):
+            wait = max(wait, history.starts[-max(1, int(bucket.rate))] + WINDOW - now)
+        return wait
+
+    @staticmethod
+    def _admit(bucket: _Bucket, history: _History, now: float) -> None:
+        history.starts.append(now)
+        history.next_free = max(history.next_free, now + bucket.spacing)
+
     def delay_for(self, key: str) -> float:
         """Seconds to wait before the next request of `key` may start (0 when it may start now)."""
         bucket = self._buckets.get(key)
         if bucket is None:
             return 0.0
-        now = self._clock()
-        window = 1.0 + WINDOW_MARGIN
-        while bucket.starts and now - bucket.starts[0] >= window:
-            bucket.starts.popleft()
-        wait = max(0.0, bucket.next_free - now)
-        if math.isfinite(bucket.rate) and len(bucket.starts) >= max(1, int(bucket.rate)):
-            wait = max(wait, bucket.starts[0] + window - now)
-        return wait
+        with self._store.open(key, self._clock) as (history, now):
+            return self._delay(bucket, history, now)
 
     def admit(self, key: str) -> None:
         """Record that a request of `key` starts now."""
         bucket = self._buckets.get(key)
         if bucket is None:
             return
-        now = self._clock()
-        bucket.starts.append(now)
-        bucket.next_free = now + bucket.spacing
+        with self._store.open(key, self._clock) as (history, now):
+            self._admit(bucket, history, now)
+
+    def try_admit(self, key: str) -> float:
+        """Admit a request of `key` if it may start now (0.0); else the seconds to wait first.
+
+        One step under the key's lock, so that two processes never both take the last place.
+        """
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        with self._store.open(key, self._clock) as (history, now):
+            delay = self._delay(bucket, history, now)
+            if delay <= 0:
+                self._admit(bucket, history, now)
+            return delay
 
     async def wait(self, key: str) -> float:
         """Wait until a request of `key` may start, then admit it; returns seconds waited."""
@@ -94,8 +272,7 @@ class RateLimiter:
         lock = self._locks.setdefault(key, asyncio.Lock())
         waited = 0.0
         async with lock:
-            while (delay := self.delay_for(key)) > 0:
+            while (delay := self.try_admit(key)) > 0:
                 waited += delay
                 await asyncio.sleep(delay)
-            self.admit(key)
         return waited

@@ -68,7 +68,7 @@ def preflight(config: ProjectConfig, source: str | None) -> None:
     sources = [s for s in config.sources if source is None or s.name == source]
     if source is not None and not sources:
         config.source(source)
-    Pseudonymiser.from_env(config.privacy.pseudonym_key_env)
+    pseudonymiser = Pseudonymiser.from_env(config.privacy.pseudonym_key_env)
     for s in sources:
         for env, purpose in s.secret_envs().items():
             read_secret(env, purpose, f"export {env}=…")
@@ -76,7 +76,12 @@ def preflight(config: ProjectConfig, source: str | None) -> None:
         raise ConfigError(
             [f"{config.path}: sources: nothing to crawl (add a source; see configs/example.yaml)"]
         )
-    open_database(config.database_url).dispose()
+    engine = open_database(config.database_url)
+    try:
+        # Another key than the database's would give its authors second pseudonyms.
+        pseudonymiser.check_database(engine)
+    finally:
+        engine.dispose()
     check_classifiers(config)
 
 

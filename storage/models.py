@@ -108,12 +108,23 @@ class CrawlRun(Base):
     classifiers: Mapped[dict[str, str]] = mapped_column(JSON)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16), doc="running, ok, partial, failed")
+    status: Mapped[str] = mapped_column(
+        String(16), doc="running, ok, partial, failed, or interrupted (its process died)"
+    )
     posts_new: Mapped[int] = mapped_column(Integer, default=0)
     posts_seen: Mapped[int] = mapped_column(Integer, default=0)
     posts_flagged: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # Where a running run runs (NULL on runs recorded before migration 0007): a later run or
+    # `vemeter status` on the same host marks it interrupted once that process is gone.
+    pid: Mapped[int | None] = mapped_column(Integer, doc="process id of the run")
+    host: Mapped[str | None] = mapped_column(String(255), doc="host name of that process")
+    # Updated by the running process every few seconds (migration 0008; NULL before): a run
+    # whose heartbeat stopped is interrupted even where its pid cannot be checked (other hosts).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="last sign of life of a running run"
+    )
 
 
 class RunTarget(Base):
@@ -259,3 +270,86 @@ class QuarantinedRow(Base):
     field: Mapped[str | None] = mapped_column(String(64), doc="the offending field, if one")
     reason: Mapped[str] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SourceLease(Base):
+    """Who runs a source now: one row per source, held by one process, kept by its heartbeat.
+
+    A lease whose holder's heartbeat stopped (and, on this host, whose processes are gone) may
+    be taken over; a free lease has no holder.
+    """
+
+    __tablename__ = "source_leases"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(300), doc="host#ns:pid:nonce, or NULL: free")
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, doc="the holding process (the service)")
+    child_pid: Mapped[int | None] = mapped_column(Integer, doc="the crawl it started, if any")
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduleState(Base):
+    """A scheduled source: its cron expression and the latest period accounted for (run or gap)."""
+
+    __tablename__ = "schedule_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cron: Mapped[str] = mapped_column(String(128))
+    accounted_until: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), doc="every period up to here was run or written as a gap"
+    )
+    disabled_reason: Mapped[str | None] = mapped_column(
+        Text, doc="set: periods are written as gaps instead of run"
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScheduledRun(Base):
+    """One crawl the service started for a source: the period(s) it covers and how it ended."""
+
+    __tablename__ = "scheduled_runs"
+    __table_args__ = (Index("ix_scheduled_runs_source", "source", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), doc="'scheduled' or 'catch-up'")
+    slot_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), doc="the period it runs for")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(
+        String(16), doc="running, ok, partial, failed, stopped or interrupted"
+    )
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, doc="the service that started it")
+    child_pid: Mapped[int | None] = mapped_column(Integer, doc="the crawl process")
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crawl_runs.id", ondelete="SET NULL"), nullable=True, doc="its crawl run"
+    )
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ScheduleGap(Base):
+    """Periods of a source that should have run and did not, with the reason: gaps are data."""
+
+    __tablename__ = "schedule_gaps"
+    __table_args__ = (Index("ix_schedule_gaps_source", "source", "first_slot"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    first_slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_slot: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    periods: Mapped[int] = mapped_column(Integer, doc="scheduled periods missed")
+    reason: Mapped[str] = mapped_column(
+        String(16), doc="downtime, late, disabled, failed, interrupted or stopped"
+    )
+    detail: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    covered_by: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduled_runs.id", ondelete="SET NULL"),
+        nullable=True,
+        doc="the catch-up run that covered it; NULL: open",
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
