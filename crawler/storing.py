@@ -4,11 +4,18 @@ The crawling process only de-duplicates and hands over lists of items; a writer 
 machine's second core) classifies each batch and stores it in one transaction. One commit per
 item was measured 12 times slower, and a writer thread shared the crawl's core (0.42× the
 bare spider's speed; see docs/benchmarks.md for the process's figure).
+
+A bad post costs no other: posts are checked and their text repaired before classification
+(storage.validation), a batch the database refuses is split until the refused rows are alone
+(PostWriter.write_isolated), and refused posts are quarantined. Only a database that takes
+nothing sends posts to the unsaved file, with no more text than privacy.keep_text keeps
+(docs/architecture.md, "Bad input and failures").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -16,14 +23,23 @@ import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.items import PostItem
-from storage.records import build_record
-from storage.writer import BatchResult
+from storage.quarantine import QuarantineEntry, describe_error, record_quarantine
+from storage.records import PostRecord, TagRecord, build_record, input_tags
+from storage.validation import (
+    DEFAULT_MAX_TEXT_CHARS,
+    Problem,
+    check_post,
+    clean_input_text,
+    latest_allowed,
+)
+from storage.writer import BatchResult, StoreUnavailable
 
 if TYPE_CHECKING:
     # Type only: the writer process (`python -m crawler.storing`) stays free of pydantic and the
@@ -33,6 +49,10 @@ if TYPE_CHECKING:
     from storage.writer import PostWriter
 
 log = logging.getLogger(__name__)
+
+# Marks every row of an unsaved file, so `vemeter import` recognises one and replays it as is.
+UNSAVED_MARK = "vemeter_unsaved"
+UNSAVED_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,8 @@ class StoreSpec:
     model_path: Path | None = None
     # Which designation lists count (classifier.designations); None: the classifier's default.
     designations: tuple[str, ...] | None = None
+    # Characters of a post's text that are classified and stored; the rest is cut.
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
 
     @classmethod
     def for_config(cls, config: ProjectConfig, run_id: int, unsaved_path: Path) -> StoreSpec:
@@ -65,16 +87,231 @@ class StoreSpec:
             topics=config.classifier.topics,
             model_path=config.classifier.model_dir(config.path.parent),
             designations=tuple(config.classifier.designations),
+            max_text_chars=max_text_chars(config),
         )
 
 
-def append_unsaved(path: Path, items: list[PostItem]) -> None:
-    """Posts that could not be stored go to a JSONL file: nothing collected is lost."""
-    with path.open("a", encoding="utf-8") as fh:
-        for item in items:
-            row = dataclasses.asdict(item)
-            row["published_at"] = item.published_at.isoformat()
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+def max_text_chars(config: ProjectConfig) -> int:
+    """The project's per-post text limit (storage.max_text_chars, default 100,000)."""
+    value = getattr(config.storage, "max_text_chars", None)
+    return value if isinstance(value, int) and value > 0 else DEFAULT_MAX_TEXT_CHARS
+
+
+@dataclass
+class Batch:
+    """Posts for the writer, with the line each came from when they were imported from a file."""
+
+    items: list[PostItem]
+    lines: list[int | None] | None = None
+
+    def line(self, index: int) -> int | None:
+        return self.lines[index] if self.lines is not None else None
+
+
+# --- the unsaved file ---------------------------------------------------------------------
+# Written only when the database cannot be written at all (down, locked out, schema missing),
+# never for a row it refuses (those are quarantined). Text obeys privacy.keep_text: classified
+# posts carry what build_record kept; posts that could not be classified carry text only with
+# keep_text: all. Rows are self-describing JSON with a marker, so `vemeter import FILE` replays
+# them: classified rows as they are (their authors are pseudonyms already), the others through
+# classification.
+
+
+def _json_line(row: dict[str, Any]) -> bytes:
+    # backslashreplace: a lone surrogate becomes a JSON escape instead of invalid UTF-8.
+    return (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
+
+
+def _append_lines(path: Path, rows: list[bytes]) -> None:
+    """Append whole lines at once under a lock: two writer processes share one file."""
+    if not rows:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # it may hold post text
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = b"".join(rows)
+        while data:
+            written = os.write(fd, data)
+            data = data[written:]
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _mark(kind: str, run_id: int | None, line: int | None) -> dict[str, Any]:
+    mark: dict[str, Any] = {UNSAVED_MARK: UNSAVED_FORMAT, "kind": kind, "run_id": run_id}
+    if line is not None:
+        mark["line"] = line
+    return mark
+
+
+def append_unsaved(
+    path: Path,
+    items: Sequence[PostItem],
+    *,
+    keep_text: str = "none",
+    run_id: int | None = None,
+    lines: Sequence[int | None] | None = None,
+) -> None:
+    """Posts that could not be classified and stored: everything but their text, which is kept
+    only when `keep_text` is "all" (without classification, no post is known to be flagged)."""
+    rows = []
+    for n, item in enumerate(items):
+        row = _mark("item", run_id, lines[n] if lines is not None else None)
+        row.update(dataclasses.asdict(item))
+        row["published_at"] = item.published_at.isoformat()
+        if keep_text != "all":
+            row["text_dropped"] = bool(item.text or item.extra_text)
+            row["text"], row["extra_text"] = "", ""
+        rows.append(_json_line(row))
+    _append_lines(path, rows)
+
+
+def append_unsaved_records(
+    path: Path,
+    records: Sequence[PostRecord],
+    *,
+    run_id: int | None = None,
+    lines: Sequence[int | None] | None = None,
+) -> None:
+    """Classified posts the database could not take, as they would have been stored: text only
+    where privacy.keep_text kept it (build_record already decided), tags and language included."""
+    rows = []
+    for n, record in enumerate(records):
+        row = _mark("record", run_id, lines[n] if lines is not None else None)
+        row.update(dataclasses.asdict(record))
+        row["published_at"] = record.published_at.isoformat()
+        rows.append(_json_line(row))
+    _append_lines(path, rows)
+
+
+# --- the writer's work --------------------------------------------------------------------
+
+
+def _entry(item: Any, reason: str, line: int | None, field: str | None = None) -> QuarantineEntry:
+    """A quarantine entry naming `item` by what identifies it, whatever its types."""
+
+    def name(attr: str) -> str | None:
+        value = getattr(item, attr, None)
+        return None if value is None else str(value)[:200]
+
+    return QuarantineEntry(
+        reason=reason, line=line, field=field, platform=name("platform"), source=name("source"),
+        target=name("target"), post_id=name("post_id"),
+    )  # fmt: skip
+
+
+def prepare(
+    batch: Batch, max_chars: int
+) -> tuple[list[int], list[list[TagRecord]], list[QuarantineEntry]]:
+    """Validate and repair a batch's posts before classification, in place.
+
+    Returns the indices of the posts to store, their `input` tags (control characters removed,
+    text cut) and the quarantine entries of the refused ones.
+    """
+    from classifiers.normalize import clean_text
+
+    latest = latest_allowed()
+    keep: list[int] = []
+    marks: list[list[TagRecord]] = []
+    refused: list[QuarantineEntry] = []
+    for n, item in enumerate(batch.items):
+        problem = check_post(item, latest)
+        if problem is None and not isinstance(item.text, str):
+            problem = Problem("text", f"expected text, got {type(item.text).__name__}")
+        if problem is None and not isinstance(item.extra_text, str):
+            problem = Problem("extra_text", f"expected text, got {type(item.extra_text).__name__}")
+        if problem is not None:
+            refused.append(_entry(item, str(problem), batch.line(n), problem.field))
+            continue
+        text, removed, cut = clean_input_text(item.text, max_chars)
+        extra, removed_extra, cut_extra = "", 0, 0
+        if item.extra_text:
+            extra, removed_extra, cut_extra = clean_input_text(
+                item.extra_text, max(0, max_chars - len(text))
+            )
+        item.text = clean_text(text)
+        item.extra_text = clean_text(extra) if extra else ""
+        keep.append(n)
+        marks.append(input_tags(removed + removed_extra, cut + cut_extra))
+    return keep, marks, refused
+
+
+def classify_records(
+    classifier: PostClassifier,
+    versions: dict[str, str],
+    spec: StoreSpec,
+    items: list[PostItem],
+) -> list[PostRecord | str]:
+    """Each item's record, or why it could not be classified (a classifier bug on one post must
+    not cost the batch: the batch is then classified post by post)."""
+
+    def build(chunk: list[PostItem]) -> list[PostRecord]:
+        # One call per batch: language identification is ~3x faster batched.
+        # Keyed by target: short posts lean on the language of that target's long ones.
+        keys = [(i.platform, i.source, i.target) for i in chunk]
+        results = classifier.classify_many([i.classify_text for i in chunk], sources=keys)
+        return [
+            build_record(
+                i, result, versions, spec.keep_text,
+                model_topics=classifier.model_topics(result),
+                lexicon_flags=classifier.lexicon_flags,
+                designated=classifier.designations.lists,
+            )
+            for i, result in zip(chunk, results, strict=True)
+        ]  # fmt: skip
+
+    try:
+        return list(build(items))
+    except Exception:
+        log.exception("classifying a batch failed; classifying its posts one by one")
+    records: list[PostRecord | str] = []
+    for item in items:
+        try:
+            records.extend(build([item]))
+        except Exception as exc:
+            records.append(f"classification failed ({describe_error(exc)})")
+    return records
+
+
+def store_records(
+    writer: PostWriter,
+    spec: StoreSpec,
+    records: list[PostRecord],
+    lines: list[int | None],
+    refused: list[QuarantineEntry],
+) -> BatchResult:
+    """Store records, isolating the rows the database refuses; quarantine those and `refused`.
+
+    If the database cannot be written at all, the records not stored go to the unsaved file and
+    the result's `unsaved` and `error` say so.
+    """
+    error: str | None = None
+    try:
+        result, refusals = writer.write_isolated(records)
+    except StoreUnavailable as exc:
+        result, refusals, error = exc.done, exc.refused, exc.error
+        append_unsaved_records(
+            spec.unsaved_path, [records[i] for i in exc.remaining], run_id=spec.run_id,
+            lines=[lines[i] for i in exc.remaining],
+        )  # fmt: skip
+        result.unsaved += len(exc.remaining)
+    refused = refused + [
+        _entry(records[i], f"refused by the database: {reason}", lines[i]) for i, reason in refusals
+    ]
+    if refused:
+        result.refused += len(refused)
+        result.quarantined.extend(refused)
+        for entry in refused[:20]:
+            log.warning("quarantined %s", entry.describe())
+        if error is None:
+            try:
+                record_quarantine(writer.engine, spec.run_id, refused)
+            except Exception as exc:  # the result still reports them
+                log.error(
+                    "recording %d quarantined posts failed: %s", len(refused), describe_error(exc)
+                )
+    result.error = error
+    return result
 
 
 def store_batch(
@@ -82,32 +319,36 @@ def store_batch(
     writer: PostWriter,
     versions: dict[str, str],
     spec: StoreSpec,
-    batch: list[PostItem],
+    batch: list[PostItem] | Batch,
 ) -> BatchResult:
-    """Clean, classify and store one batch in one transaction: the writer process's whole job."""
-    from classifiers.normalize import clean_text
+    """Check, clean, classify and store one batch: the writer process's whole job.
 
-    for i in batch:
-        i.text = clean_text(i.text)
-        i.extra_text = clean_text(i.extra_text) if i.extra_text else ""
-    # One call per batch: language identification is ~3x faster batched.
-    # Keyed by target: short posts lean on the language of that target's long ones.
-    keys = [(i.platform, i.source, i.target) for i in batch]
-    results = classifier.classify_many([i.classify_text for i in batch], sources=keys)
-    records = [
-        build_record(
-            i, result, versions, spec.keep_text,
-            model_topics=classifier.model_topics(result),
-            lexicon_flags=classifier.lexicon_flags,
-            designated=classifier.designations.lists,
-        )
-        for i, result in zip(batch, results, strict=True)
-    ]  # fmt: skip
-    return writer.write(records)
+    Posts that fail validation, classification or the database are quarantined; the rest are
+    stored (one transaction when the database takes them all).
+    """
+    if isinstance(batch, list):
+        batch = Batch(batch)
+    keep, marks, refused = prepare(batch, spec.max_text_chars)
+    items = [batch.items[n] for n in keep]
+    built = classify_records(classifier, versions, spec, items) if items else []
+    records: list[PostRecord] = []
+    lines: list[int | None] = []
+    for n, item, record, tags in zip(keep, items, built, marks, strict=True):
+        if isinstance(record, str):
+            refused.append(_entry(item, record, batch.line(n)))
+            continue
+        record.tags.extend(tags)
+        records.append(record)
+        lines.append(batch.line(n))
+    return store_records(writer, spec, records, lines, refused)
 
 
 def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
-    """The writer process: classify and store each batch until the None that ends the crawl."""
+    """The writer process: classify and store each batch until the None that ends the crawl.
+
+    A batch the database cannot take at all goes to the unsaved file and the next batch tries
+    again: an outage costs the batches during it, and the run reports the first error.
+    """
     # Imported here, in the writer process only: the crawling process never loads the models.
     from classifiers import PostClassifier
     from classifiers.language import release_shared_model
@@ -116,6 +357,7 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
 
     error: str | None = None
     unsaved = 0
+    ready = False
     try:
         # The crawling process has already brought the schema up to date (and imported Alembic).
         engine = make_engine(spec.database_url)
@@ -131,17 +373,29 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
         writer = PostWriter(engine, spec.run_id)
         versions = classifier.versions
         outbox.send(("versions", versions))
+        ready = True
     except Exception as exc:  # reported by the pipeline; every batch then goes to the file
-        error = f"{type(exc).__name__}: {exc}"
-    while (batch := inbox.recv()) is not None:
-        if error is None:
+        error = describe_error(exc)
+    while (message := inbox.recv()) is not None:
+        # A plain list from a crawl. (Not isinstance(Batch): this module runs as __main__ here,
+        # and pickle brings Batch from crawler.storing.)
+        batch = Batch(message) if isinstance(message, list) else message
+        if ready:
             try:
-                outbox.send(("batch", store_batch(classifier, writer, versions, spec, batch)))
+                result = store_batch(classifier, writer, versions, spec, batch)
+            except Exception as exc:  # a bug, not a bad post: keep the batch, try the next one
+                log.exception("storing a batch failed")
+                error = error or describe_error(exc)
+            else:
+                error = error or result.error
+                unsaved += result.unsaved
+                outbox.send(("batch", result))
                 continue
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-        append_unsaved(spec.unsaved_path, batch)
-        unsaved += len(batch)
+        append_unsaved(
+            spec.unsaved_path, batch.items, keep_text=spec.keep_text, run_id=spec.run_id,
+            lines=batch.lines,
+        )  # fmt: skip
+        unsaved += len(batch.items)
     outbox.send(("done", error, unsaved))
 
 
@@ -150,6 +404,19 @@ def main() -> None:
     inbox = Connection(int(sys.argv[1]), writable=False)
     outbox = Connection(int(sys.argv[2]), readable=False)
     serve(inbox.recv(), inbox, outbox)
+
+
+def _add(batch: Batch, item: PostItem, line: int | None) -> None:
+    batch.items.append(item)
+    if line is not None and batch.lines is None:
+        batch.lines = [None] * (len(batch.items) - 1)
+    if batch.lines is not None:
+        batch.lines.append(line)
+
+
+def _message(batch: Batch) -> list[PostItem] | Batch:
+    """What goes down the pipe: a plain list when no post has a line (a crawl)."""
+    return batch if batch.lines is not None else batch.items
 
 
 class BackgroundStore:
@@ -162,7 +429,7 @@ class BackgroundStore:
     def __init__(self, spec: StoreSpec, batch_size: int = 500) -> None:
         self.spec = spec
         self._batch_size = batch_size
-        self._pending: list[PostItem] = []
+        self._pending = Batch([])
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
         self._process = subprocess.Popen(
@@ -208,11 +475,12 @@ class BackgroundStore:
             if message[0] == "done":
                 return
 
-    def submit(self, item: PostItem) -> None:
-        self._pending.append(item)
-        if len(self._pending) >= self._batch_size:
-            self._queue.put(self._pending)
-            self._pending = []
+    def submit(self, item: PostItem, line: int | None = None) -> None:
+        """Queue `item` (from `line` of an imported file, if it came from one)."""
+        _add(self._pending, item, line)
+        if len(self._pending.items) >= self._batch_size:
+            self._queue.put(_message(self._pending))
+            self._pending = Batch([])
 
     def poll(self) -> BatchResult:
         """Take in the results the writer has reported so far (for live progress)."""
@@ -238,9 +506,9 @@ class BackgroundStore:
         return True
 
     def close(self) -> BatchResult:
-        if self._pending:
-            self._queue.put(self._pending)
-            self._pending = []
+        if self._pending.items:
+            self._queue.put(_message(self._pending))
+            self._pending = Batch([])
         self._queue.put(None)
         while not self._take(self._results.get()):
             pass
@@ -248,6 +516,11 @@ class BackgroundStore:
         self._process.wait(timeout=60)
         self._to.close()
         self._from.close()
+        if self.totals.refused:
+            log.warning(
+                "%d posts refused and quarantined (run %d; table quarantine)",
+                self.totals.refused, self.spec.run_id,
+            )  # fmt: skip
         return self.totals
 
 
@@ -266,16 +539,16 @@ class StorePool:
         self.spec = spec
         self._stores = [BackgroundStore(spec, batch_size) for _ in range(max(1, workers))]
         self._batch_size = batch_size
-        self._pending: list[PostItem] = []
+        self._pending = Batch([])
         self._next = 0
 
-    def submit(self, item: PostItem) -> None:
-        self._pending.append(item)
-        if len(self._pending) >= self._batch_size:
+    def submit(self, item: PostItem, line: int | None = None) -> None:
+        _add(self._pending, item, line)
+        if len(self._pending.items) >= self._batch_size:
             store = self._stores[self._next % len(self._stores)]
             self._next += 1
-            store._queue.put(self._pending)
-            self._pending = []
+            store._queue.put(_message(self._pending))
+            self._pending = Batch([])
 
     def poll(self) -> BatchResult:
         totals = BatchResult()
@@ -284,9 +557,9 @@ class StorePool:
         return totals
 
     def close(self) -> BatchResult:
-        if self._pending:
-            self._stores[0]._queue.put(self._pending)
-            self._pending = []
+        if self._pending.items:
+            self._stores[0]._queue.put(_message(self._pending))
+            self._pending = Batch([])
         totals = BatchResult()
         for store in self._stores:
             totals.add(store.close())

@@ -21,6 +21,7 @@ __all__ = [
     "PostRecord",
     "TagRecord",
     "build_record",
+    "input_tags",
     "split_version",
 ]
 
@@ -144,6 +145,27 @@ class _Classification(Protocol):
     def scores(self) -> tuple[tuple[str, float], ...]: ...
     @property
     def signals(self) -> tuple[_Signal, ...]: ...
+
+
+# Tags of kind "input" say what was repaired in a post as collected, before classification:
+# control characters removed, text cut to the per-post limit. Not "signal": signals are content
+# cues that put a post in the review's borderline stratum (storage.review_sampling).
+INPUT_KIND = "input"
+INPUT_CLASSIFIER = "vemeter-input"
+INPUT_VERSION = "1"
+
+
+def input_tags(control_chars: int, cut_chars: int) -> list[TagRecord]:
+    """The `input` tags of a post whose text lost `control_chars` control characters and had
+    `cut_chars` characters cut off its end; evidence holds the counts, never the text."""
+    tags: list[TagRecord] = []
+    if control_chars:
+        tags.append(TagRecord(INPUT_KIND, "control_chars", 1.0, INPUT_CLASSIFIER, INPUT_VERSION,
+                              [{"removed": control_chars}]))  # fmt: skip
+    if cut_chars:
+        tags.append(TagRecord(INPUT_KIND, "text_cut", 1.0, INPUT_CLASSIFIER, INPUT_VERSION,
+                              [{"cut": cut_chars}]))  # fmt: skip
+    return tags
 
 
 # Topic-model scores below this are not stored: review sampling only needs the upper band

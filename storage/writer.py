@@ -10,11 +10,16 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import exc as sa_exc
 
 from storage import daily_counts
 from storage.engine import insert_for, utc_naive, utc_now
 from storage.models import Post, Tag
+from storage.quarantine import QuarantineEntry, describe_error
 from storage.records import PostRecord
+
+# Quarantined posts a result keeps in detail (all of them are in the quarantine table).
+MAX_DETAILS = 10_000
 
 
 @dataclass
@@ -24,6 +29,12 @@ class BatchResult:
     flagged: int = 0
     per_target_new: Counter[tuple[str, str]] = field(default_factory=Counter)
     per_target_seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Posts refused by validation or by the database, and the first MAX_DETAILS of them.
+    refused: int = 0
+    quarantined: list[QuarantineEntry] = field(default_factory=list)
+    # Posts the database could not take at all, written to the unsaved file instead, and why.
+    unsaved: int = 0
+    error: str | None = None
 
     def add(self, other: BatchResult) -> None:
         self.new += other.new
@@ -31,6 +42,43 @@ class BatchResult:
         self.flagged += other.flagged
         self.per_target_new.update(other.per_target_new)
         self.per_target_seen.update(other.per_target_seen)
+        self.refused += other.refused
+        self.unsaved += other.unsaved
+        self.error = self.error or other.error
+        room = MAX_DETAILS - len(self.quarantined)
+        if room > 0 and other.quarantined:
+            self.quarantined.extend(other.quarantined[:room])
+
+
+def is_row_error(exc: BaseException) -> bool:
+    """Whether the database refused a row's values (so the row, not the database, is at fault).
+
+    A value error (PostgreSQL: NUL in text, a string over its column, bigint out of range), a
+    constraint, or a value the driver cannot send (SQLite: an int over 2⁶³−1; a lone surrogate;
+    a dict). Connection, lock, permission and schema errors are the database's: the batch is
+    kept for later (the unsaved file), not blamed on one of its rows.
+    """
+    if isinstance(exc, sa_exc.DataError | sa_exc.IntegrityError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if isinstance(exc, sa_exc.StatementError):  # raised while preparing a row's parameters
+        exc = exc.orig if isinstance(exc.orig, BaseException) else exc
+    return isinstance(exc, ValueError | TypeError | OverflowError)
+
+
+class StoreUnavailable(Exception):
+    """The database failed for a reason no row explains: what was stored before, the rows it
+    had refused by then (index, reason), and the indices of the records not stored."""
+
+    def __init__(
+        self, error: str, done: BatchResult, refused: list[tuple[int, str]], remaining: list[int]
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.done = done
+        self.refused = refused
+        self.remaining = remaining
 
 
 @contextlib.contextmanager
@@ -59,7 +107,38 @@ class PostWriter:
         self.engine = engine
         self.run_id = run_id
 
+    def write_isolated(
+        self, records: list[PostRecord]
+    ) -> tuple[BatchResult, list[tuple[int, str]]]:
+        """Store what the database takes: a refused batch is split in halves, again and again,
+        until the rows it refuses are alone. Returns the result and the refused rows (index,
+        reason); the good rows are stored, each part in a transaction of its own.
+
+        One bad row in a batch of 500 costs about 2·log₂(500) = 18 extra transactions.
+        Raises StoreUnavailable when the database itself fails (see is_row_error).
+        """
+        result = BatchResult()
+        refused: list[tuple[int, str]] = []
+        stack = [list(range(len(records)))]
+        while stack:
+            part = stack.pop()
+            try:
+                result.add(self.write([records[i] for i in part]))
+            except Exception as exc:
+                if not is_row_error(exc):
+                    remaining = sorted(i for p in (part, *stack) for i in p)
+                    error = describe_error(exc)
+                    raise StoreUnavailable(error, result, refused, remaining) from exc
+                if len(part) == 1:
+                    refused.append((part[0], describe_error(exc)))
+                    continue
+                middle = len(part) // 2
+                stack.append(part[middle:])
+                stack.append(part[:middle])  # popped first: rows stay in order
+        return result, refused
+
     def write(self, records: list[PostRecord]) -> BatchResult:
+        """One transaction: every record is stored (or counted as seen), or none is."""
         result = BatchResult()
         unique: dict[tuple[str, str], PostRecord] = {}
         for rec in records:

@@ -11,12 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.commands.classify import classify
+from crawler.commands.db import db_app
 from crawler.commands.model import model_app
 from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.commands.output import Format, render
 from crawler.commands.report import report
 from crawler.commands.review import review_app
+from crawler.commands.run import run
+from crawler.commands.schedule import schedule_app
 from crawler.commands.stats import stats
+from crawler.commands.status import status
 from crawler.config import load_config, with_window
 from crawler.errors import ConfigError, VemeterError
 
@@ -27,11 +31,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 config_app = typer.Typer(help="Check project configs.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(model_app, name="model")
 app.add_typer(review_app, name="review")
+app.add_typer(schedule_app, name="schedule")
 
 err = Console(stderr=True, soft_wrap=True)  # one problem, one line: never wrapped
 
@@ -66,6 +70,8 @@ def crawl(
 app.command()(stats)
 app.command()(classify)
 app.command()(report)
+app.command()(status)
+app.command()(run)
 
 
 @app.command()
@@ -138,25 +144,38 @@ def import_(
         )
     for number, problem in result.bad[:20]:
         err.print(f"{file}:{number}: {problem}", highlight=False, markup=False)
-    if len(result.bad) > 20:
+    if result.bad_count > 20:
         lines = ", ".join(str(n) for n, _ in result.bad[20:200])
-        more = " …" if len(result.bad) > 200 else ""
+        more = " …" if result.bad_count > 200 else ""
         err.print(
-            f"… and {len(result.bad) - 20} more bad rows, at lines {lines}{more}", highlight=False
+            f"… and {result.bad_count - 20:,} more bad rows, at lines {lines}{more}",
+            highlight=False,
         )
     if check:
-        err.print(f"Checked {result.rows:,} rows: {len(result.bad):,} bad.", highlight=False)
-        raise typer.Exit(1 if result.bad else 0)
+        err.print(f"Checked {result.rows:,} rows: {result.bad_count:,} bad.", highlight=False)
+        raise typer.Exit(1 if result.bad_count else 0)
+    # Exit 0 when the import ran: good rows stored, bad ones quarantined (docs/architecture.md,
+    # "Bad input and failures"); 1 when storing failed or no row was usable.
+    quarantined = (
+        f"{result.bad_count:,} bad rows quarantined (run {result.run_id}; each with its line and "
+        "reason in the quarantine table)"
+        if result.bad_count
+        else "no bad rows"
+    )
+    replay = "Replayed an unsaved file" if result.replayed else "Imported"
     err.print(
-        f"[bold]Imported[/bold] {result.rows:,} rows: {result.new:,} new posts, {result.seen:,} already "
-        f"stored, {result.flagged:,} flagged, {len(result.bad):,} bad rows skipped.",
+        f"[bold]{replay}[/bold] {result.rows:,} rows: {result.new:,} new posts, {result.seen:,} "
+        f"already stored, {result.flagged:,} flagged; {quarantined}.",
         highlight=False,
     )
     if result.error:
         raise VemeterError(
-            f"storing failed ({result.error}); the rows not stored are in a .unsaved JSONL file beside {file}"
+            f"storing failed ({result.error}); {result.unsaved:,} rows not stored are in "
+            f"{result.unsaved_path or 'an unsaved file beside ' + str(file)}: when the database "
+            f"is back, replay them with `vemeter import FILE --config {config}`"
         )
-    if result.bad:
+    if result.bad_count and not result.stored:
+        err.print("Nothing was imported: every row was bad.", highlight=False)
         raise typer.Exit(1)
 
 
@@ -195,39 +214,6 @@ def config_check(config: ConfigArg) -> None:
             )
 
 
-@db_app.command("upgrade")
-def db_upgrade(config: ConfigArg) -> None:
-    """Create or migrate the database of CONFIG to the current schema."""
-    from storage.engine import make_engine, upgrade
-
-    cfg = load_config(config)
-    engine = make_engine(cfg.database_url)
-    before, after = upgrade(engine)
-    engine.dispose()
-    err.print(
-        f"database {engine.url.render_as_string(hide_password=True)}: schema {before or 'empty'} → {after}",
-        highlight=False,
-    )
-
-
-@db_app.command("prune")
-def db_prune(config: ConfigArg) -> None:
-    """Erase post text older than privacy.text_retention_days, or that privacy.keep_text does not keep."""
-    from storage.engine import open_database
-    from storage.retention import erase_old_text, erase_unkept_text
-
-    cfg = load_config(config)
-    engine = open_database(cfg.database_url)
-    erased = erase_old_text(engine, cfg.privacy.text_retention_days)
-    unkept = erase_unkept_text(engine, cfg.privacy.keep_text)
-    engine.dispose()
-    err.print(
-        f"erased the text of {erased:,} posts older than {cfg.privacy.text_retention_days} days "
-        f"and of {unkept:,} posts privacy.keep_text ({cfg.privacy.keep_text}) does not keep",
-        highlight=False,
-    )
-
-
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
@@ -253,6 +239,21 @@ def main() -> None:
     except VemeterError as exc:
         err.print(f"Error: {exc}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
+    except BrokenPipeError:  # `vemeter stats … | head`: the reader left; nothing to say
+        sys.exit(1)
+    except OSError as exc:  # a file or folder that cannot be written or read, e.g. a bad -o
+        err.print(f"Error: {_os_problem(exc)}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted.")
         sys.exit(130)
+
+
+def _os_problem(exc: OSError) -> str:
+    """One line for a file system error: the path, what is wrong with it, what to check."""
+    path = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = f"{path}: " if path else ""
+    return (
+        f"{where}{what[:1].lower()}{what[1:]} (check the path, e.g. the one given with -o/--output)"
+    )

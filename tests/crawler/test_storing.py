@@ -1,7 +1,9 @@
 """The writer: classifies and stores batches, and loses nothing when storing fails.
 
 `store_batch` and `serve` run here in the test process; the tests marked e2e start the real
-writer process, as a crawl does.
+writer process, as a crawl does. A post validation or the database refuses is quarantined and
+costs no other; the unsaved file is for a database that takes nothing, and keeps only the text
+privacy.keep_text keeps.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from classifiers import PostClassifier
+from crawler.config import load_config
+from crawler.importer import ImportResult, UnsavedMapper, import_file, mapped_items
 from crawler.items import PostItem
-from crawler.storing import BackgroundStore, StoreSpec, serve, store_batch
+from crawler.storing import BackgroundStore, Batch, StoreSpec, append_unsaved, serve, store_batch
 from storage.engine import open_database
-from storage.models import Post, Tag
+from storage.models import Post, QuarantinedRow, Tag
+from storage.records import PostRecord
 from storage.runs import start_run
 from storage.writer import PostWriter
 
@@ -115,10 +120,150 @@ def test_serve_sends_what_it_cannot_store_to_the_unsaved_file(
     messages = serve_in_process(tmp_path, url, run, classifier, monkeypatch, batches)
     kind, error, unsaved = messages[-1]
     assert kind == "done" and error is not None and "tags" in error
+    assert len(error) <= 300 and "INSERT" not in error  # one line, never the SQL
     saved = [json.loads(line) for line in (tmp_path / "unsaved.jsonl").read_text().splitlines()]
     assert unsaved == len(saved) == 12  # the failed batch and every one after it
     assert {row["post_id"] for row in saved} == {f"-1_{i}" for i in range(12)}
     assert stored_ids(url) == set()
+    # Classified already, and trimmed as keep_text: flagged says: no text of unflagged posts.
+    assert {row["kind"] for row in saved} == {"record"}
+    assert all(("ИГИЛ" in r["text"]) if r["flagged"] else r["text"] is None for r in saved)
+    assert sum(r["flagged"] for r in saved) == 6
+    assert not any(
+        "Погода" in line for line in (tmp_path / "unsaved.jsonl").read_text().splitlines()
+    )
+
+
+def test_an_unsaved_file_is_replayed_by_import_as_it_was_classified(
+    tmp_path: Path, classifier: PostClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, engine, run = new_run(tmp_path)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE tags")
+    serve_in_process(tmp_path, url, run, classifier, monkeypatch, [items(12)[:7], items(12)[7:]])
+    unsaved = tmp_path / "unsaved.jsonl"
+    config = tmp_path / "replay.yaml"
+    config.write_text("project: p\nstorage: {url: 'sqlite:///replay.db'}\n", encoding="utf-8")
+    monkeypatch.setenv("VEMETER_PSEUDONYM_KEY", "replay-key-0123456789abcdef")
+    result = import_file(load_config(config), unsaved)
+    assert result.replayed and (result.rows, result.new, result.flagged) == (12, 6 + 6, 6)
+    assert (result.bad, result.error) == ([], None)
+    replayed = open_database(f"sqlite:///{tmp_path / 'replay.db'}")
+    with replayed.connect() as conn:
+        rows = conn.execute(select(Post.post_id, Post.flagged, Post.text, Post.author)).all()
+        topics = conn.execute(select(Tag.label).where(Tag.kind == "topic")).scalars().all()
+    assert {r.post_id for r in rows} == {f"-1_{i}" for i in range(12)}
+    assert {r.author for r in rows} == {"p" * 32}  # already pseudonyms: not keyed again
+    assert all(r.text is not None if r.flagged else r.text is None for r in rows)
+    assert topics == ["designated_org"] * 6  # the tags it was classified with
+    assert import_file(load_config(config), unsaved).seen == 12  # replaying twice adds nothing
+
+
+def test_a_writer_that_cannot_start_keeps_no_text_it_could_not_judge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a classifier nothing is known to be flagged: keep_text: flagged keeps no text."""
+
+    def broken(**_: Any) -> Any:
+        raise RuntimeError("no lexicon")
+
+    monkeypatch.setattr("classifiers.PostClassifier", broken)
+    inbox, to_writer = Pipe(duplex=False)
+    from_writer, outbox = Pipe(duplex=False)
+    for batch in [items(3), None]:
+        to_writer.send(batch)
+    serve(spec(tmp_path, f"sqlite:///{tmp_path / 'w.db'}", 1), inbox, outbox)
+    assert from_writer.recv() == ("done", "RuntimeError: no lexicon", 3)
+    saved = [json.loads(line) for line in (tmp_path / "unsaved.jsonl").read_text().splitlines()]
+    assert [(r["kind"], r["text"], r["text_dropped"]) for r in saved] == [("item", "", True)] * 3
+    assert (tmp_path / "unsaved.jsonl").stat().st_mode & 0o077 == 0  # the owner's alone
+
+
+def test_unclassified_rows_of_an_unsaved_file_are_read_back_as_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unsaved = tmp_path / "unsaved.jsonl"
+    append_unsaved(unsaved, items(3), keep_text="all", run_id=4, lines=[7, 8, 9])
+    append_unsaved(unsaved, [dataclasses.replace(items(4)[3], post_id="")], run_id=4)
+    config = tmp_path / "p.yaml"
+    config.write_text("project: p\n", encoding="utf-8")
+    monkeypatch.setenv("VEMETER_PSEUDONYM_KEY", "replay-key-0123456789abcdef")
+    posts: list[PostItem | PostRecord] = []
+    result = ImportResult()
+    mapper = UnsavedMapper("flagged")
+    for _, post in mapped_items(unsaved, "jsonl", mapper, result, None):
+        posts.append(post)
+    assert [p.post_id for p in posts] == ["-1_0", "-1_1", "-1_2"]
+    assert all(isinstance(p, PostItem) and p.author == "p" * 32 and p.text for p in posts)
+    assert result.bad == [(4, "post_id: missing")]
+    assert import_file(load_config(config), unsaved, check=True).replayed
+
+
+def poisoned() -> list[PostItem]:
+    """Two good posts, one repaired twice over, and three the database must never see."""
+    good = items(2)
+    odd = dataclasses.replace(items(3)[2], post_id="-1_odd", text="Суд\x00 ИГИЛ\x07 " + "д" * 300)
+    bad = [
+        dataclasses.replace(items(4)[3], post_id="-1_5138", published_at=datetime(5138, 1, 1, tzinfo=UTC)),
+        dataclasses.replace(items(5)[4], post_id="-1_views", views=10**20),
+        dataclasses.replace(items(6)[5], post_id="-1_" + "9" * 200),
+    ]  # fmt: skip
+    return [good[0], bad[0], odd, bad[1], good[1], bad[2]]
+
+
+def test_store_batch_repairs_text_and_quarantines_what_the_database_must_not_see(
+    tmp_path: Path, classifier: PostClassifier, engine: Engine
+) -> None:
+    run = start_run(engine, project="p", config_hash="h", version="0", classifiers={})
+    limited = dataclasses.replace(spec(tmp_path, "unused", run), max_text_chars=100)
+    lines: list[int | None] = [10, 11, 12, 13, 14, 15]
+    batch = Batch(poisoned(), lines)
+    result = store_batch(classifier, PostWriter(engine, run), classifier.versions, limited, batch)
+    assert (result.new, result.refused, result.flagged, result.unsaved) == (3, 3, 2, 0)
+    assert [(e.line, e.field) for e in result.quarantined] == [
+        (11, "published_at"), (13, "views"), (15, "post_id"),
+    ]  # fmt: skip
+    with engine.connect() as conn:
+        quarantined = conn.execute(
+            select(QuarantinedRow.line, QuarantinedRow.post_id, QuarantinedRow.reason)
+        ).all()
+        odd = conn.execute(select(Post.id, Post.text).where(Post.post_id == "-1_odd")).one()
+        marks = conn.execute(
+            select(Tag.label, Tag.evidence).where(Tag.post_pk == odd.id, Tag.kind == "input")
+        ).all()
+    assert [(q.line, q.post_id) for q in quarantined] == [
+        (11, "-1_5138"), (13, "-1_views"), (15, "-1_" + "9" * 92 + "…"),  # cut, and says so
+    ]  # fmt: skip
+    assert all("Суд" not in q.reason and "ИГИЛ" not in q.reason for q in quarantined)
+    assert odd.text is not None and len(odd.text) <= 100 and "\x00" not in odd.text
+    assert sorted(marks) == [("control_chars", [{"removed": 2}]), ("text_cut", [{"cut": 209}])]
+    assert not (tmp_path / "unsaved.jsonl").exists()  # bad rows are not for the unsaved file
+
+
+def test_a_row_only_the_database_refuses_is_isolated_in_serve(
+    tmp_path: Path, classifier: PostClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation let through (patched off): the database refuses the row, the batch splits."""
+    url, engine, run = new_run(tmp_path)
+    monkeypatch.setattr("crawler.storing.check_post", lambda item, latest: None)
+    batch = items(9)
+    batch[4] = dataclasses.replace(batch[4], views=10**20)  # SQLite: OverflowError
+    messages = serve_in_process(tmp_path, url, run, classifier, monkeypatch, [batch])
+    assert messages[1][0] == "batch" and (messages[1][1].new, messages[1][1].refused) == (8, 1)
+    assert messages[-1] == ("done", None, 0)
+    assert stored_ids(url) == {f"-1_{i}" for i in range(9)} - {"-1_4"}
+    assert not (tmp_path / "unsaved.jsonl").exists()
+    with engine.connect() as conn:
+        post_id, reason = conn.execute(select(QuarantinedRow.post_id, QuarantinedRow.reason)).one()
+    assert post_id == "-1_4" and reason.startswith("refused by the database: OverflowError")
+
+
+def test_the_text_limit_comes_from_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "p.yaml"
+    config.write_text("project: p\n", encoding="utf-8")
+    assert StoreSpec.for_config(load_config(config), 1, tmp_path / "u").max_text_chars == 100_000
+    config.write_text("project: p\nstorage: {max_text_chars: 5000}\n", encoding="utf-8")
+    assert StoreSpec.for_config(load_config(config), 1, tmp_path / "u").max_text_chars == 5000
 
 
 def serve_in_process(

@@ -10,7 +10,6 @@ import io
 import json
 from typing import Any
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -58,7 +57,7 @@ def read(body: bytes, fmt: str) -> list[tuple[int, PostItem | str]]:
     to_post = mapper()
     out: list[tuple[int, PostItem | str]] = []
     for number, row in read_rows(lines, fmt):
-        assert isinstance(number, int) and number >= 0  # see the xfail test below for 0
+        assert isinstance(number, int) and number >= 1
         if isinstance(row, str):
             out.append((number, row))
             continue
@@ -69,12 +68,6 @@ def read(body: bytes, fmt: str) -> list[tuple[int, PostItem | str]]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="crawler/importer.py parse_time lets OverflowError out for a date beyond the "
-    "calendar once in UTC (published_at: '0001-01-01T00:00:00+05:00'): astimezone() runs outside "
-    "its try (left to the importer's owner)",
-)
 @BOUNDED
 @given(st.lists(hostile_rows(), min_size=1, max_size=6), st.sampled_from(["jsonl", "csv"]))
 @example(rows=[{**GOOD, "published_at": "0001-01-01T00:00:00+05:00"}], fmt="jsonl")
@@ -107,10 +100,5 @@ def test_files_cut_off_or_spoiled_give_a_post_or_a_reason_per_row(data: st.DataO
         assert isinstance(outcome, PostItem) or (isinstance(outcome, str) and outcome)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="crawler/importer.py (_csv_rows) reports a CSV whose first line cannot be read at "
-    "line 0; every bad row should name a line from 1 (left to the importer's owner)",
-)
 def test_a_csv_whose_header_cannot_be_read_is_reported_at_line_1() -> None:
     assert [n for n, _ in read(b"id,text\r\x00\n", "csv")] == [1]
