@@ -37,6 +37,7 @@ from crawler.rules_base import SourceRules, as_utc
 from crawler.targets import ERROR, OK, RATE_LIMITED, TargetBook
 from storage.engine import open_database
 from storage.runs import Resume, load_resume_points
+from storage.validation import check_post, latest_allowed
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +172,7 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         next crawl's resume point. None (a page without a date) leaves the post out of the
         target's book: it is stored but cannot place a resume point.
         """
-        if order is not None:
-            self.book.saw(source, target, order, post_id, published_at)
-        return PostItem(
+        item = PostItem(
             platform=self.name,
             source=source,
             target=target,
@@ -183,6 +182,11 @@ class SourceSpider(scrapy.Spider, Generic[R]):
             author=self.pseudonymise(self.name, author),
             **fields,
         )
+        # A post the writer will refuse (a date in 5138, an id too long to store) must not
+        # become the resume point: later runs would skip everything before it.
+        if order is not None and check_post(item, latest_allowed()) is None:
+            self.book.saw(source, target, order, post_id, published_at)
+        return item
 
     def newest_first(
         self,

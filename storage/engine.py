@@ -29,7 +29,7 @@ from crawler.errors import StorageError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration in storage/migrations/versions (a test checks it against Alembic's
 # own answer): knowing it here keeps Alembic out of every process that only reads or writes.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 # How long a process waits for another one's migration before giving up with a clear message.
 MIGRATION_LOCK_TIMEOUT = 600.0
 
@@ -39,7 +39,10 @@ def _alembic_config(engine: Engine) -> Any:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The config file format reads "%" as interpolation: an encoded password or search_path
+    # option ("%3D") must be doubled.
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    cfg.set_main_option("sqlalchemy.url", url)
     return cfg
 
 

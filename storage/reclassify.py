@@ -26,7 +26,7 @@ from crawler.version import vemeter_version
 from storage import daily_counts
 from storage.engine import insert_for, utc_naive
 from storage.models import Post, Tag
-from storage.records import PostRecord, TagRecord, build_record, split_version
+from storage.records import INPUT_KIND, PostRecord, TagRecord, build_record, split_version
 from storage.runs import finish_run, start_run
 from storage.topics import NO_TOPIC
 from storage.writer import write_lock
@@ -256,7 +256,9 @@ def _plan(
 ) -> None:
     """Decide what one post needs: afterwards its current tags are exactly the new result's."""
     result.checked += 1
-    current = [t for t in tags if not t.kind.endswith(OLD)]
+    # Input tags (text cut, control characters removed) describe the stored row, not a
+    # classifier's answer: a re-classification neither renews nor retires them.
+    current = [t for t in tags if not t.kind.endswith(OLD) and t.kind != INPUT_KIND]
     history = {(t.kind, t.label, t.classifier, t.version) for t in tags if t.kind.endswith(OLD)}
     new = {(t.kind, t.label, t.classifier, t.version) for t in record.tags}
     stale = [t for t in current if (t.kind, t.label, t.classifier, t.version) not in new]

@@ -262,6 +262,17 @@ def start_run(
     return int(run)
 
 
+MESSAGE_LIMIT = 500
+
+
+def one_line(message: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
+    """A run's message as one line of at most `limit` characters: never an SQL dump."""
+    if message is None:
+        return None
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def finish_run(
     engine: Engine,
     run_id: int,
@@ -286,7 +297,7 @@ def finish_run(
                 posts_seen=seen,
                 posts_flagged=flagged,
                 requests=requests,
-                message=message,
+                message=one_line(message),
                 **({"classifiers": classifiers} if classifiers else {}),
             )
         )

@@ -15,6 +15,7 @@ from crawler.commands.db import db_app
 from crawler.commands.model import model_app
 from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.commands.output import Format, render
+from crawler.commands.quarantine import quarantine
 from crawler.commands.report import report
 from crawler.commands.review import review_app
 from crawler.commands.run import run
@@ -71,6 +72,7 @@ app.command()(stats)
 app.command()(classify)
 app.command()(report)
 app.command()(status)
+app.command()(quarantine)
 app.command()(run)
 
 
@@ -157,8 +159,8 @@ def import_(
     # Exit 0 when the import ran: good rows stored, bad ones quarantined (docs/architecture.md,
     # "Bad input and failures"); 1 when storing failed or no row was usable.
     quarantined = (
-        f"{result.bad_count:,} bad rows quarantined (run {result.run_id}; each with its line and "
-        "reason in the quarantine table)"
+        f"{result.bad_count:,} bad rows quarantined (each with its line and reason: "
+        f"vemeter quarantine {config} --run {result.run_id})"
         if result.bad_count
         else "no bad rows"
     )

@@ -143,7 +143,13 @@ def test_import_exits_0_with_a_summary_when_bad_rows_were_quarantined(tmp_path: 
     done = vemeter("import", str(data), "--config", str(config), env={"VEMETER_PSEUDONYM_KEY": KEY})
     assert done.returncode == 0, done.stderr
     assert f"{data}:2: published_at: 5138-01-01 is outside" in done.stderr
-    assert "3 new posts" in done.stderr and "1 bad rows quarantined (run 1;" in done.stderr
+    assert "3 new posts" in done.stderr and "1 bad rows quarantined (each with" in done.stderr
+    assert f"vemeter quarantine {config} --run 1" in done.stderr
+    listed = vemeter("quarantine", str(config), "--run", "1", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert (row["line"], row["field"]) == (2, "published_at") and "5138" in row["reason"]
+    assert LEAK not in listed.stdout
     check = vemeter("import", str(data), "--config", str(config), "--check",
                     env={"VEMETER_PSEUDONYM_KEY": KEY})  # fmt: skip
     assert check.returncode == 1 and "Checked 4 rows: 1 bad." in check.stderr
