@@ -243,6 +243,7 @@ def test_the_starter_model_trains_without_labels_and_says_so(tmp_path: Path) -> 
     assert model.trained_on.startswith("starter:") and "no review labels" in model.trained_on
     # Thresholds for precision 0.9 unless told otherwise (review-label training: best F1).
     assert (model.params.threshold_for, model.params.min_precision) == ("precision", 0.9)
+    assert model.params.c == 32.0  # weaker regularisation for the larger starter corpus
     shown = runner.invoke(app, ["model", "show", "--config", str(config)])
     assert "no review labels" in " ".join(shown.stdout.split())
     both = runner.invoke(
