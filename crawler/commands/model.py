@@ -139,7 +139,7 @@ def train(
     params = TrainParams(
         folds=folds, min_positives=min_positives, threshold_for=threshold_for.value,
         min_precision=min_precision, ngram_min=low, ngram_max=high,
-        **({"c": STARTER_C} if starter else {}),
+        c=STARTER_C if starter else TrainParams.c,
     )  # fmt: skip
     if starter:
         model = _train_starter(cfg, params, fmt)
