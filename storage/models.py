@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -205,6 +206,7 @@ class ReviewItem(Base):
     __table_args__ = (
         UniqueConstraint("sample_id", "post_pk", name="uq_review_items_sample_post"),
         Index("ix_review_items_post_pk", "post_pk"),
+        Index("ix_review_items_sample_position", "sample_id", "position"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -230,6 +232,7 @@ class ReviewLabel(Base):
     __tablename__ = "review_labels"
     __table_args__ = (
         UniqueConstraint("item_id", "reviewer", "topic", "adjudication", name="uq_review_labels"),
+        Index("ix_review_labels_item_reviewer", "item_id", "reviewer"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -353,3 +356,91 @@ class ScheduleGap(Base):
         doc="the catch-up run that covered it; NULL: open",
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewUser(Base):
+    """An account of the review app: a reviewer labels, a lead also oversees, an admin also manages."""
+
+    __tablename__ = "review_users"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_review_users_name"),
+        CheckConstraint("role IN ('reviewer', 'lead', 'admin')", name="ck_review_users_role"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), doc="also the reviewer name on review_labels")
+    role: Mapped[str] = mapped_column(String(16), doc="'reviewer', 'lead' or 'admin'")
+    password_hash: Mapped[str] = mapped_column(String(256), doc="Argon2id, never the password")
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewSession(Base):
+    """A signed-in browser: the cookie holds a random token, this row only its SHA-256."""
+
+    __tablename__ = "review_sessions"
+    __table_args__ = (Index("ix_review_sessions_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, doc="sha256 hex of the token")
+    user_id: Mapped[int] = mapped_column(ForeignKey("review_users.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64), doc="the token every form of the session carries")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewLoginAttempt(Base):
+    """One sign-in try, kept for rate limiting by name and by address."""
+
+    __tablename__ = "review_login_attempts"
+    __table_args__ = (
+        Index("ix_review_login_attempts_name", "name", "at"),
+        Index("ix_review_login_attempts_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewLease(Base):
+    """One of an item's K reviewer slots: leased until `expires_at`, then done or free again.
+
+    The primary key (item, slot) with slot 0 or 1 caps any item at two reviewers in the
+    database itself; (item, user) is unique, so nobody holds two slots of one item.
+    """
+
+    __tablename__ = "review_leases"
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id", name="uq_review_leases_item_user"),
+        CheckConstraint("slot >= 0 AND slot < 2", name="ck_review_leases_slot"),
+        Index("ix_review_leases_user", "user_id", "done_at"),
+    )
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("review_users.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(64), doc="the user's name, as on review_labels")
+    leased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="set when the label is stored; NULL while leased"
+    )
+
+
+class ReviewSkip(Base):
+    """An item a reviewer skipped: not offered to them again (others still get it)."""
+
+    __tablename__ = "review_skips"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("review_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    skipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,447 @@
+"""The review app: server-rendered pages (Starlette + Jinja2), no front-end build, no inline script.
+
+Routes (every one but /login and /static needs a signed-in account):
+
+    GET  /login, POST /login, POST /logout
+    GET  /                     the queue: what is waiting for me, what I labelled
+    POST /next                 lease the next item and open it
+    GET  /item/{id}            an item I hold a lease on
+    POST /item/{id}/label      store my labels, then the next item
+    POST /item/{id}/skip       give it back (not offered to me again), then the next item
+    GET  /lead                 leads and admins: progress per stratum
+    GET  /admin/users          admins: the accounts
+
+Every POST carries the session's CSRF token (the login form a token of its own, paired with a
+cookie) and is refused without it. Handlers run in a worker thread: the database calls block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Engine, func, select
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from classifiers.base import TOPICS
+from review import auth, queue
+from review.auth import Role, SessionInfo
+from review.items import TOPIC_NAMES, load_item
+from review.security import SecurityHeaders
+from storage.engine import utc_now
+from storage.models import ReviewLease, ReviewUser
+from storage.topics import ANY_TOPIC
+
+__all__ = ["COOKIE", "LOGIN_COOKIE", "AppSettings", "create_app"]
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "vemeter_review_session"
+LOGIN_COOKIE = "vemeter_review_login"
+MAX_FORM_BYTES = 64 * 1024
+MAX_NOTE = 2000
+# Fixed notices the queue page may show (?m=KEY): the page never echoes text from the URL.
+NOTICES = {
+    "empty": "Nothing is waiting for you in this sample: every item has its reviewers.",
+    "lost": "Your lease on that item ran out and it went back to the queue; nothing was stored.",
+    "again": "You labelled that item already; your first labels stand.",
+}
+
+
+@dataclass
+class AppSettings:
+    """What the app runs on; tests swap the clock and the lease time."""
+
+    engine: Engine
+    sample_id: int | None = None  # None: the newest sample at each request
+    lease_time: timedelta = queue.LEASE_TIME
+    clock: Callable[[], datetime] = utc_now
+    secure_cookies: bool = False  # set when served over HTTPS (behind a TLS proxy)
+    allowed_hosts: list[str] | None = None  # Host headers accepted; None: any (tests)
+    templates: Environment = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+        )
+
+
+@dataclass
+class Ctx:
+    """One request as handlers see it: the signed-in session and the posted form."""
+
+    request: Request
+    settings: AppSettings
+    session: SessionInfo
+    form: dict[str, str]
+
+    @property
+    def engine(self) -> Engine:
+        return self.settings.engine
+
+
+def _settings(request: Request) -> AppSettings:
+    settings: AppSettings = request.app.state.settings
+    return settings
+
+
+def render(
+    settings: AppSettings,
+    template: str,
+    status_code: int = 200,
+    session: SessionInfo | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    page = settings.templates.get_template(template).render(
+        user=session.user if session else None,
+        csrf=session.csrf if session else "",
+        Role=Role,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+def _error(
+    settings: AppSettings, status: int, message: str, session: SessionInfo | None
+) -> Response:
+    return render(settings, "error.html", status, session, code=status, message=message)
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    """The urlencoded form of a POST (at most MAX_FORM_BYTES); {} for any other body."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "The form is too large.")
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "The form could not be read.") from None
+    return dict(pairs)
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's POST names its origin: it must be this app's (defence beside the token)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+Handler = Callable[[Ctx], Response]
+
+
+def requires(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """An endpoint for signed-in users of `role` or above; POSTs must carry the CSRF token.
+
+    Anonymous: a page redirects to /login, a POST is refused (403). A lesser role: 403.
+    """
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            settings = _settings(request)
+            token = request.cookies.get(COOKIE)
+            session = await run_in_threadpool(auth.session_for, settings.engine, token)
+            form: dict[str, str] = {}
+            if request.method == "POST":
+                form = await _read_form(request)
+                if session is None:
+                    return _error(settings, 403, "Sign in first.", None)
+                if not _same_origin(request) or not auth.csrf_matches(
+                    session.csrf, form.get("csrf")
+                ):
+                    return _error(
+                        settings, 403, "The form's security token is missing or wrong.", session
+                    )
+            elif session is None:
+                return RedirectResponse("/login", status_code=303)
+            if session.user.role < role:
+                return _error(settings, 403, "Your role may not open this page.", session)
+            return await run_in_threadpool(handler, Ctx(request, settings, session, form))
+
+        endpoint.__name__ = handler.__name__
+        return endpoint
+
+    return wrap
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+def _login_page(settings: AppSettings, status: int = 200, message: str | None = None) -> Response:
+    token = auth.new_token()
+    response = render(settings, "login.html", status, None, login_csrf=token, message=message)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    settings = _settings(request)
+    session = await run_in_threadpool(
+        auth.session_for, settings.engine, request.cookies.get(COOKIE)
+    )
+    if session is not None:
+        return RedirectResponse("/", status_code=303)
+    return _login_page(settings)
+
+
+async def login(request: Request) -> Response:
+    settings = _settings(request)
+    form = await _read_form(request)
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not _same_origin(request) or not auth.csrf_matches(expected, form.get("csrf")):
+        return _error(settings, 403, "The form's security token is missing or wrong.", None)
+    name = form.get("name", "").strip()
+    password = form.get("password", "")
+    address = request.client.host if request.client else "unknown"
+    return await run_in_threadpool(_login, settings, name, password, address)
+
+
+def _login(settings: AppSettings, name: str, password: str, address: str) -> Response:
+    engine = settings.engine
+    if not auth.login_allowed(engine, name, address, settings.clock()):
+        return _login_page(
+            settings, 429, "Too many failed sign-ins: wait 15 minutes, then try again."
+        )
+    user = auth.verify_login(engine, name, password) if name and password else None
+    auth.record_attempt(engine, name, address, ok=user is not None)
+    if user is None:
+        return _login_page(settings, 401, "Wrong name or password.")
+    token = auth.start_session(engine, user)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@requires(Role.reviewer)
+def logout(ctx: Ctx) -> Response:
+    auth.end_session(ctx.engine, ctx.request.cookies.get(COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+def _sample(ctx: Ctx) -> int | None:
+    if ctx.settings.sample_id is not None:
+        return ctx.settings.sample_id
+    return queue.current_sample(ctx.engine)
+
+
+@requires(Role.reviewer)
+def home(ctx: Ctx) -> Response:
+    sample_id = _sample(ctx)
+    status = (
+        queue.queue_status(ctx.engine, ctx.session.user, sample_id, ctx.settings.clock())
+        if sample_id is not None
+        else None
+    )
+    notice = NOTICES.get(ctx.request.query_params.get("m", ""))
+    return render(ctx.settings, "queue.html", 200, ctx.session, status=status, notice=notice)
+
+
+def _next(ctx: Ctx) -> Response:
+    sample_id = _sample(ctx)
+    item_id = (
+        queue.claim_next(
+            ctx.engine,
+            ctx.session.user,
+            sample_id,
+            ctx.settings.clock(),
+            lease_time=ctx.settings.lease_time,
+        )
+        if sample_id is not None
+        else None
+    )
+    if item_id is None:
+        return RedirectResponse("/?m=empty", status_code=303)
+    return RedirectResponse(f"/item/{item_id}", status_code=303)
+
+
+@requires(Role.reviewer)
+def next_item(ctx: Ctx) -> Response:
+    return _next(ctx)
+
+
+@requires(Role.reviewer)
+def item_page(ctx: Ctx) -> Response:
+    item_id = int(ctx.request.path_params["item_id"])
+    if not queue.held_lease(ctx.engine, ctx.session.user, item_id, ctx.settings.clock()):
+        return _error(
+            ctx.settings,
+            409,
+            "This item is not leased to you (a lease ends after "
+            f"{int(ctx.settings.lease_time.total_seconds() // 60)} minutes without a label). "
+            "Take the next item from the queue.",
+            ctx.session,
+        )
+    item = load_item(ctx.engine, item_id)
+    if item is None:
+        return _error(ctx.settings, 404, "No such item.", ctx.session)
+    return render(
+        ctx.settings,
+        "item.html",
+        200,
+        ctx.session,
+        item=item,
+        topics=[(t, TOPIC_NAMES[t]) for t in TOPICS],
+        topic_names=TOPIC_NAMES,
+        labels=queue.LABELS,
+        max_note=MAX_NOTE,
+    )
+
+
+def _labels_from(form: dict[str, str]) -> dict[str, str]:
+    """{topic: label} from the item form: `label` (required) and `topic.NAME` (optional)."""
+    overall = form.get("label", "")
+    if overall not in queue.LABELS:
+        raise ValueError("Choose yes, no or unsure for the item (keys 1, 2, 3).")
+    labels = {ANY_TOPIC: overall}
+    for topic in TOPICS:
+        value = form.get(f"topic.{topic}", "")
+        if value == "":
+            continue
+        if value not in queue.LABELS:
+            raise ValueError(f"{TOPIC_NAMES[topic]}: choose yes, no or unsure.")
+        labels[topic] = value
+    return labels
+
+
+@requires(Role.reviewer)
+def label_item(ctx: Ctx) -> Response:
+    item_id = int(ctx.request.path_params["item_id"])
+    try:
+        labels = _labels_from(ctx.form)
+    except ValueError as exc:
+        return _error(ctx.settings, 400, str(exc), ctx.session)
+    note = ctx.form.get("note", "").strip()[:MAX_NOTE] or None
+    try:
+        queue.submit(ctx.engine, ctx.session.user, item_id, labels, note, ctx.settings.clock())
+    except queue.LeaseLost:
+        return RedirectResponse("/?m=lost", status_code=303)
+    except queue.AlreadyLabelled:
+        return RedirectResponse("/?m=again", status_code=303)
+    return _next(ctx)
+
+
+@requires(Role.reviewer)
+def skip_item(ctx: Ctx) -> Response:
+    item_id = int(ctx.request.path_params["item_id"])
+    queue.skip(ctx.engine, ctx.session.user, item_id, ctx.settings.clock())
+    return _next(ctx)
+
+
+# --- leads and admins ----------------------------------------------------------------------
+
+
+@requires(Role.lead)
+def lead_page(ctx: Ctx) -> Response:
+    from storage.review import reviewed_strata
+
+    sample_id = _sample(ctx)
+    strata = reviewed_strata(ctx.engine, sample_id) if sample_id is not None else []
+    with ctx.engine.connect() as conn:
+        leased = conn.execute(
+            select(func.count()).where(
+                ReviewLease.done_at.is_(None), ReviewLease.expires_at > ctx.settings.clock()
+            )
+        ).scalar_one()
+    rows = [
+        {
+            "cell": ", ".join(f"{k}={v}" for k, v in s.cell.items()) or "all",
+            "stratum": s.stratum,
+            "sampled": s.sampled,
+            "reviewed": s.reviewed,
+            "unsure": s.unsure,
+            "disputed": s.disputed,
+            "unlabelled": s.unlabelled,
+        }
+        for s in strata
+    ]
+    return render(
+        ctx.settings, "lead.html", 200, ctx.session, sample_id=sample_id, rows=rows, leased=leased
+    )
+
+
+@requires(Role.admin)
+def users_page(ctx: Ctx) -> Response:
+    with ctx.engine.connect() as conn:
+        users = conn.execute(
+            select(
+                ReviewUser.name, ReviewUser.role, ReviewUser.active, ReviewUser.created_at
+            ).order_by(ReviewUser.name)
+        ).all()
+    return render(ctx.settings, "users.html", 200, ctx.session, users=users)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    settings = _settings(request)
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    messages = {404: "No such page.", 405: "Not allowed here."}
+    detail = exc.detail if isinstance(exc, HTTPException) else ""
+    message = messages.get(status, detail if isinstance(detail, str) else "Error.")
+    return _error(settings, status, message, None)
+
+
+ROUTES = [
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/", home, methods=["GET"]),
+    Route("/next", next_item, methods=["POST"]),
+    Route("/item/{item_id:int}", item_page, methods=["GET"]),
+    Route("/item/{item_id:int}/label", label_item, methods=["POST"]),
+    Route("/item/{item_id:int}/skip", skip_item, methods=["POST"]),
+    Route("/lead", lead_page, methods=["GET"]),
+    Route("/admin/users", users_page, methods=["GET"]),
+    Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+]
+
+
+def create_app(settings: AppSettings) -> Starlette:
+    middleware = [Middleware(SecurityHeaders)]
+    if settings.allowed_hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts))
+    app = Starlette(
+        routes=ROUTES,
+        middleware=middleware,
+        exception_handlers={HTTPException: http_error},
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,61 @@
+// vemeter review: reveal, copy the original address, and keys for every decision.
+// Served from the app itself (the Content-Security-Policy allows no inline script).
+(function () {
+  "use strict";
+
+  function typing(target) {
+    if (!target || !target.tagName) return false;
+    if (target.tagName === "TEXTAREA" || target.isContentEditable) return true;
+    return target.tagName === "INPUT" && !["radio", "checkbox", "button", "submit"].includes(target.type);
+  }
+
+  function reveal() {
+    var box = document.getElementById("concealed");
+    if (!box) return;
+    box.classList.remove("concealed");
+    box.setAttribute("data-concealed", "false");
+    var warning = document.getElementById("warning");
+    if (warning) warning.classList.add("revealed");
+  }
+
+  function copyUrl() {
+    var field = document.getElementById("post-url");
+    var button = document.getElementById("copy-url");
+    if (!field) return;
+    field.select();
+    var done = function () { if (button) button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {});
+    }
+  }
+
+  function submit(id) {
+    var form = document.getElementById(id);
+    if (!form) return false;
+    form.requestSubmit();
+    return true;
+  }
+
+  var revealButton = document.getElementById("reveal");
+  if (revealButton) revealButton.addEventListener("click", reveal);
+  var copyButton = document.getElementById("copy-url");
+  if (copyButton) copyButton.addEventListener("click", copyUrl);
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
+    if (typing(event.target)) return;
+    var key = event.key.toLowerCase();
+    if (key === "1" || key === "2" || key === "3") {
+      var choice = document.querySelector('input[name="label"][data-key="' + key + '"]');
+      if (choice) { choice.checked = true; choice.focus(); event.preventDefault(); }
+    } else if (key === "n") {
+      if (submit("label-form") || submit("next-form")) event.preventDefault();
+    } else if (key === "s") {
+      if (submit("skip-form")) event.preventDefault();
+    } else if (key === "r") {
+      reveal();
+      event.preventDefault();
+    }
+  });
+})();
