@@ -1,7 +1,12 @@
-"""The report's charts as PNG files: matplotlib without pyplot, fixed size and DPI, same bytes each run."""
+"""The report's charts as PNG bytes: matplotlib without pyplot, fixed size and DPI, same bytes each run.
+
+Every percentage axis uses one formatter (`PercentTicks`): each tick with as many decimals as
+the ticks need to differ and be exact (2.5%, never "2%").
+"""
 
 from __future__ import annotations
 
+import io
 import math
 import textwrap
 from collections.abc import Sequence
@@ -19,17 +24,20 @@ matplotlib.use("Agg")  # never a window: reports are written by servers and CI
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import Formatter, MaxNLocator
 from numpy.typing import NDArray
 
 __all__ = [
     "COLOURS",
     "Bar",
     "Interval",
+    "PercentTicks",
     "Point",
     "Series",
     "coverage_chart",
     "estimates_chart",
+    "estimates_figure",
+    "rate_figure",
     "rate_panels",
     "save",
     "top_bars",
@@ -81,6 +89,15 @@ class Point:
     low: float
     high: float
 
+    @classmethod
+    def gap(cls, start: date) -> Point:
+        """A break in the line: a bin that is not plotted."""
+        return cls(start, math.nan, math.nan, math.nan)
+
+    @property
+    def is_gap(self) -> bool:
+        return math.isnan(self.rate)
+
 
 @dataclass(frozen=True, slots=True)
 class Series:
@@ -89,6 +106,8 @@ class Series:
     label: str
     points: list[Point]
     model: list[Point] = field(default_factory=list)  # model-based reviewed figures, if any
+    # (start, end) of bins not plotted because a count in them is suppressed
+    hidden: list[tuple[date, date]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +116,7 @@ class Bar:
 
     label: str
     value: int | None
+    mark: str = ""  # written instead of a suppressed value, e.g. "<10 (suppressed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +142,57 @@ def _figure(height: float) -> Figure:
     return fig
 
 
-def save(fig: Figure, path: Path) -> None:
-    """Write a PNG without the matplotlib version stamp, so equal data gives equal bytes."""
+def save(fig: Figure, path: Path | None = None) -> bytes:
+    """A PNG without the matplotlib version stamp, so equal data gives equal bytes; written to
+    path too when one is given."""
+    buffer = io.BytesIO()
     with _rc():
-        fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    data = buffer.getvalue()
+    if path is not None:
+        path.write_bytes(data)
+    return data
 
 
-def _percent_axis(ax: Axes, top: float) -> None:
-    ax.set_ylim(0, top)
-    decimals = 0 if top >= 0.05 else 1 if top >= 0.005 else 2
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=decimals))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
+class PercentTicks(Formatter):
+    """Fractions as percentages, every tick with the fewest decimals that show it exactly.
+
+    The ticks of one axis share their decimals: 0%, 2.5%, 5.0%, 7.5% (MaxNLocator puts ticks
+    on steps of 1, 2, 2.5 or 5 times a power of ten, so at most 4 decimals are ever needed).
+    """
+
+    def __init__(self) -> None:
+        self.decimals = 0
+
+    def set_locs(self, locs: list[float]) -> None:
+        super().set_locs(locs)
+        self.decimals = decimals_for([float(v) for v in locs])
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x * 100:.{self.decimals}f}%"
+
+
+def decimals_for(fractions: Sequence[float]) -> int:
+    """The fewest decimals (0-4) with which every value, as a percentage, is written exactly."""
+    for decimals in range(5):
+        if all(abs(round(v * 100, decimals) - v * 100) < 1e-9 for v in fractions):
+            return decimals
+    return 4
+
+
+def percent(x: float) -> str:
+    """A single fraction as a percentage for a label: 2 significant decimals below 10%."""
+    return f"{x * 100:.2f}%" if x < 0.1 else f"{x * 100:.1f}%"
+
+
+def _percent_axis(ax: Axes, top: float, axis: str = "y") -> None:
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if axis == "y":
+        ax.set_ylim(0, top)
+    else:
+        ax.set_xlim(0, top)
+    target.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10], min_n_ticks=3))
+    target.set_major_formatter(PercentTicks())
 
 
 def _date_axis(ax: Axes) -> None:
@@ -149,18 +209,15 @@ def _date_axis(ax: Axes) -> None:
     )
 
 
-def _axis_top(series: Sequence[Series]) -> float:
-    """A shared y-limit that shows every estimate; bands of tiny bins may run off the top.
+def _axis_top(series: Series) -> float:
+    """A panel's own y-limit: its highest interval end with a margin, so every band shows.
 
-    Without a cap, one bin of two posts (95% interval up to 84%) would flatten every other panel.
+    Bins too small to publish are not in the series (suppressed), so they cannot flatten it.
     """
-    rates = [p.rate for s in series for p in (*s.points, *s.model)]
-    highs = sorted(p.high for s in series for p in (*s.points, *s.model))
-    if not rates:
+    highs = [p.high for p in (*series.points, *series.model) if not p.is_gap]
+    if not highs:
         return 0.01
-    typical_high = highs[int(0.75 * (len(highs) - 1))]
-    top = max(max(rates) * 1.15, typical_high * 1.1, 0.001)
-    return min(1.0, _nice(top))
+    return min(1.0, _nice(max(max(highs) * 1.08, 0.001)))
 
 
 def _nice(value: float) -> float:
@@ -174,36 +231,43 @@ def _nice(value: float) -> float:
 
 def rate_panels(
     series: Sequence[Series],
-    path: Path,
+    path: Path | None = None,
     *,
     title: str,
     ylabel: str,
     model_label: str = "",
-) -> None:
-    """Small multiples, one panel per series on a shared y-axis: a line with its lighter band."""
+) -> bytes:
+    """Small multiples, one panel per series, each on its own y-axis: a line with its band."""
+    return save(rate_figure(series, title=title, ylabel=ylabel, model_label=model_label), path)
+
+
+def rate_figure(
+    series: Sequence[Series], *, title: str, ylabel: str, model_label: str = ""
+) -> Figure:
+    """The figure of rate_panels (tests read its axes)."""
     columns = 2 if len(series) > 1 else 1
     rows = max(1, math.ceil(len(series) / columns))
     fig = _figure(height=1.2 + 2.3 * rows)
     with _rc():
-        axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
-        top = _axis_top(series)
+        axes = fig.subplots(rows, columns, sharex=True, sharey=False, squeeze=False)
         for ax, s in zip(axes.flat, series, strict=False):
             _rate_panel(ax, s, model_label)
-            _percent_axis(ax, top)
+            _percent_axis(ax, _axis_top(s))
             _date_axis(ax)
         for ax in list(axes.flat)[len(series) :]:
             ax.set_visible(False)
         for ax in axes[:, 0]:
             ax.set_ylabel(ylabel)
         fig.suptitle(_wrap(title, 80), fontsize=13, fontweight="bold")
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        if any(s.model for s in series):
-            for ax in axes.flat:
-                handles_ax, labels_ax = ax.get_legend_handles_labels()
-                if len(labels_ax) > len(labels):
-                    handles, labels = handles_ax, labels_ax
-        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
-    save(fig, path)
+        legend: dict[str, Any] = {}
+        for ax in axes.flat:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                legend.setdefault(label, handle)
+        fig.legend(
+            list(legend.values()), list(legend), loc="outside lower center",
+            ncols=min(len(legend), 3), frameon=False,
+        )  # fmt: skip
+    return fig
 
 
 def _days(points: Sequence[Point]) -> NDArray[np.datetime64]:
@@ -221,6 +285,7 @@ def _rate_panel(ax: Axes, s: Series, model_label: str) -> None:
     marker = "o" if len(days) <= 40 else None
     ax.plot(days, [p.rate for p in s.points], color=blue, lw=1.8, marker=marker, ms=3.5,
             label="flag rate")  # fmt: skip
+    _whiskers(ax, s.points, blue)
     if s.model:
         mdays = _days(s.model)
         # Hatched, not filled: two overlapping tints would be hard to tell apart.
@@ -231,17 +296,36 @@ def _rate_panel(ax: Axes, s: Series, model_label: str) -> None:
         )  # fmt: skip
         ax.plot(mdays, [p.rate for p in s.model], color=red, lw=1.8, ls="--", marker="s",
                 ms=3.5, label=model_label)  # fmt: skip
+        _whiskers(ax, s.model, red)
+    for i, (start, end) in enumerate(s.hidden):
+        # Centred on the bin's start, where its point would be.
+        middle = mdates.date2num(start)  # type: ignore[no-untyped-call]
+        half = (mdates.date2num(end) - middle) / 2  # type: ignore[no-untyped-call]
+        ax.axvspan(
+            middle - half, middle + half, color=COLOURS["grey"], alpha=0.15, linewidth=0,
+            label="not published (small counts)" if i == 0 else None,
+        )  # fmt: skip
     ax.set_title(s.label, loc="left", fontsize=11)
+
+
+def _whiskers(ax: Axes, points: Sequence[Point], colour: str) -> None:
+    """Each point's interval as a thin vertical line: visible also where a bin stands alone."""
+    shown = [p for p in points if not p.is_gap]
+    if shown:
+        ax.vlines(
+            _days(shown), [p.low for p in shown], [p.high for p in shown],
+            color=colour, linewidth=1.0, alpha=0.7,
+        )  # fmt: skip
 
 
 def top_bars(
     bars: Sequence[Bar],
-    path: Path,
+    path: Path | None = None,
     *,
     title: str,
     xlabel: str,
     suppressed_text: str,
-) -> None:
+) -> bytes:
     """Horizontal bars, largest first; suppressed counts are written out instead of drawn."""
     fig = _figure(height=1.3 + 0.36 * max(len(bars), 2))
     with _rc():
@@ -253,13 +337,13 @@ def top_bars(
         top = max(shown, default=0) or 1
         ax.set_xlim(0, top * 1.15)
         for y, b in zip(ys, bars, strict=True):
-            text = suppressed_text if b.value is None else f"{b.value:,}"
+            text = (b.mark or suppressed_text) if b.value is None else f"{b.value:,}"
             ax.text((b.value or 0) + top * 0.01, y, text, va="center", fontsize=10, color="#222222")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax.grid(axis="y", visible=False)
         ax.set_xlabel(xlabel)
         ax.set_title(_wrap(title, 72), loc="left", fontweight="bold")
-    save(fig, path)
+    return save(fig, path)
 
 
 def _wrap(title: str, width: int) -> str:
@@ -272,9 +356,14 @@ def _short(label: str, limit: int = 38) -> str:
 
 
 def estimates_chart(
-    intervals: Sequence[Interval], path: Path, *, title: str, note: str = ""
-) -> None:
+    intervals: Sequence[Interval], path: Path | None = None, *, title: str, note: str = ""
+) -> bytes:
     """Each domain's estimates side by side, one colour and marker per method, 95% intervals."""
+    return save(estimates_figure(intervals, title=title, note=note), path)
+
+
+def estimates_figure(intervals: Sequence[Interval], *, title: str, note: str = "") -> Figure:
+    """The figure of estimates_chart (tests read its axes)."""
     methods = list(dict.fromkeys(i.method for i in intervals))
     domains = list(dict.fromkeys(i.domain for i in intervals))
     palette = [COLOURS["blue"], COLOURS["vermillion"], COLOURS["green"], COLOURS["purple"]]
@@ -298,7 +387,7 @@ def estimates_chart(
                     ax.text(
                         i.high + top * 0.01,
                         y + width * 0.3,
-                        f"≤ {i.high:.2%}",
+                        f"≤ {percent(i.high)}",
                         fontsize=10,
                         color=colour,
                     )
@@ -308,8 +397,7 @@ def estimates_chart(
             ax.plot([], [], marker=markers[m % 4], color=palette[m % len(palette)], label=method)
         ax.set_yticks(range(len(domains)), list(reversed(domains)))
         ax.set_ylim(-0.7, len(domains) - 0.3)
-        ax.set_xlim(0, _nice(top * 1.12))
-        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=1 if top < 0.05 else 0))
+        _percent_axis(ax, _nice(top * 1.12), axis="x")
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("share of collected posts (%), with 95% interval")
         ax.set_title(_wrap(title, 72), loc="left", fontweight="bold")
@@ -319,10 +407,12 @@ def estimates_chart(
                 0.99, 0.98, note, transform=ax.transAxes, ha="right", va="top", fontsize=10,
                 bbox={"facecolor": "#fff4e0", "edgecolor": COLOURS["orange"], "pad": 5},
             )  # fmt: skip
-    save(fig, path)
+    return fig
 
 
-def coverage_chart(by_platform: dict[str, dict[str, int]], path: Path, *, title: str) -> None:
+def coverage_chart(
+    by_platform: dict[str, dict[str, int]], path: Path | None = None, *, title: str
+) -> bytes:
     """Targets per platform, stacked by the status of the latest run that reached each."""
     platforms = sorted(by_platform)
     statuses = sorted(
@@ -349,4 +439,4 @@ def coverage_chart(by_platform: dict[str, dict[str, int]], path: Path, *, title:
         ax.set_xlabel("targets (communities, channels, sites)")
         ax.set_title(_wrap(title, 72), loc="left", fontweight="bold")
         fig.legend(loc="outside lower center", ncols=max(1, len(statuses)), frameon=False)
-    save(fig, path)
+    return save(fig, path)

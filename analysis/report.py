@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from analysis import charts
+from analysis.counts import COUNT_LAYOUT, TIME_UNITS, count_groups
 from analysis.estimate import Estimate
 from analysis.intervals import wilson_interval
 from analysis.provenance import latest_targets, provenance
@@ -25,7 +26,15 @@ from analysis.report_model import (
     ReportFiles,
     TargetStatus,
 )
-from analysis.report_review import ReviewSection, review_section
+from analysis.report_review import ALL, ReviewSection, review_section
+from analysis.suppression import (
+    Exposed,
+    Hidden,
+    exposed_note,
+    protect,
+    protect_lattice,
+    ranked,
+)
 from crawler.errors import InputError
 from storage.models import DailyCount
 from storage.stats import NO_TOPIC, count_posts
@@ -34,8 +43,8 @@ from storage.topics import ANY_TOPIC
 __all__ = ["DEFAULT_MIN_CELL", "Report", "ReportFiles", "gather", "write_report"]
 
 
-def _groups(rows: Iterable[dict[str, Any]], keys: list[str]) -> list[Group]:
-    return [Group(tuple(str(r[k]) for k in keys), int(r["posts"]), int(r["flagged"])) for r in rows]
+def _groups(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[Group]:
+    return [Group(tuple(str(r[k]) for k in keys), r["posts"], r["flagged"]) for r in rows]
 
 
 def _bin_unit(first: date | None, last: date | None) -> str:
@@ -43,30 +52,6 @@ def _bin_unit(first: date | None, last: date | None) -> str:
     if first is None or last is None or (last - first).days <= 31:
         return "day"
     return "week" if (last - first).days <= 730 else "month"
-
-
-def _bin_start(day: date, unit: str) -> date:
-    if unit == "week":
-        return day - timedelta(days=day.weekday())
-    if unit == "month":
-        return day.replace(day=1)
-    return day
-
-
-Bins = dict[str, dict[date, list[int]]]
-
-
-def _binned(
-    rows: Iterable[dict[str, Any]], key: str, unit: str, keep: list[str], other: str
-) -> Bins:
-    """[posts, flagged] per series name and bin start; keys not kept are pooled under `other`."""
-    bins: Bins = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for row in rows:
-        name = str(row[key]) if str(row[key]) in keep else other
-        start = _bin_start(date.fromisoformat(str(row["day"])), unit)
-        bins[name][start][0] += int(row["posts"])
-        bins[name][start][1] += int(row["flagged"])
-    return {name: bins[name] for name in [*keep, other] if name in bins}
 
 
 def _bin_end(start: date, unit: str) -> date:
@@ -77,30 +62,107 @@ def _bin_end(start: date, unit: str) -> date:
     return start + timedelta(days=1)
 
 
-def _series(bins: Bins, unit: str, review: ReviewSection) -> list[charts.Series]:
-    """Per-bin Wilson intervals of the flag rate, plus model-based reviewed figures (§8) for
-    the bins wholly inside the review sample's period, when there is a labelled sample."""
+def _bin_date(value: str, unit: str) -> date:
+    return date.fromisoformat(f"{value}-01" if unit == "month" else value)
+
+
+class _Tables:
+    """Count tables of the report's window, published with the same suppression throughout.
+
+    Every table is protected with the coarser tables it adds up to (protect_lattice), so the
+    platform table, the platform-by-week table behind the chart and the total agree on what
+    is hidden.
+    """
+
+    def __init__(
+        self, engine: Engine, min_cell: int, since: datetime | None, until: datetime | None
+    ) -> None:
+        self.engine, self.min_cell = engine, min_cell
+        self.window: dict[str, Any] = {"since": since, "until": until}
+        self.true: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.shown: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.exposed: list[Exposed] = []
+
+    def rows(self, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        if keys not in self.true:
+            self.true[keys] = count_groups(self.engine, keys, **self.window)
+        return self.true[keys]
+
+    def published(self, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        if keys not in self.shown:
+            if "topic" in keys or self.min_cell <= 1:
+                self.shown[keys] = protect(
+                    self.rows(keys), keys, COUNT_LAYOUT, self.min_cell
+                )  # counts do not add up along topic: the primary rule alone
+            else:
+                lattice = protect_lattice(
+                    keys, COUNT_LAYOUT, self.min_cell, self.rows, self.exposed
+                )
+                for subset, rows in lattice.items():
+                    self.shown.setdefault(subset, rows)
+        return self.shown[keys]
+
+
+def _series(
+    tables: _Tables, key: str, unit: str, names: list[str], review: ReviewSection
+) -> tuple[list[charts.Series], list[str]]:
+    """Per-bin flag rates (Wilson intervals) of each name whose bin counts are published, plus
+    model-based reviewed figures (§8) for bins inside the review sample's period.
+
+    A bin with a hidden count is not plotted: its rate and interval would give the counts back.
+    Returns the series and the names left out because none of their bins is published.
+    """
+    per: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+    hidden: dict[str, list[tuple[date, date]]] = defaultdict(list)
+    for r in tables.published((key, unit)):
+        start = _bin_date(str(r[unit]), unit)
+        if isinstance(r["posts"], Hidden) or isinstance(r["flagged"], Hidden):
+            hidden[str(r[key])].append((start, _bin_end(start, unit)))
+        else:
+            per[str(r[key])][start] = (int(r["posts"]), int(r["flagged"]))
     model: dict[str, Estimate] = {}
     if review.available:
         lo = review.since.date() if review.since else date.min
         hi = review.until.date() if review.until else date.max
         model = review.model_based([
             (f"{name}|{start}", posts, flagged)
-            for name, per in bins.items()
-            for start, (posts, flagged) in per.items()
+            for name, bins in per.items()
+            for start, (posts, flagged) in bins.items()
             if lo <= start and _bin_end(start, unit) <= hi
         ])  # fmt: skip
-    result = []
-    for name, per in bins.items():
-        points, reviewed = [], []
-        for start, (posts, flagged) in sorted(per.items()):
-            low, high = wilson_interval(flagged, posts) if posts else (0.0, 1.0)
-            points.append(charts.Point(start, flagged / posts if posts else 0.0, low, high))
+    totals = {g.key[0]: g for g in _groups(tables.published((key,)), [key])}
+    result, left_out = [], []
+    for name in names:
+        bins = per.get(name, {})
+        if not bins:
+            left_out.append(name)
+            continue
+        points: list[charts.Point] = []
+        reviewed: list[charts.Point] = []
+        previous: date | None = None
+        for start, (posts, flagged) in sorted(bins.items()):
+            if previous is not None and _bin_end(previous, unit) != start:
+                # a bin in between is not plotted: break the line and the band there
+                points.append(charts.Point.gap(_bin_end(previous, unit)))
+                reviewed.append(charts.Point.gap(_bin_end(previous, unit)))
+            previous = start
+            low, high = wilson_interval(flagged, posts)
+            points.append(charts.Point(start, flagged / posts, low, high))
             if (e := model.get(f"{name}|{start}")) is not None:
                 reviewed.append(charts.Point(start, e.prevalence, e.ci_low, e.ci_high))
-        total = sum(p for p, _ in per.values())
-        result.append(charts.Series(f"{name}: {total:,} posts", points, reviewed))
-    return result
+        while reviewed and reviewed[-1].is_gap:
+            reviewed.pop()
+        if all(p.is_gap for p in reviewed):
+            reviewed = []
+        label = f"{name}: {_posts_label(totals[name].posts)}"
+        result.append(charts.Series(label, points, reviewed, hidden=hidden.get(name, [])))
+    return result, left_out
+
+
+def _posts_label(posts: int | Hidden) -> str:
+    if isinstance(posts, Hidden):
+        return f"{posts} posts" if posts.below else "posts hidden"
+    return f"{posts:,} posts"
 
 
 def _latest_targets(engine: Engine) -> list[TargetStatus]:
@@ -149,24 +211,33 @@ def gather(
     since: datetime | None = None,
     until: datetime | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
+    unit: str | None = None,
 ) -> Report:
-    """Read everything the report shows from the counts, run records and review tables."""
+    """Read everything the report shows from the counts, run records and review tables.
+
+    unit: day, week or month for the time charts (default: by the length of the period).
+    Every count is published with small-cell suppression (analysis.suppression).
+    """
     _whole_days(since, until)
-    window: dict[str, Any] = {"since": since, "until": until}
     first, last = _day_range(engine, since, until)
-    unit = _bin_unit(first, last)
-    total = _groups(count_posts(engine, [], **window), [])[0]
-    platforms = _groups(count_posts(engine, ["platform"], **window), ["platform"])
-    languages = sorted(
-        _groups(count_posts(engine, ["language"], **window), ["language"]),
-        key=lambda g: (-g.posts, g.key),
+    unit = unit or _bin_unit(first, last)
+    if unit not in TIME_UNITS:
+        raise InputError(f"{unit!r} is not a time unit (use day, week or month)")
+    tables = _Tables(engine, min_cell, since, until)
+    total = _groups(tables.published(()), [])[0]
+    platforms = _groups(tables.published(("platform",)), ["platform"])
+    languages = _groups(
+        ranked(tables.published(("language",)), "posts", lambda r: r["language"]), ["language"]
     )
-    topics = _groups(count_posts(engine, ["topic"], **window), ["topic"])
-    sources = sorted(
-        _groups(count_posts(engine, ["platform", "source", "target"], **window),
-                ["platform", "source", "target"]),
-        key=lambda g: (-g.flagged, -g.posts, g.key),
-    )  # fmt: skip
+    topics = _groups(tables.published(("topic",)), ["topic"])
+    sources = _groups(
+        ranked(
+            tables.published(("platform", "source", "target")),
+            "flagged",
+            lambda r: (r["platform"], r["source"], r["target"]),
+        ),
+        ["platform", "source", "target"],
+    )
     review = review_section(
         engine,
         since=since,
@@ -176,19 +247,11 @@ def gather(
             for r in count_posts(engine, ["platform"], since=start, until=stop)
         },
     )
-    by_platform = _series(
-        _binned(count_posts(engine, ["platform", "day"], **window), "platform", unit,
-                [g.key[0] for g in platforms], "other platforms"),
-        unit,
-        review,
-    )  # fmt: skip
-    kept = [g.key[0] for g in languages[: MAX_PANELS - 1 if len(languages) > MAX_PANELS else None]]
-    by_language = _series(
-        _binned(count_posts(engine, ["language", "day"], **window), "language", unit, kept,
-                f"{len(languages) - len(kept)} other languages"),
-        unit,
-        review,
-    )  # fmt: skip
+    by_platform, platforms_out = _series(
+        tables, "platform", unit, [g.key[0] for g in platforms], review
+    )
+    charted = [g.key[0] for g in languages if not isinstance(g.posts, Hidden)][:MAX_PANELS]
+    by_language, languages_out = _series(tables, "language", unit, charted, review)
     origin = provenance(
         engine,
         project=cfg.project,
@@ -215,7 +278,20 @@ def gather(
         by_language=by_language,
         targets=_latest_targets(engine),
         review=review,
+        estimates=_published_estimates(review, total, platforms),
+        unplotted={"platform": platforms_out, "language": languages_out},
+        warnings=[exposed_note(tables.exposed, min_cell)] if tables.exposed else [],
     )
+
+
+def _published_estimates(
+    review: ReviewSection, total: Group, platforms: Sequence[Group]
+) -> dict[str, Estimate]:
+    """The reviewed estimates that may be shown: none for a platform with a hidden count."""
+    shown = {ALL: total, **{g.key[0]: g for g in platforms}}
+    return {
+        name: e for name, e in review.estimates.items() if name in shown and not shown[name].hidden
+    }
 
 
 def write_report(
@@ -226,15 +302,16 @@ def write_report(
     since: datetime | None = None,
     until: datetime | None = None,
     min_cell: int = DEFAULT_MIN_CELL,
+    unit: str | None = None,
 ) -> ReportFiles:
-    """Write index.html and its PNG charts into directory (created if missing)."""
+    """Write index.html, one file with its charts embedded, into directory (created if missing)."""
     if directory.exists() and not directory.is_dir():
         raise InputError(f"{directory}: is a file (give --output a folder name)")
     directory.mkdir(parents=True, exist_ok=True)
-    report = gather(engine, cfg, since=since, until=until, min_cell=min_cell)
-    for stale in CHART_FILES:  # a chart this data no longer allows must not linger
+    report = gather(engine, cfg, since=since, until=until, min_cell=min_cell, unit=unit)
+    for stale in CHART_FILES:  # charts of older versions, written beside the page
         (directory / stale).unlink(missing_ok=True)
-    report.charts = draw_charts(report, directory)
+    report.charts = draw_charts(report)
     index = directory / "index.html"
     index.write_text(render_html(report), encoding="utf-8")
-    return ReportFiles(index, sorted(report.charts.values()))
+    return ReportFiles(index, sorted(report.charts))

@@ -1,16 +1,22 @@
-"""The report's single HTML page: inline CSS, relative links to its PNG charts, nothing fetched online."""
+"""The report's single HTML page: inline CSS, charts embedded as PNG data URIs, nothing fetched.
+
+Every count comes from the published (suppressed) tables of analysis.report; a hidden count is
+written as its marker and its rate, interval and estimate are left out.
+"""
 
 from __future__ import annotations
 
+import base64
 import html
 from collections import Counter
 from collections.abc import Sequence
 from string import Template
 from typing import Any
 
-from analysis.report_model import TOP_SOURCES, Group, Report
+from analysis.report_charts import all_platforms_note, top_sources
+from analysis.report_model import MAX_PANELS, Group, Report
 from analysis.report_review import NO_SAMPLE
-from analysis.suppression import suppress
+from analysis.suppression import Hidden, suppress
 
 __all__ = ["render_html"]
 
@@ -99,30 +105,33 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: se
 
 
 def _count(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value)
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def _figure(report: Report, name: str, alt: str, caption: str) -> str:
     if name not in report.charts:
         return ""
+    data = base64.b64encode(report.charts[name]).decode("ascii")
     return (
-        f'<figure>\n<img src="{_e(name)}" alt="{_e(alt)}">\n'
+        f'<figure>\n<img src="data:image/png;base64,{data}" alt="{_e(alt)}" id="{_e(name)}">\n'
         f"<figcaption>{caption}</figcaption>\n</figure>"
     )
 
 
 def _rows(report: Report, groups: Sequence[Group], labels: Sequence[str]) -> list[dict[str, Any]]:
-    """Counts and flag rates, suppressed like `vemeter stats`: a hidden count hides its rate."""
+    """Published counts and flag rates: a group with a hidden count shows no rate or estimate."""
     rows = []
     for label, g in zip(labels, groups, strict=True):
         naive = g.naive
-        reviewed = report.review.estimates.get(label)
+        reviewed = report.estimates.get(label)
         rows.append({
-            "label": label, "posts": g.posts, "flagged": g.flagged,
-            "rate": naive.published() if naive else "no posts",
-            "reviewed": reviewed.published() if reviewed else "",
+            "label": label, "posts": g.posts, "flagged": g.flagged, "hidden": g.hidden,
+            "rate": "suppressed" if g.hidden else naive.published() if naive else "no posts",
+            "reviewed": "" if g.hidden else reviewed.published() if reviewed else "",
         })  # fmt: skip
-    return suppress(rows, ("posts", "flagged"), report.min_cell, derived=("rate",))
+    return rows
 
 
 def _summary(report: Report) -> str:
@@ -136,8 +145,9 @@ def _summary(report: Report) -> str:
     table = _table(
         ["platform", "posts", "flagged", "flag rate (95% Wilson CI)", reviewed_note],
         [
-            [r["label"], _count(r["posts"]), _count(r["flagged"]), r["rate"] or "suppressed",
-             r["reviewed"] or ("not estimated" if report.review.available else "no review sample")]
+            [r["label"], _count(r["posts"]), _count(r["flagged"]), r["rate"],
+             "suppressed" if r["hidden"] else r["reviewed"]
+             or ("not estimated" if report.review.available else "no review sample")]
             for r in rows
         ],
         {1, 2},
@@ -152,14 +162,26 @@ def _time_charts(report: Report) -> str:
     unit = {"day": "day", "week": "week (Monday to Sunday)", "month": "calendar month"}
     bin_text = unit[report.bin_unit]
     parts = []
-    for name, what in (("rate_by_platform.png", "platform"), ("rate_by_language.png", "language")):
+    for name, what in (("rate_by_platform", "platform"), ("rate_by_language", "language")):
         caption = (
             f"Share of collected posts flagged by the classifiers per {bin_text}, one panel per "
             f"{what} (title: posts in the period). Line: flag rate (classify-and-count); lighter "
             "band: its 95% Wilson interval, which reflects only the binomial noise of the flags, "
-            "not the classifier's errors. Panels share one y-axis; bands of bins with very few "
-            "posts may run off its top. Rates are shown for every bin; counts are not."
+            "not the classifier's errors. Each panel has its own y-axis, scaled to its highest "
+            "interval: compare panels by their tick labels, not by height."
         )
+        if report.min_cell > 1:
+            caption += (
+                f" A {report.bin_unit} with fewer than {report.min_cell} posts or flagged posts "
+                "(or hidden so that such a one cannot be worked out) is not plotted: its rate "
+                "and interval would give its counts back."
+            )
+        left_out = report.unplotted.get(what, [])
+        if left_out:
+            caption += (
+                f" Not charted, as none of their {report.bin_unit}s can be published: "
+                f"{_e(', '.join(left_out))}."
+            )
         series = report.by_platform if what == "platform" else report.by_language
         if any(s.model for s in series):
             caption += (
@@ -171,12 +193,19 @@ def _time_charts(report: Report) -> str:
             )
         if what == "language":
             caption += (
-                f" The {len(report.by_language) - 1 if len(report.languages) > 8 else len(report.languages)} "
-                "languages with most posts get their own panel; language codes are ISO 639-1, "
-                "und = undetermined."
+                f" Up to {MAX_PANELS} languages with most posts (among those whose count is "
+                "published) get a panel; language codes are ISO 639-1, und = undetermined."
             )
         parts.append(_figure(report, name, f"Flag rate over time by {what}", caption))
-    return "\n".join(p for p in parts if p) or "<p>No posts in this period.</p>"
+    if any(parts):
+        return "\n".join(p for p in parts if p)
+    if report.first_day is None:
+        return "<p>No posts in this period.</p>"
+    return (
+        f"<p>No {report.bin_unit} of any platform or language has counts large enough to "
+        f"publish (fewer than {report.min_cell} posts or flagged posts, or hidden so that such "
+        "a count cannot be worked out); try a longer time unit (--per week or --per month).</p>"
+    )
 
 
 def _languages(report: Report) -> str:
@@ -190,11 +219,7 @@ def _languages(report: Report) -> str:
 
 
 def _topics(report: Report) -> str:
-    rows = suppress(
-        [{"topic": g.key[0], "flagged": g.flagged, "posts": g.posts} for g in report.topics],
-        ("flagged", "posts"),
-        report.min_cell,
-    )
+    rows = [{"topic": g.key[0], "flagged": g.flagged, "posts": g.posts} for g in report.topics]
     caption = (
         "Flagged posts per topic of the project's taxonomy, from the topic lexicons (classifier "
         "versions above). A post carrying several topics counts under each, so the bars add up "
@@ -206,13 +231,14 @@ def _topics(report: Report) -> str:
         [[r["topic"], _count(r["flagged"]), _count(r["posts"])] for r in rows],
         {1, 2},
     )
-    return _figure(report, "topics.png", "Flagged posts per topic", caption) + "\n" + table
+    return _figure(report, "topics", "Flagged posts per topic", caption) + "\n" + table
 
 
 def _sources(report: Report) -> str:
-    top = [g for g in report.sources if g.flagged > 0][:TOP_SOURCES]
+    top = top_sources(report)
+    unranked = [g for g in report.sources if isinstance(g.flagged, Hidden)]
     if not top:
-        return "<p>No flagged posts in this period.</p>"
+        return "<p>No published count of flagged posts per target in this period.</p>"
     labels = [" · ".join(g.key) for g in top]
     rows = _rows(report, top, labels)
     caption = (
@@ -220,13 +246,18 @@ def _sources(report: Report) -> str:
         "the period; bar labels are platform · target. Flagged = the classifiers' flags "
         "(classify-and-count), not reviewed."
     )
+    if unranked:
+        caption += (
+            f" {len(unranked)} more targets have a flagged count too small to publish (or hidden "
+            "so that such a one cannot be worked out); they are not ranked."
+        )
     table = _table(
         ["platform", "source", "target", "posts", "flagged", "flag rate (95% Wilson CI)"],
         [[*g.key, _count(r["posts"]), _count(r["flagged"]), r["rate"] or "suppressed"]
          for g, r in zip(top, rows, strict=True)],
         {3, 4},
     )  # fmt: skip
-    return _figure(report, "top_sources.png", "Top targets by flagged posts", caption) + table
+    return _figure(report, "top_sources", "Top targets by flagged posts", caption) + table
 
 
 def _estimates(report: Report) -> str:
@@ -246,11 +277,14 @@ def _estimates(report: Report) -> str:
         )
     else:
         caption += ". No reviewed estimate exists yet."
-    caption += " Domains whose flagged count is suppressed have no flag rate here."
+    caption += " Domains with a suppressed count have neither figure here."
     text = "" if review.available else f'<p class="empty">{_e(review.message or NO_SAMPLE)}</p>'
     if review.mismatch:
         text += f'<p class="note">{_e(review.mismatch)}</p>'
-    return text + _figure(report, "estimates.png", "Flag rate and reviewed prevalence", caption)
+    note = all_platforms_note(report)
+    if note:
+        text += f'<p class="note">{_e(note)}</p>'
+    return text + _figure(report, "estimates", "Flag rate and reviewed prevalence", caption)
 
 
 def _review(report: Report) -> str:
@@ -263,6 +297,8 @@ def _review(report: Report) -> str:
          for s in review.strata],
         ("size", "sampled", "reviewed", "positives", "open"),
         report.min_cell,
+        sums=(("sampled", ("reviewed", "open")),),
+        at_most=(("positives", "reviewed"), ("sampled", "size")),
     )  # fmt: skip
     by = ", ".join(review.by) or "the whole period as one cell"
     intro = (
@@ -311,7 +347,7 @@ def _coverage(report: Report) -> str:
         if problems
         else "<p>Every target was collected in its latest run.</p>"
     )
-    return _figure(report, "coverage.png", "Targets by status", caption) + table + listing
+    return _figure(report, "coverage", "Targets by status", caption) + table + listing
 
 
 def _provenance(report: Report) -> str:
@@ -338,11 +374,15 @@ def render_html(report: Report) -> str:
     else:
         period = f"from {report.first_day:%Y-%m-%d} to {report.last_day:%Y-%m-%d} (UTC days)"
     suppression = (
-        f"Counts from 1 to {report.min_cell - 1} are shown as “&lt;{report.min_cell}”, and the "
-        "rates that would give them back are withheld."
+        f"Counts from 1 to {report.min_cell - 1} are shown as “&lt;{report.min_cell}”; “x” "
+        f"hides a larger count so that a &lt;{report.min_cell} count cannot be worked out from "
+        "totals. Wherever a count is hidden, so is every figure computed from it: rate, "
+        "interval, estimate, rank, bar and chart point."
         if report.min_cell > 1
         else "No counts are suppressed."
     )
+    if report.warnings:
+        suppression += " " + " ".join(_e(w[:1].upper() + w[1:]) + "." for w in report.warnings)
     return PAGE.substitute(
         project=_e(report.project),
         period=_e(period),

@@ -15,6 +15,7 @@ from analysis.estimate import Estimate
 from analysis.provenance import Provenance
 from analysis.report_review import ReviewSection
 from analysis.stratified import naive_estimate
+from analysis.suppression import Hidden
 
 __all__ = [
     "DEFAULT_MIN_CELL", "MAX_PANELS", "TOP_SOURCES", "Group", "Project", "Report", "ReportFiles",
@@ -37,17 +38,29 @@ TOP_SOURCES = 15
 MAX_PANELS = 8
 
 
+Count = int | Hidden
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
-    """Counts of one group (a platform, a language, a source...) and its naive estimate."""
+    """Published counts of one group (a platform, a language, a source...) and its naive estimate.
+
+    A hidden count (analysis.suppression) is a Hidden; the group then has no estimate.
+    """
 
     key: tuple[str, ...]
-    posts: int
-    flagged: int
+    posts: Count
+    flagged: Count
+
+    @property
+    def hidden(self) -> bool:
+        return isinstance(self.posts, Hidden) or isinstance(self.flagged, Hidden)
 
     @property
     def naive(self) -> Estimate | None:
-        return naive_estimate(self.flagged, self.posts) if self.posts else None
+        if isinstance(self.posts, Hidden) or isinstance(self.flagged, Hidden) or not self.posts:
+            return None
+        return naive_estimate(self.flagged, self.posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +94,17 @@ class Report:
     by_language: list[charts.Series]
     targets: list[TargetStatus]
     review: ReviewSection
-    charts: dict[str, Path] = field(default_factory=dict)
+    # Estimates of "all platforms" and each platform whose counts are published.
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    # Series left out of the time charts because every bin of theirs is suppressed.
+    unplotted: dict[str, list[str]] = field(default_factory=dict)
+    # Hidden counts that the tables' totals give away whatever is hidden (analysis.suppression)
+    warnings: list[str] = field(default_factory=list)
+    # chart name -> PNG bytes, embedded in the page as data URIs
+    charts: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class ReportFiles:
     index: Path
-    charts: list[Path]
+    charts: list[str]

@@ -19,6 +19,7 @@ from analysis.cells import CellCounts, cell_estimates
 from analysis.classifier_error import classifier_error
 from analysis.estimate import Estimate
 from analysis.stratified import StratumSample, stratified_estimate
+from analysis.suppression import Layout, protect_lattice
 from analysis.views import ViewStratumSample, view_weighted_estimate
 from crawler.errors import InputError, VemeterError
 from storage.review import ReviewedStratum, SampleInfo, reviewed_strata, sample_info
@@ -121,7 +122,7 @@ def _design(strata: Sequence[ReviewedStratum], seed: int) -> Estimate | str:
 def _put(row: dict[str, Any], estimate: Estimate | str) -> None:
     if isinstance(estimate, str):
         row.update(prevalence=None, ci_low=None, ci_high=None, method="not-estimable")
-        row["published"] = estimate
+        row["published"] = _why_not(estimate)
         return
     row.update(zip(("prevalence", "ci_low", "ci_high"), estimate.publishable(), strict=True))
     row.update(method=estimate.method, published=estimate.published())
@@ -145,6 +146,68 @@ def _put_model(
             _put(rows[i], estimates[str(i)])
         else:
             _put(rows[i], "no posts in this cell")
+
+
+def _why_not(problem: str) -> str:
+    """Why a group has no estimate, without the stratum sizes the estimator's message names
+    (they are counts that small-cell suppression may hide)."""
+    if "none reviewed" in problem:
+        return "not estimable: a stratum with posts has no reviewed item yet (label more)"
+    if "no violating post" in problem:
+        return "not estimable: no violating post reviewed yet (per-cell figures need recall)"
+    if "no better than chance" in problem or "chance" in problem:
+        return "not estimable: the classifier looks no better than chance in the review"
+    if "no posts" in problem:
+        return "not estimable: no posts in this group"
+    return "not estimable"
+
+
+def protect_review_counts(
+    engine: Engine,
+    sample: SampleInfo,
+    keys: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    shown: Sequence[dict[str, Any]],
+    min_cell: int,
+) -> list[dict[str, Any]]:
+    """`shown` with the rows' reviewed and positives, suppressed like posts and flagged.
+
+    They add up along the sample's design keys to the sample's totals; a row finer than the
+    design repeats its design cell's counts, so it takes that cell's published values.
+    """
+    design = [k for k in keys if k in sample.by]
+    strata = reviewed_strata(engine, sample.id)
+
+    def table(subset: tuple[str, ...]) -> list[dict[str, Any]]:
+        sums: dict[tuple[str, ...], dict[str, Any]] = {}
+        for s in strata:
+            key = tuple(s.cell.get(k, "") for k in subset)
+            total = sums.setdefault(
+                key, {**dict(zip(subset, key, strict=True)), "reviewed": 0, "positives": 0}
+            )
+            total["reviewed"] += s.reviewed
+            total["positives"] += s.positives
+        return list(sums.values())
+
+    layout = Layout(
+        ("reviewed", "positives"), frozenset(design), at_most=(("positives", "reviewed"),)
+    )
+    published = {
+        tuple(str(r[k]) for k in design): r
+        for r in (
+            protect_lattice(design, layout, min_cell, table)[tuple(design)]
+            if min_cell > 1
+            else table(tuple(design))
+        )
+    }
+    out = []
+    for row, shown_row in zip(rows, shown, strict=True):
+        cell = published.get(tuple(str(row.get(k)) for k in design))
+        extra = {
+            c: (cell[c] if cell is not None else row.get(c)) for c in ("reviewed", "positives")
+        }
+        out.append({**shown_row, **extra})
+    return out
 
 
 def _view_strata(engine: Engine, sample: SampleInfo) -> list[ReviewedStratum] | None:

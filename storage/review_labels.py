@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from classifiers.base import TOPICS
 from crawler.errors import InputError
 from storage.engine import insert_for, utc_now
 from storage.models import ReviewItem, ReviewLabel
 from storage.review import NO, UNSURE, YES, resolve
+from storage.sheets import SheetReader
 from storage.topics import ANY_TOPIC
 
 # What reviewers write in the label column, lower-cased, and the label it means.
@@ -87,7 +87,7 @@ def read_labels(engine: Engine, path: Path, *, default_reviewer: str | None = No
     out = ReadLabels()
     seen: dict[tuple[int, str, str], int] = {}
     with handle:
-        reader = csv.DictReader(handle)
+        reader = SheetReader(handle)
         columns = [c.strip() for c in reader.fieldnames or []]
         missing = [
             c for c in REQUIRED if c not in columns and not (c == "reviewer" and default_reviewer)
@@ -146,7 +146,11 @@ def _drop_unknown_items(engine: Engine, read: ReadLabels) -> None:
 
 
 def store_labels(engine: Engine, rows: Sequence[LabelRow], *, adjudication: bool = False) -> int:
-    """Store labels; a row for the same item, reviewer and topic replaces the earlier one."""
+    """Store labels and settle their items in one transaction: all of it, or nothing.
+
+    A row for the same item, reviewer and topic replaces the earlier one. A kill or an error
+    part of the way leaves labels and settled state as they were before (re-import the sheet).
+    """
     if not rows:
         return 0
     now = utc_now()
@@ -162,26 +166,29 @@ def store_labels(engine: Engine, rows: Sequence[LabelRow], *, adjudication: bool
     ]  # fmt: skip
     with engine.begin() as conn:
         conn.execute(stmt, values)
-    settle(engine, {r.item_id for r in rows})
+        _settle(conn, {r.item_id for r in rows})
     return len(rows)
 
 
 def settle(engine: Engine, item_ids: Iterable[int]) -> None:
     """Mark items whose overall label resolves to yes or no: their text may now be erased."""
-    ids = sorted(set(item_ids))
     with engine.begin() as conn:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            labels: dict[int, list[tuple[str, bool]]] = {i: [] for i in chunk}
-            for item_id, label, adjudication in conn.execute(
-                select(ReviewLabel.item_id, ReviewLabel.label, ReviewLabel.adjudication)
-                .where(ReviewLabel.item_id.in_(chunk), ReviewLabel.topic == ANY_TOPIC)
-                .order_by(ReviewLabel.created_at, ReviewLabel.id)
-            ):
-                labels[int(item_id)].append((str(label), bool(adjudication)))
-            settled = [i for i, given in labels.items() if resolve(given) in (YES, NO)]
-            conn.execute(update(ReviewItem).where(ReviewItem.id.in_(chunk)).values(settled=False))
-            if settled:
-                conn.execute(
-                    update(ReviewItem).where(ReviewItem.id.in_(settled)).values(settled=True)
-                )
+        _settle(conn, item_ids)
+
+
+def _settle(conn: Connection, item_ids: Iterable[int]) -> None:
+    """`settle` inside the caller's transaction."""
+    ids = sorted(set(item_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        labels: dict[int, list[tuple[str, bool]]] = {i: [] for i in chunk}
+        for item_id, label, adjudication in conn.execute(
+            select(ReviewLabel.item_id, ReviewLabel.label, ReviewLabel.adjudication)
+            .where(ReviewLabel.item_id.in_(chunk), ReviewLabel.topic == ANY_TOPIC)
+            .order_by(ReviewLabel.created_at, ReviewLabel.id)
+        ):
+            labels[int(item_id)].append((str(label), bool(adjudication)))
+        settled = [i for i, given in labels.items() if resolve(given) in (YES, NO)]
+        conn.execute(update(ReviewItem).where(ReviewItem.id.in_(chunk)).values(settled=False))
+        if settled:
+            conn.execute(update(ReviewItem).where(ReviewItem.id.in_(settled)).values(settled=True))

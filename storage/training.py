@@ -22,6 +22,7 @@ from crawler.errors import InputError
 from storage.models import Post, ReviewItem, ReviewLabel
 from storage.review import NO, UNSURE, YES, resolve
 from storage.review_labels import ANY_WORDS, LABEL_WORDS
+from storage.sheets import SheetReader
 from storage.topics import ANY_TOPIC
 
 __all__ = ["LabelsFileError", "TrainingSet", "read_labels_csv", "review_examples"]
@@ -68,7 +69,7 @@ def read_labels_csv(path: Path) -> TrainingSet:
     result = TrainingSet()
     problems: list[str] = []
     with handle:
-        reader = csv.DictReader(handle)
+        reader = SheetReader(handle)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(

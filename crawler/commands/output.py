@@ -1,11 +1,20 @@
-"""Print rows the same way in every command: a Rich table, CSV, JSON or Parquet."""
+"""Print rows the same way in every command: a Rich table, CSV, JSON or Parquet.
+
+Counts hidden by small-cell suppression (analysis.suppression.Hidden) are "<k" or "x" in a
+table and CSV and null in JSON and Parquet (the row's `suppressed` column says so). Rates that
+commands round to fixed precision (decimal.Decimal) are written as plain decimals, never in
+exponent notation. CSV cells that a spreadsheet would evaluate are neutralised
+(storage.sheets).
+"""
 
 from __future__ import annotations
 
-import csv
 import json
+import re
+import secrets
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,7 +22,9 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
+from analysis.suppression import Hidden
 from crawler.errors import VemeterError
+from storage.sheets import SheetWriter, neutralise_note
 
 
 class Format(StrEnum):
@@ -69,24 +80,48 @@ def _render_text(
 ) -> None:
     if fmt == "json":
         body: Any = list(rows) if provenance is None else {"provenance": provenance, "rows": rows}
-        stream.write(json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n")
+        stream.write(to_json(body) + "\n")
     elif fmt == "csv":
         for note in notes:
-            stream.write(f"# {note}\n")
-        writer = csv.DictWriter(stream, fieldnames=list(columns), lineterminator="\n")
+            stream.write(f"# {neutralise_note(note)}\r\n")
+        writer = SheetWriter(stream, fieldnames=list(columns))
         writer.writeheader()
-        writer.writerows({c: r.get(c) for c in columns} for r in rows)
+        writer.writerows({c: _csv_value(r.get(c)) for c in columns} for r in rows)
     else:
         table = Table(title=title, header_style="bold", show_lines=False)
         for c in columns:
-            numeric = any(isinstance(r.get(c), int | float) for r in rows[:50])
+            numeric = any(isinstance(r.get(c), int | float | Decimal | Hidden) for r in rows[:50])
             table.add_column(c, justify="right" if numeric else "left")
-        for r in rows:
-            table.add_row(*[_cell(r.get(c)) for c in columns])
-        console = Console(file=stream, width=max(100, Console(file=stream).width))
+        cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+        for row in cells:
+            table.add_row(*row)
+        # Wide enough that no key or figure is cut short ("2025-03-…"); a terminal wraps lines.
+        needed = 4 + sum(
+            3 + max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)
+        )
+        console = Console(file=stream, width=max(100, Console(file=stream).width, needed))
         console.print(table)
         for note in notes:
             console.print(note, style="dim", soft_wrap=True, highlight=False, markup=False)
+
+
+def to_json(body: Any) -> str:
+    """JSON with hidden counts as null and Decimal rates as plain decimals (0.000012, not 1.2e-05)."""
+    token = secrets.token_hex(8)
+
+    def default(value: Any) -> Any:
+        if isinstance(value, Hidden):
+            return None
+        if isinstance(value, Decimal):
+            return f"{token}:{value:f}"
+        return str(value)
+
+    text = json.dumps(body, ensure_ascii=False, indent=2, default=default)
+    return re.sub(rf'"{token}:(-?[0-9.]+)"', r"\1", text)
+
+
+def _csv_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Hidden) else value
 
 
 def _write_parquet(
@@ -100,7 +135,6 @@ def _write_parquet(
 
     if output is None and sys.stdout.isatty():
         raise VemeterError("Parquet is binary and stdout is a terminal (add --output FILE.parquet)")
-    # Suppressed counts ("<k") are nulls in Parquet; the `suppressed` column says which.
     data = {c: _parquet_column([r.get(c) for r in rows]) for c in columns}
     table = pa.table(data)
     if provenance is not None:
@@ -117,10 +151,13 @@ def _write_parquet(
 
 
 def _parquet_column(values: list[Any]) -> list[Any]:
+    # Suppressed counts are nulls in Parquet; the `suppressed` column says which.
+    values = [
+        None if isinstance(v, Hidden) else float(v) if isinstance(v, Decimal) else v for v in values
+    ]
     numeric = any(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     if not numeric:
         return values
-    # Suppressed counts ("<k") are nulls in Parquet; the `suppressed` column says which.
     return [None if isinstance(v, str) and v.startswith("<") else v for v in values]
 
 
@@ -131,4 +168,6 @@ def _cell(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
     return "" if value is None else str(value)

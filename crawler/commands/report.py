@@ -1,7 +1,8 @@
-"""`vemeter report`: an offline HTML report with PNG charts, written into one folder."""
+"""`vemeter report`: an offline HTML report, one file with its charts embedded."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +15,17 @@ from crawler.config import load_config
 err = Console(stderr=True, soft_wrap=True)
 
 
+class Per(StrEnum):
+    auto = "auto"
+    day = "day"
+    week = "week"
+    month = "month"
+
+
 def report(
     config: ConfigArg,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder to write index.html and its charts into.")
+        Path, typer.Option("--output", "-o", help="Folder to write index.html into.")
     ],
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -29,8 +37,19 @@ def report(
             "it, else 10; 0 shows every count).",
         ),
     ] = None,
+    per: Annotated[
+        Per,
+        typer.Option(
+            "--per",
+            help="Time unit of the rate charts: day, week (Monday to Sunday) or month; auto "
+            "picks by the length of the period.",
+        ),
+    ] = Per.auto,
 ) -> None:
-    """Write an HTML report with charts that opens offline. Example: vemeter report configs/example.yaml --output report/"""
+    """Write an HTML report with charts that opens offline: one file, charts embedded.
+
+    Example: vemeter report configs/example.yaml --output report/ --per week
+    """
     from analysis.report import DEFAULT_MIN_CELL, write_report
     from storage.engine import open_database
 
@@ -43,12 +62,15 @@ def report(
     engine = open_database(cfg.database_url)
     try:
         with err.status("writing the report…"):
-            files = write_report(engine, cfg, output, since=start, until=stop, min_cell=min_cell)
+            files = write_report(
+                engine, cfg, output, since=start, until=stop, min_cell=min_cell,
+                unit=None if per is Per.auto else per.value,
+            )  # fmt: skip
     finally:
         engine.dispose()
     err.print(
-        f"Wrote {files.index} and {len(files.charts)} charts; open it in a browser (no network "
-        "needed).",
+        f"Wrote {files.index} with {len(files.charts)} charts embedded; open it in a browser "
+        "(no network needed).",
         highlight=False,
     )
     typer.echo(str(files.index))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import struct
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -106,36 +108,47 @@ def config(tmp_path: Path) -> ProjectConfig:
     return parse_config(text, tmp_path / "p.yaml")
 
 
-def report(engine: Engine, tmp_path: Path, min_cell: int = 10, **kw: datetime) -> str:
+def report(engine: Engine, tmp_path: Path, min_cell: int = 10, **kw: Any) -> str:
     out = tmp_path / "report"
     write_report(engine, config(tmp_path), out, min_cell=min_cell, **kw)
     return (out / "index.html").read_text(encoding="utf-8")
 
 
-def html_only(engine: Engine, tmp_path: Path, min_cell: int = 10, **kw: datetime) -> str:
+def html_only(engine: Engine, tmp_path: Path, min_cell: int = 10, **kw: Any) -> str:
     """The HTML alone, without drawing charts (a second each): for tests of its tables."""
     return render_html(gather(engine, config(tmp_path), min_cell=min_cell, **kw))
 
 
-def test_folder_is_self_contained_and_charts_are_legible_pngs(
-    engine: Engine, tmp_path: Path
-) -> None:
+def charts_of(page: str) -> dict[str, bytes]:
+    """The PNG charts embedded in a page, by their id."""
+    return {
+        name: base64.b64decode(data)
+        for data, name in re.findall(
+            r'<img src="data:image/png;base64,([^"]+)" alt="[^"]*" id="([^"]+)"', page
+        )
+    }
+
+
+def test_report_is_one_file_with_legible_embedded_charts(engine: Engine, tmp_path: Path) -> None:
     build(engine)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "topics.png").write_bytes(b"stale chart of an older version")
     page = report(engine, tmp_path)
     out = tmp_path / "report"
+    assert [p.name for p in out.iterdir()] == ["index.html"]
     refs = re.findall(r'(?:src|href)="([^"]+)"', page)
-    assert sorted(refs) == sorted(p.name for p in out.glob("*.png"))
-    assert {"rate_by_platform.png", "rate_by_language.png", "topics.png", "top_sources.png",
-            "estimates.png", "coverage.png"} <= set(refs)  # fmt: skip
+    assert refs and all(ref.startswith("data:image/png;base64,") for ref in refs)
+    embedded = charts_of(page)
+    assert len(embedded) == len(refs)
+    assert {"rate_by_platform", "rate_by_language", "topics", "estimates", "coverage"} <= set(
+        embedded
+    )
     assert not re.search(r"https?://|<script|<link|@import|url\(", page)
-    for png in out.glob("*.png"):
-        head = png.read_bytes()[:24]
-        assert head[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = struct.unpack(">II", head[16:24])
-        assert width == 990 and 200 <= height <= 1400, (png.name, width, height)
-    first = {p.name: p.read_bytes() for p in out.glob("*.png")}
-    report(engine, tmp_path)  # again: the same data draws the same bytes
-    assert first == {p.name: p.read_bytes() for p in out.glob("*.png")}
+    for name, png in embedded.items():
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", png[16:24])
+        assert width == 990 and 200 <= height <= 1400, (name, width, height)
+    assert charts_of(report(engine, tmp_path)) == embedded  # the same data, the same bytes
 
 
 def test_tables_match_storage_counts(engine: Engine, tmp_path: Path) -> None:
@@ -170,7 +183,8 @@ def test_counts_below_the_threshold_are_suppressed_with_their_rates(
     t = tables(html_only(engine, tmp_path, min_cell=10))
     summary = {r[0]: r for r in t["Summary"][0][1:]}
     assert summary["telegram"][1:4] == ["200", "<10", "suppressed"]
-    assert summary["vk"][2] == "40"
+    # 43 flagged in all minus vk's 40 would give telegram's 3 back: vk's is hidden too.
+    assert summary["vk"][2:4] == ["x", "suppressed"] and summary["all platforms"][2] == "43"
     languages = {r[0]: r for r in t["Languages"][0][1:]}
     assert languages["uz"][2] == "0"  # a zero discloses nothing and stays
     assert "<10" in {r[1] for r in t["Topics"][0][1:]}
@@ -265,5 +279,44 @@ def test_empty_database_still_gives_a_page(engine: Engine, tmp_path: Path) -> No
     page = report(engine, tmp_path)
     assert "there are no posts in this window" in page
     assert "No crawl or import runs are recorded." in page
-    refs = re.findall(r'src="([^"]+)"', page)
-    assert refs == ["topics.png"]  # every topic at 0: what was looked for, and found nowhere
+    # every topic at 0: what was looked for, and found nowhere
+    assert list(charts_of(page)) == ["topics"]
+
+
+def test_small_bins_are_not_plotted_and_the_time_unit_can_be_chosen(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from analysis.counts import count_groups
+
+    build(engine)
+    weekly = gather(engine, config(tmp_path), min_cell=10, unit="week")
+    assert weekly.bin_unit == "week"
+    true = {(r["platform"], r["week"]): r for r in count_groups(engine, ("platform", "week"))}
+    plotted = hidden = 0
+    for series in weekly.by_platform:
+        name = series.label.split(":")[0]
+        for p in series.points:
+            if p.is_gap:
+                continue
+            plotted += 1
+            counts = true[(name, p.start.isoformat())]
+            assert p.start.weekday() == 0  # weeks start on Monday
+            assert counts["posts"] >= 10 and not 0 < counts["flagged"] < 10, counts
+        hidden += len(series.hidden)
+    assert plotted and hidden  # some weeks drawn, some left out (telegram's 1-3 flagged a week)
+    monthly = gather(engine, config(tmp_path), min_cell=0, unit="month")
+    assert {p.start.day for s in monthly.by_platform for p in s.points} == {1}
+    with pytest.raises(InputError, match="not a time unit"):
+        gather(engine, config(tmp_path), unit="fortnight")
+
+
+def test_all_platforms_is_explained_where_it_differs_from_the_parts(
+    engine: Engine, tmp_path: Path
+) -> None:
+    build(engine)
+    _sample(engine, label=True)
+    since, until = T0.replace(hour=0), T0.replace(hour=0) + timedelta(days=40)
+    page = html_only(engine, tmp_path, min_cell=10, since=since, until=until)
+    # telegram's 3 flagged posts are hidden, so vk's 40 are too: neither is drawn.
+    assert "“All platforms” is not an average of the platforms drawn" in page
+    assert "includes the posts of telegram, vk" in page

@@ -95,8 +95,8 @@ def test_whole_period_is_the_stratified_estimate_of_the_sample(project: Path) ->
     assert row["posts"] == POSTS and row["flagged"] == 30 and row["reviewed"] == 120
     assert row["method"] == "stratified-hybrid"
     assert (row["prevalence"], row["ci_low"], row["ci_high"]) == pytest.approx(
-        (expected.prevalence, expected.ci_low, expected.ci_high)
-    )
+        (expected.prevalence, expected.ci_low, expected.ci_high), abs=5e-7
+    )  # rates are published with 6 decimals
     review = out["provenance"]["review"]  # type: ignore[index]
     assert review["sample"] == info.id and review["reviewed"] == 120
     assert review["window"] == "start .. 2025-04-01"
@@ -126,3 +126,19 @@ def test_reviewed_needs_a_sample_and_cannot_group_by_topic(project: Path) -> Non
     _sample_and_label(project)
     done = runner.invoke(app, ["stats", str(project), "--estimate", "reviewed", "--by", "topic"])
     assert done.exit_code == 1 and "not topic" in str(done.exception)
+
+
+def test_hidden_review_counts_hide_the_estimate_built_on_them(project: Path) -> None:
+    _sample_and_label(project, "--by", "platform")
+    shown = _stats(project, "--by", "platform", "--min-cell", "15")["rows"]
+    for row in shown:  # type: ignore[attr-defined]
+        if row["positives"] is None or row["reviewed"] is None:
+            assert row["suppressed"] is True
+            assert [row[c] for c in ("prevalence", "ci_low", "ci_high", "published")] == [None] * 4
+    assert any(row["positives"] is None for row in shown)  # type: ignore[attr-defined]
+    # Rows finer than the design repeat their platform's review counts: hidden alike.
+    by_day = _stats(project, "--by", "platform,day", "--min-cell", "15")["rows"]
+    hidden = {r["platform"] for r in shown if r["positives"] is None}  # type: ignore[attr-defined]
+    for row in by_day:  # type: ignore[attr-defined]
+        if row["platform"] in hidden:
+            assert row["positives"] is None and row["ci_high"] is None

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from analysis.sampling import SampleRequest, draw
 from crawler.errors import InputError
-from storage.models import Post, ReviewItem
+from storage.models import Post, ReviewItem, ReviewLabel
 from storage.retention import erase_old_text
 from storage.review import (
     DISPUTED,
@@ -182,3 +182,117 @@ def test_text_the_privacy_setting_does_not_keep_is_erased_except_for_review(
         kept = set(conn.execute(select(Post.id).where(Post.text.is_not(None))).scalars())
     assert kept == ({1, 2} | sampled)
     assert erase_unkept_text(engine, "none") == len({1, 2} - sampled)
+
+
+def review_state(engine: Engine) -> tuple[list[tuple[object, ...]], dict[int, bool]]:
+    """Every stored label, and each item's settled flag."""
+    with engine.connect() as conn:
+        labels = [
+            tuple(r)
+            for r in conn.execute(
+                select(ReviewLabel.item_id, ReviewLabel.reviewer, ReviewLabel.topic,
+                       ReviewLabel.label, ReviewLabel.adjudication).order_by(ReviewLabel.id)
+            )
+        ]  # fmt: skip
+        settled = {
+            int(i): bool(s) for i, s in conn.execute(select(ReviewItem.id, ReviewItem.settled))
+        }
+    return labels, settled
+
+
+def assert_consistent(engine: Engine) -> None:
+    """Settled exactly where the overall labels resolve to yes or no."""
+    labels, settled = review_state(engine)
+    given: dict[int, list[tuple[str, bool]]] = {i: [] for i in settled}
+    for item_id, _, topic, value, adjudication in labels:
+        if topic == "*":
+            given[int(str(item_id))].append((str(value), bool(adjudication)))
+    assert settled == {i: resolve(g) in ("yes", "no") for i, g in given.items()}
+
+
+@pytest.mark.parametrize("where", ["between the steps", "inside settling"])
+def test_a_failed_import_stores_neither_labels_nor_settled_state(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import storage.review_labels as review_labels
+
+    _, ids = sampled(engine)
+    f, low = ids["flagged"], ids["low"]
+    store_labels(engine, [label(f[0], "ann", "yes"), label(low[0], "ann", "no")])
+    before = review_state(engine)
+    assert sum(before[1].values()) == 2
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(
+        review_labels, "_settle" if where == "between the steps" else "resolve", fail
+    )
+    with pytest.raises(RuntimeError, match="killed"):
+        store_labels(engine, [label(i, "bob", "yes") for i in f + low])
+    assert review_state(engine) == before
+    monkeypatch.undo()
+    store_labels(engine, [label(i, "bob", "yes") for i in f + low])
+    assert_consistent(engine)
+    assert sum(review_state(engine)[1].values()) == len(f) + len(low) - 1  # low[0] disputed
+
+
+# `vemeter review import` in a process of its own that SIGKILLs itself at a chosen moment:
+# before settling starts (the labels written, not committed) or after it (before the commit).
+_KILLED_IMPORT = """
+import os, signal, sys
+import storage.review_labels as R
+when = sys.argv[1]
+settle = R._settle
+def killing(conn, ids):
+    if when == "after":
+        settle(conn, ids)
+    os.kill(os.getpid(), signal.SIGKILL)
+R._settle = killing
+sys.argv = ["vemeter", "review", "import", *sys.argv[2:]]
+from crawler.commands.app import main
+main()
+"""
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_review_import_killed_mid_way_leaves_labels_and_settled_state_consistent(
+    tmp_path: Path, when: str
+) -> None:
+    import subprocess
+    import sys
+
+    from storage.engine import open_database
+
+    db = tmp_path / "r.db"
+    engine = open_database(f"sqlite:///{db}")
+    _, ids = sampled(engine)
+    store_labels(engine, [label(ids["low"][0], "ann", "no")])
+    before = review_state(engine)
+    config = tmp_path / "p.yaml"
+    config.write_text(f"project: p\nstorage: {{url: 'sqlite:///{db}'}}\n", encoding="utf-8")
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "item_id,reviewer,label\n"
+        + "".join(
+            f"{i},bob,{'yes' if i in ids['flagged'] else 'no'}\n"
+            for i in ids["flagged"] + ids["low"]
+        ),
+        encoding="utf-8",
+    )
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_IMPORT, when, str(config), str(sheet)], cwd=root,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    assert review_state(engine) == before
+    assert_consistent(engine)
+    again = subprocess.run(
+        [sys.executable, "-m", "crawler.commands", "review", "import", str(config), str(sheet)],
+        cwd=root, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert_consistent(engine)
+    assert all(review_state(engine)[1].values())
+    engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def test_naive_estimate_is_classify_and_count_with_a_wilson_interval(project: Pa
     assert done.exit_code == 0, done.output
     club1, club2 = json.loads(done.stdout)["rows"]
     assert (club1["posts"], club1["flagged"], club1["prevalence"]) == (12, 3, 0.25)
-    assert (club1["ci_low"], club1["ci_high"]) == pytest.approx(wilson_interval(3, 12))
+    # Rates are decimals with 6 places: "0.088942", never an exponent.
+    assert (club1["ci_low"], club1["ci_high"]) == pytest.approx(wilson_interval(3, 12), abs=5e-7)
+    assert '"ci_low": 0.088942,' in done.stdout and '"ci_low": 0.000000,' in done.stdout
+    assert not re.search(r"\d[eE][-+]?\d", done.stdout)  # no 5.551e-17
     assert club1["method"] == "naive-wilson"
     assert club2["prevalence"] == 0.0 and club2["ci_low"] == 0.0 and club2["ci_high"] > 0.3
 
@@ -108,39 +112,73 @@ def test_small_cells_are_shown_as_less_than_k(project: Path, tmp_path: Path) -> 
               "--format", "json", "--min-cell", "5"],
     )  # fmt: skip
     club1, club2 = json.loads(done.stdout)["rows"]
-    # 12 posts are shown; 3 flagged is below 5, so the count and the point estimate that
-    # would give it back are hidden, while the interval stays.
-    assert club1["posts"] == 12 and club1["flagged"] == "<5" and club1["prevalence"] is None
-    assert club1["ci_high"] > club1["ci_low"] > 0 and club1["suppressed"] is True
+    # 3 flagged is below 5: hidden (null in JSON) with every figure derived from it. 2 posts
+    # on club2 is hidden too, and then club1's 12 as well: 14 in all minus 12 would give it.
+    assert club1["flagged"] is None and club1["posts"] is None and club1["suppressed"] is True
+    assert club1["prevalence"] is None and club1["ci_low"] is None and club1["ci_high"] is None
     # 0 flagged discloses nothing and stays; 2 posts does not.
-    assert club2["posts"] == "<5" and club2["flagged"] == 0
+    assert club2["posts"] is None and club2["flagged"] == 0 and club2["ci_high"] is None
     assert json.loads(done.stdout)["provenance"]["min_cell"] == 5
 
     path = tmp_path / "small.csv"
     runner.invoke(app, ["stats", str(project), "--by", "target", "--format", "csv",
                         "--min-cell", "5", "--output", str(path)])  # fmt: skip
     body = [line for line in path.read_text().splitlines() if not line.startswith("#")]
-    assert [row["flagged"] for row in csv.DictReader(body)] == ["<5", "0"]
+    assert [(r["posts"], r["flagged"]) for r in csv.DictReader(body)] == [("x", "<5"), ("<5", "0")]
 
     parquet = tmp_path / "small.parquet"
     runner.invoke(app, ["stats", str(project), "--by", "target", "--format", "parquet",
                         "--min-cell", "5", "--output", str(parquet)])  # fmt: skip
     read = pq.read_table(parquet)
     assert read.column("flagged").to_pylist() == [None, 0]
+    assert read.column("posts").to_pylist() == [None, None]
     assert read.column("suppressed").to_pylist() == [True, True]
 
 
 def test_the_configured_min_cell_applies_by_default(project: Path) -> None:
     project.write_text(project.read_text().replace("min_cell: 0", "min_cell: 13"))
     rows = json.loads(runner.invoke(app, ["stats", str(project), "--format", "json"]).stdout)
-    assert rows["rows"][0]["posts"] == 14 and rows["rows"][0]["flagged"] == "<13"
+    assert rows["rows"][0]["posts"] == 14 and rows["rows"][0]["flagged"] is None
 
 
 def test_suppress_keeps_zeros_and_leaves_input_alone() -> None:
     rows = [{"posts": 0, "flagged": 0}, {"posts": 9, "flagged": 1, "prevalence": 0.11}]
     out = suppress(rows, ["posts", "flagged"], 10, derived=["prevalence"])
-    assert out == [
-        {"posts": 0, "flagged": 0, "suppressed": False},
-        {"posts": "<10", "flagged": "<10", "prevalence": None, "suppressed": True},
+    assert [{k: str(v) for k, v in r.items()} for r in out] == [
+        {"posts": "0", "flagged": "0", "suppressed": "False"},
+        {"posts": "<10", "flagged": "<10", "prevalence": "None", "suppressed": "True"},
     ]
     assert rows[1]["posts"] == 9
+
+
+def test_weeks_and_months_are_sums_of_days(project: Path) -> None:
+    by_week = json.loads(runner.invoke(app, ["stats", str(project), "--by", "week", "--format", "json"]).stdout)  # fmt: skip
+    assert [(r["week"], r["posts"], r["flagged"]) for r in by_week["rows"]] == [
+        ("2024-12-30", 14, 3)  # 1 January 2025 was a Wednesday: its week began on Monday
+    ]
+    by_month = json.loads(runner.invoke(app, ["stats", str(project), "--by", "target,month", "--format", "json"]).stdout)  # fmt: skip
+    assert [(r["target"], r["month"], r["posts"]) for r in by_month["rows"]] == [
+        ("club1", "2025-01", 12), ("club2", "2025-01", 2),
+    ]  # fmt: skip
+    both = runner.invoke(app, ["stats", str(project), "--by", "day,week"])
+    assert both.exit_code == 2 and "one time unit at a time" in both.output
+
+
+def test_no_naive_estimate_by_topic(project: Path) -> None:
+    done = runner.invoke(app, ["stats", str(project), "--by", "topic", "--estimate", "naive"])
+    assert done.exit_code == 2 and "1 or 0 by construction" in done.output
+    counts = runner.invoke(app, ["stats", str(project), "--by", "topic", "--format", "json"])
+    assert counts.exit_code == 0, counts.output
+
+
+def test_parquet_refuses_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.commands import output
+    from crawler.errors import VemeterError
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(output.sys, "stdout", Terminal())
+    with pytest.raises(VemeterError, match="stdout is a terminal"):
+        output.render([{"posts": 1}], ["posts"], output.ExportFormat.parquet)
