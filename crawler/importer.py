@@ -1,5 +1,8 @@
 """`vemeter import`: posts exported by other collection tools (JSON lines or CSV) into the same
-normalise → de-duplicate → classify → store path as crawled posts.
+normalise → de-duplicate → classify → store path as crawled posts. Each row is keyed as the
+platform's spider keys the same post (crawler.post_keys: Telegram `channel/77`, VK `-123_456`,
+OK topic id, web URL), from its id, target and url columns; a row whose key would be a guess
+(a bare Telegram message number with no channel) is bad, with the fix in its reason.
 
 Bad rows are reported with their line number, quarantined (table `quarantine`: line, post id,
 reason, never text) and skipped; the good ones are stored; importing the same file again adds
@@ -35,6 +38,7 @@ from crawler.classification import check_classifiers
 from crawler.config import FieldMap, ImportSettings, ProjectConfig
 from crawler.errors import InputError
 from crawler.items import PostItem
+from crawler.post_keys import KeyProblem, import_key
 from crawler.pseudonym import Pseudonymiser
 from crawler.storing import (
     UNSAVED_MARK,
@@ -334,10 +338,11 @@ class RowMapper:
             raise RowError(
                 f"{f.author}: expected text or a number, got {type(author).__name__}", f.author
             )
+        target = _name(row.get(f.target), f.target) or None
         item = PostItem(
             platform=platform,
             source=source,
-            target=_name(row.get(f.target), f.target) or source,
+            target=target or source,
             post_id=post_id,
             published_at=parse_time(row.get(f.published_at)),
             text=text,
@@ -345,11 +350,21 @@ class RowMapper:
             author=self.pseudonymise(platform, author) if author not in (None, "") else None,
             views=_count(row.get(f.views), f.views),
         )
+        self.check(item)
+        try:  # the key the platform's spider stores this post under (crawler.post_keys)
+            key, implied = import_key(platform, post_id, target, item.url)
+        except KeyProblem as exc:
+            raise RowError(f"{f.id}: {exc}", f.id) from None
+        if key != post_id or (implied is not None and implied != item.target):
+            item.post_id, item.target = key, implied or item.target
+            self.check(item)
+        return item
+
+    def check(self, item: PostItem) -> None:
         problem = check_post(item, self.latest)
         if problem is not None:
             name = self.names.get(problem.field, problem.field)
             raise RowError(f"{name}: {problem.reason}", name)
-        return item
 
 
 def _entry(line: int, reason: str, row: Any = None, field: str | None = None,
@@ -486,7 +501,8 @@ def _import(
     )
     batch_size = config.storage.batch_size
     pool: StorePool | None = None  # started at the first post to classify
-    writer = PostWriter(engine, result.run_id)  # for posts classified already (a replay)
+    # For posts classified already (a replay).
+    writer = PostWriter(engine, result.run_id, config.privacy.keep_text)
     records: list[PostRecord] = []
     record_lines: list[int | None] = []
     totals = BatchResult()

@@ -139,6 +139,12 @@ class StoragePipeline:
             classifiers=self.store.versions,
         )
         stats.set_value("vemeter/run_status", status)
+        # For the end-of-crawl table (crawler.runner): flagged new posts per target, and the
+        # stored posts that got the text privacy.keep_text now allows (a `crawl --full`).
+        stats.set_value("vemeter/flagged_by_target", dict(totals.per_target_flagged))
+        stats.set_value("vemeter/text_filled", totals.text_filled)
+        if totals.text_filled:
+            log.info("filled the text of %d stored posts", totals.text_filled)
         erased = erase_old_text(self.engine, spider.project_config.privacy.text_retention_days)
         if erased:
             log.info("erased the text of %d posts past privacy.text_retention_days", erased)

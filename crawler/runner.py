@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy.engine import make_url
 
 from crawler.classification import check_classifiers
 from crawler.config import ProjectConfig
@@ -22,12 +23,95 @@ from storage.runs import get_run, run_targets
 
 
 @dataclass
+class ProblemGroup:
+    """One status and reason shared by one or more targets (a rejected token hits them all)."""
+
+    number: int
+    status: str
+    reason: str
+    targets: list[RunTarget]
+
+
+@dataclass
 class CrawlSummary:
     """What one `vemeter crawl` did, read back from the database."""
 
     database: str
     runs: list[CrawlRun] = field(default_factory=list)
     targets: list[RunTarget] = field(default_factory=list)
+    # New flagged posts per (source, target), from the runs' pipelines (not a stored column).
+    flagged_by_target: dict[tuple[str, str], int] = field(default_factory=dict)
+    text_filled: int = 0  # stored posts given the text privacy.keep_text now allows
+
+    @property
+    def database_shown(self) -> str:
+        """The database without its password (a PostgreSQL URL may carry one)."""
+        if self.database.startswith("sqlite:///"):
+            return self.database.removeprefix("sqlite:///")
+        try:
+            return make_url(self.database).render_as_string(hide_password=True)
+        except Exception:
+            return "(database URL not shown)"
+
+    def flagged_of(self, target: RunTarget) -> int:
+        return self.flagged_by_target.get((target.source, target.target), 0)
+
+    def groups(self) -> list[ProblemGroup]:
+        """The targets that did not end ok, grouped by status and reason, in target order."""
+        found: dict[tuple[str, str], ProblemGroup] = {}
+        for t in self.problems:
+            key = (t.status, t.reason or "")
+            if key not in found:
+                found[key] = ProblemGroup(len(found) + 1, t.status, t.reason or "", [])
+            found[key].targets.append(t)
+        return list(found.values())
+
+    @property
+    def status(self) -> str:
+        if self.failed:
+            return "failed"
+        return "partial" if any(r.status != "ok" for r in self.runs) else "ok"
+
+    def as_json(self) -> dict[str, Any]:
+        """The machine-readable summary (`vemeter crawl --json FILE`)."""
+        groups = self.groups()
+        number = {(t.source, t.target): g.number for g in groups for t in g.targets}
+        return {
+            "status": self.status,
+            "database": self.database_shown,
+            "runs": [{"run_id": r.id, "status": r.status} for r in self.runs],
+            "totals": {
+                "posts_new": self.new,
+                "posts_seen": self.seen,
+                "posts_flagged": self.flagged,
+                "targets": len(self.targets),
+                "targets_ok": sum(1 for t in self.targets if t.status == "ok"),
+                "text_filled": self.text_filled,
+            },
+            "targets": [
+                {
+                    "platform": t.platform,
+                    "source": t.source,
+                    "target": t.target,
+                    "status": t.status,
+                    "posts_new": t.posts_new,
+                    "posts_seen": t.posts_seen,
+                    "posts_flagged": self.flagged_of(t),
+                    "reason": t.reason,
+                    "problem": number.get((t.source, t.target)),
+                }
+                for t in self.targets
+            ],
+            "problems": [
+                {
+                    "number": g.number,
+                    "status": g.status,
+                    "reason": g.reason,
+                    "targets": [{"source": t.source, "target": t.target} for t in g.targets],
+                }
+                for g in groups
+            ],
+        }
 
     @property
     def new(self) -> int:
@@ -148,5 +232,12 @@ def run_crawl(
         if run is not None:
             summary.runs.append(run)
             summary.targets.extend(run_targets(engine, run.id))
+        flagged = c.stats.get_value("vemeter/flagged_by_target") if c.stats else None
+        for key, n in (flagged or {}).items():
+            summary.flagged_by_target[key] = summary.flagged_by_target.get(key, 0) + int(n)
+        summary.text_filled += int(
+            (c.stats.get_value("vemeter/text_filled") if c.stats else 0) or 0
+        )
     engine.dispose()
+    summary.targets.sort(key=lambda t: (t.platform, t.source, t.target))
     return summary

@@ -370,7 +370,7 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
             designations=spec.designations,
         )
         release_shared_model()  # the identifier keeps what it needs
-        writer = PostWriter(engine, spec.run_id)
+        writer = PostWriter(engine, spec.run_id, spec.keep_text)
         versions = classifier.versions
         outbox.send(("versions", versions))
         ready = True

@@ -34,7 +34,8 @@ _CHUNK = 20_000
 
 __all__ = [
     "CELL_KEYS", "KINDS", "STRATA", "Frame", "Key", "Picked", "SampleRequest",
-    "check_closed", "classifier_versions", "read_frames", "store_sample", "without_text",
+    "check_closed", "classifier_versions", "read_frames", "store_sample", "text_advice",
+    "without_text",
 ]  # fmt: skip
 
 
@@ -223,3 +224,27 @@ def without_text(engine: Engine, sample_id: int) -> int:
             .where(ReviewItem.sample_id == sample_id, Post.text.is_(None))
         ).scalar_one()
     return int(count)
+
+
+def text_advice(missing: int, sampled: int, keep_text: str) -> str | None:
+    """What `review sample` says when sampled items have no text: how many, and the fix that
+    applies to this keep_text (None when every item has its text).
+
+    Posts drawn for review keep their text until settled, but posts stored without text (under
+    a keep_text that kept less, or erased by retention) get it back only from the platform.
+    """
+    if not missing:
+        return None
+    share = f"{missing:,} of {sampled:,} sampled posts" if sampled else f"{missing:,} sampled posts"
+    head = f"{share} have no stored text, so reviewers need the url column"
+    if keep_text != "all":
+        return (
+            f"{head}; set privacy.keep_text: all (now {keep_text!r}, with a "
+            "privacy.text_retention_days), run `vemeter crawl CONFIG --full` to fill their "
+            "text, then draw the sample again"
+        )
+    return (
+        f"{head}; privacy.keep_text is already 'all', so their text was stored before it was "
+        "set or erased by privacy.text_retention_days: run `vemeter crawl CONFIG --full` to "
+        "fill it, then draw the sample again"
+    )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, update
 from sqlalchemy import exc as sa_exc
 
 from storage import daily_counts
@@ -29,12 +29,15 @@ class BatchResult:
     flagged: int = 0
     per_target_new: Counter[tuple[str, str]] = field(default_factory=Counter)
     per_target_seen: Counter[tuple[str, str]] = field(default_factory=Counter)
+    per_target_flagged: Counter[tuple[str, str]] = field(default_factory=Counter)  # of the new
     # Posts refused by validation or by the database, and the first MAX_DETAILS of them.
     refused: int = 0
     quarantined: list[QuarantineEntry] = field(default_factory=list)
     # Posts the database could not take at all, written to the unsaved file instead, and why.
     unsaved: int = 0
     error: str | None = None
+    # Posts stored before without text whose text this batch brought (see PostWriter.write).
+    text_filled: int = 0
 
     def add(self, other: BatchResult) -> None:
         self.new += other.new
@@ -42,8 +45,10 @@ class BatchResult:
         self.flagged += other.flagged
         self.per_target_new.update(other.per_target_new)
         self.per_target_seen.update(other.per_target_seen)
+        self.per_target_flagged.update(other.per_target_flagged)
         self.refused += other.refused
         self.unsaved += other.unsaved
+        self.text_filled += other.text_filled
         self.error = self.error or other.error
         room = MAX_DETAILS - len(self.quarantined)
         if room > 0 and other.quarantined:
@@ -101,11 +106,16 @@ def write_lock(engine: Engine) -> Iterator[None]:
 
 
 class PostWriter:
-    """Insert posts and their tags; posts already stored (same platform and post id) are counted as seen."""
+    """Insert posts and their tags; posts already stored (same platform and post id) are counted
+    as seen, and get the text their record carries when they were stored without one."""
 
-    def __init__(self, engine: Engine, run_id: int) -> None:
+    def __init__(self, engine: Engine, run_id: int, keep_text: str | None = None) -> None:
         self.engine = engine
         self.run_id = run_id
+        # privacy.keep_text of the records (None: unknown, their text is kept as they carry it).
+        # With "flagged", text is filled only into posts stored as flagged: a post the stored
+        # figures count as unflagged keeps no text because a newer classifier flags it.
+        self.keep_text = keep_text
 
     def write_isolated(
         self, records: list[PostRecord]
@@ -211,6 +221,9 @@ class PostWriter:
             fresh = [rec for key, rec in unique.items() if key in inserted]
             if fresh:
                 _count_daily(conn, fresh)
+            result.text_filled = self._fill_text(
+                conn, [rec for key, rec in unique.items() if key not in inserted and rec.text]
+            )
         for key, rec in unique.items():
             if key not in inserted:
                 result.seen += 1
@@ -219,7 +232,29 @@ class PostWriter:
             result.new += 1
             result.flagged += rec.flagged
             result.per_target_new[(rec.source, rec.target)] += 1
+            if rec.flagged:
+                result.per_target_flagged[(rec.source, rec.target)] += 1
         return result
+
+    def _fill_text(self, conn: Connection, stored: list[PostRecord]) -> int:
+        """Give posts stored without text (privacy.keep_text kept less then) the text their
+        record carries now, which the current keep_text allows (build_record decided); a
+        `crawl --full` so fills every stored post it sees. Text already stored is never touched."""
+        if not stored:
+            return 0
+        where = [
+            Post.platform == bindparam("p_platform"),
+            Post.post_id == bindparam("p_post_id"),
+            Post.text.is_(None),
+        ]
+        if self.keep_text == "flagged":
+            where.append(Post.flagged.is_(True))
+        stmt = update(Post).where(and_(*where)).values(text=bindparam("p_text"))
+        params = [
+            {"p_platform": r.platform, "p_post_id": r.post_id, "p_text": r.text} for r in stored
+        ]
+        done = conn.execute(stmt.execution_options(synchronize_session=False), params)
+        return max(0, int(done.rowcount or 0))
 
 
 def _count_daily(conn: Connection, fresh: list[PostRecord]) -> None:

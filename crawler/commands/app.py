@@ -39,6 +39,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(schedule_app, name="schedule")
 
 err = Console(stderr=True, soft_wrap=True)  # one problem, one line: never wrapped
+out = Console(soft_wrap=True)  # results: the crawl summary
 
 # Shared with the sub-command modules; `_date` keeps its old name for them.
 _date = parse_date
@@ -54,16 +55,35 @@ def crawl(
     until: UntilOpt = None,
     full: Annotated[
         bool,
-        typer.Option("--full", help="Ignore where earlier runs stopped; page every target again."),
+        typer.Option(
+            "--full",
+            help="Ignore where earlier runs stopped; page every target again (and fill the text "
+            "privacy.keep_text now allows into stored posts that have none).",
+        ),
     ] = False,
+    json_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Also write the summary as JSON to FILE (- for stdout; the table then goes to stderr).",
+        ),
+    ] = None,
 ) -> None:
-    """Collect public posts for every source of CONFIG. Example: vemeter crawl configs/example.yaml"""
-    from crawler.commands.summary import print_summary
+    """Collect public posts for every source of CONFIG; progress on stderr, then a table of every
+    target (posts new / seen / flagged, status, reason) on stdout.
+
+    Example: vemeter crawl configs/example.yaml --json crawl-summary.json
+    """
+    from crawler.commands.summary import print_summary, write_json
     from crawler.runner import run_crawl
 
     cfg = with_window(load_config(config), _date(since), _date(until))
     summary = run_crawl(cfg, source=source, full=full, console=err)
-    print_summary(summary, err)
+    to_stdout = json_file is not None and str(json_file) == "-"
+    print_summary(summary, err if to_stdout else out)
+    if json_file is not None:
+        write_json(summary, json_file, out)
     if summary.failed:
         raise typer.Exit(1)
 

@@ -19,6 +19,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.items import PostItem
+from crawler.post_keys import ok_post_id
 from crawler.secrets import read_secret
 from crawler.spiderbase import Outcome, RequestFailure, SourceSpider, Unread
 from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK, RATE_LIMITED
@@ -239,7 +240,7 @@ class OKSpider(SourceSpider[OKRules]):
             cur.source,
             cur.target,
             topic.created_ms,
-            post_id=topic.id,
+            post_id=ok_post_id(topic.id),
             published_at=topic.published_at,
             text=topic.text,
             # The whole ref ("user:…"/"group:…"): user and group ids are separate namespaces.

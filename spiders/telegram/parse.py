@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 
+from crawler.post_keys import telegram_post_id
 from spiders.bodies import Unreadable
 
 __all__ = ["Unreadable"]  # raised by parse_channel_page; importable from here
@@ -103,8 +104,7 @@ class TelegramPost:
 
     @property
     def post_id(self) -> str:
-        # Usernames are case-insensitive; a channel that changes its casing keeps its keys.
-        return f"{self.channel.lower()}/{self.message_id}"
+        return telegram_post_id(self.channel, self.message_id)
 
     @property
     def url(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.post_keys import vk_post_id
 from spiders.bodies import Unreadable, error_code, load_json, one_line
 
 __all__ = ["Unreadable"]  # raised by parse_envelope; importable from here
@@ -111,7 +112,7 @@ class VKPost:
 
     @property
     def post_id(self) -> str:
-        return f"{self.owner_id}_{self.id}"
+        return vk_post_id(self.owner_id, self.id)
 
     @property
     def url(self) -> str:

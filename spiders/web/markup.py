@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from crawler.post_keys import canonical_url as canonical_url  # one home: post keys use it
 
 # ---- dates and URLs ----------------------------------------------------------------------
 
@@ -42,29 +43,6 @@ def parse_date(raw: str | None) -> datetime | None:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is before the calendar once in UTC
         raise ValueError(f"{value[:60]!r} is beyond the calendar") from None
-
-
-def canonical_url(raw: str, base: str | None = None) -> str | None:
-    """An absolute http(s) URL in one spelling (lower-case host, no fragment, no utm_* tags), else None."""
-    value = raw.strip()
-    if not value:
-        return None
-    try:
-        parts = urlsplit(urljoin(base, value) if base else value)
-        host, port = parts.hostname, parts.port
-    except ValueError:  # a broken IPv6 address or port
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not host:
-        return None
-    netloc = f"[{host}]" if ":" in host else host
-    if port and port != (443 if scheme == "https" else 80):
-        netloc += f":{port}"
-    query = parts.query
-    if "utm_" in query:  # campaign tags make one article look like many
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, v) for k, v in pairs if not k.lower().startswith("utm_")])
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
 # ---- HTML to text ------------------------------------------------------------------------

@@ -10,10 +10,11 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from parsel import Selector
 
+from crawler.post_keys import web_guid_id
 from spiders.bodies import Unreadable
 from spiders.web.markup import canonical_url, html_to_text, parse_date, xml_text
 
@@ -148,18 +149,6 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
     return result
 
 
-def _post_id(guid: str, link: str | None, feed_url: str) -> str | None:
-    """The entry's own id when it has one (URLs spelled canonically), else its link."""
-    if guid:
-        if re.match(r"^https?://", guid, re.I):
-            return canonical_url(guid) or guid
-        if re.match(r"^[a-z][a-z0-9+.-]*:\S", guid, re.I):  # tag:, urn: … are global by design
-            return guid
-        # A bare guid ("12345") is unique only within its site.
-        return f"{urlsplit(feed_url).hostname or ''}#{guid}"
-    return link
-
-
 def _join(base: str, ref: str) -> str:
     """`ref` (an xml:base) resolved against `base`; a broken one (http://[x) is left out."""
     try:
@@ -215,7 +204,7 @@ def _rss_entry(item: ET.Element, rss1: bool, base: str, feed_url: str) -> Entry:
     permalink = guid_el is not None and guid_el.get("isPermaLink") != "false"
     if link is None and permalink and re.match(r"^https?://", guid, re.I):
         link = canonical_url(guid)  # RSS 2.0: a guid is the permalink unless it says it is not
-    post_id = _post_id(guid, link, feed_url)
+    post_id = web_guid_id(guid, link, feed_url)
     if post_id is None:
         raise ValueError("no guid and no http(s) link")
     raw_date = _text(item, "pubDate", f"{DC}date")
@@ -256,7 +245,7 @@ def _atom_entry(item: ET.Element, ns: str, base: str, feed_url: str) -> Entry:
             link = canonical_url(candidate.get("href", ""), base)
             if link:
                 break
-    post_id = _post_id(_text(item, f"{ns}id"), link, feed_url)
+    post_id = web_guid_id(_text(item, f"{ns}id"), link, feed_url)
     if post_id is None:
         raise ValueError("no id and no http(s) link")
     raw_date = _text(item, f"{ns}published", f"{ns}updated", f"{ns}issued", f"{ns}modified")

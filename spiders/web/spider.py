@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.items import PostItem
+from crawler.post_keys import stored_id
 from crawler.spiderbase import Outcome, RequestFailure, SourceSpider
 from crawler.targets import ERROR, INACCESSIBLE, LAYOUT_CHANGED, OK
 from spiders.web.gate import RobotsGate
@@ -32,7 +32,7 @@ from spiders.web.rules import WebRules
 
 log = logging.getLogger(__name__)
 
-MAX_POST_ID, MAX_URL = 96, 512  # the database's column sizes
+MAX_URL = 512  # the database's column size
 MAX_SITEMAP_DEPTH = 3  # the protocol allows one level; a few more tolerate odd sites, not loops
 Item = PostItem | scrapy.Request
 _ROLE_WORDS = {"target": "", "sitemap": "child sitemap ", "article": "article "}  # in reasons
@@ -80,13 +80,6 @@ class _Run:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
-
-
-def stored_id(post_id: str) -> str:
-    """The post id as stored: long URLs become a digest of themselves (still stable, and unique)."""
-    if len(post_id) <= MAX_POST_ID:
-        return post_id
-    return "sha256:" + hashlib.sha256(post_id.encode()).hexdigest()
 
 
 class WebSpider(SourceSpider[WebRules]):

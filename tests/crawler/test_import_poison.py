@@ -187,8 +187,8 @@ def test_invalid_utf8_is_reported_by_line_never_replaced(
 ) -> None:
     path = tmp_path / "mixed.csv"
     path.write_bytes(
-        b"id,text,published_at\n1,ok,2025-03-01\n2,caf\xe9,2025-03-01\n"
-        b'3,"two\nlines \xff",2025-03-01\n4,fine,2025-03-01\n'
+        b"id,text,published_at\nc/1,ok,2025-03-01\nc/2,caf\xe9,2025-03-01\n"
+        b'c/3,"two\nlines \xff",2025-03-01\nc/4,fine,2025-03-01\n'
     )
     config = tmp_path / "p.yaml"
     config.write_text("project: p\nimport: {platform: telegram}\n", encoding="utf-8")

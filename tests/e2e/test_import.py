@@ -51,7 +51,7 @@ def test_jsonl_import_reports_bad_lines_keeps_good_ones_and_is_idempotent(tmp_pa
         {
             "platform": "telegram",
             "source": "import:dump",
-            "target": "import:dump",
+            "target": "chan",  # the channel of ids written channel/77
             "posts": 2,
             "flagged": 1,
         },
@@ -82,7 +82,7 @@ def test_csv_import_with_platform_and_source_options(tmp_path: Path) -> None:
         )
         writer.writerow(["13", "extra cell", "2025-01-06", "u3", "", "", "surplus"])
     p = project(tmp_path)
-    check = p.run("import", str(file), "--config", str(p.config), "--check")
+    check = p.run("import", str(file), "--config", str(p.config), "--check", "--platform", "ok")
     assert check.returncode == 1 and "Checked 3 rows: 1 bad." in check.stderr
     assert p.stats() == [{"posts": 0, "flagged": 0}]  # --check stores nothing
     done = p.run(

@@ -125,7 +125,10 @@ def test_two_runs_store_every_topic_once_and_report_closed_and_missing_groups(
         "inaccessible",
         f"group {MISSING_GROUP_ID} not found (deleted, or a wrong id)",
     )
-    assert "closed group" in first.stderr and MISSING_GROUP_ID in first.stderr
+    assert (
+        "closed group" in first.stdout + first.stderr
+        and MISSING_GROUP_ID in first.stdout + first.stderr
+    )
     assert all(status[g.uid][0] == "ok" for g in open_groups)
 
     # New topics between the runs: the second run stops at the newest stored topic.
@@ -136,7 +139,7 @@ def test_two_runs_store_every_topic_once_and_report_closed_and_missing_groups(
     calls_before = server.calls("mediatopic.getTopics")
     second = crawl(p)
     assert second.returncode == 0, second.stderr
-    assert "4 new posts" in second.stderr
+    assert "4 new posts" in second.stdout + second.stderr
     assert server.calls("mediatopic.getTopics") - calls_before == len(open_groups)
     assert p.stats("platform,target") == truth(open_groups)
     posts = stored_posts(tmp_path / "e2e.db")
@@ -192,7 +195,9 @@ def test_bad_secret_is_a_clear_error_and_a_failed_crawl(tmp_path: Path, fake_ok:
     wrong = "wrong-secret-000111"
     done = crawl(p, env={"OK_APP_SECRET": wrong})
     assert done.returncode == 1
-    assert "OK error 104" in done.stderr and "OK_APP_SECRET" in done.stderr
+    assert (
+        "OK error 104" in done.stdout + done.stderr and "OK_APP_SECRET" in done.stdout + done.stderr
+    )
     assert wrong not in done.stderr
     assert server.calls("mediatopic.getTopics") == 0  # the source stopped at the first answer
 

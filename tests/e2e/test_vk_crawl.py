@@ -63,8 +63,11 @@ def test_six_communities_every_reachable_post_once(walls: Crawled) -> None:
         assert by_target[name]["posts"] == len(posts), name
         assert by_target[name]["flagged"] >= sum(p.flagged for p in posts) * 0.9, name
     # Closed and deleted communities are reported with their reason; the crawl still succeeds.
-    assert "demo_news_6" in done.stderr and "closed community" in done.stderr
-    assert "demo_news_5" in done.stderr and "deleted" in done.stderr
+    assert (
+        "demo_news_6" in done.stdout + done.stderr
+        and "closed community" in done.stdout + done.stderr
+    )
+    assert "demo_news_5" in done.stdout + done.stderr and "deleted" in done.stdout + done.stderr
     # Injected error 6 and HTTP 503 were retried transparently (on the six communities' walls).
     wall_calls = [
         r
@@ -106,7 +109,7 @@ def test_second_run_fetches_only_new_posts(
     )
     second = project.crawl()
     assert second.returncode == 0, second.stderr
-    assert "2 new posts" in second.stderr
+    assert "2 new posts" in second.stdout + second.stderr
     assert project.stats()[0]["posts"] == first[0]["posts"] + 2
     # One page per community: paging stopped at the newest post of the first run.
     assert server.calls("wall.get") == 3 < calls_first
@@ -159,14 +162,17 @@ def test_errors_5_15_18_100_each_end_only_their_target(walls: Crawled, tmp_path:
     done = walls.done
     assert done.returncode == 0, done.stderr
     for needle in ("closed community", "deleted", "club999999", "not found", "no_such_name"):
-        assert needle in done.stderr, needle
+        assert needle in done.stdout + done.stderr, needle
     targets = {r["target"] for r in walls.project.stats("target")}
     assert targets == set(reachable(walls.scenario)) == {f"demo_news_{i}" for i in range(1, 5)}
 
     project = copy_project(walls.project, tmp_path)  # this run is recorded too
     bad_token = project.crawl("--full", env={"VK_TOKEN": "wrong-token-000"})
     assert bad_token.returncode == 1
-    assert "VK error 5" in bad_token.stderr and "VK_TOKEN" in bad_token.stderr
+    assert (
+        "VK error 5" in bad_token.stdout + bad_token.stderr
+        and "VK_TOKEN" in bad_token.stdout + bad_token.stderr
+    )
     assert "wrong-token-000" not in bad_token.stderr
     assert "Traceback" not in bad_token.stderr
 
@@ -302,7 +308,9 @@ def test_a_target_that_falls_silent_is_a_likely_break(
     )
     done = project.crawl()
     assert done.returncode == 0, done.stderr
-    assert "likely break" in done.stderr and "demo_news_2" in done.stderr
+    assert (
+        "likely break" in done.stdout + done.stderr and "demo_news_2" in done.stdout + done.stderr
+    )
     with closing(sqlite3.connect(tmp_path / "e2e.db")) as db:
         rows = dict(db.execute("select target, status from run_targets where run_id = 2"))
     first = f"club{scenario.communities[0].id}"

@@ -63,7 +63,7 @@ def test_captcha_parks_the_token_and_is_never_solved(tmp_path: Path, fake_vk: An
     project = write_config(tmp_path, server.api_base, [c.screen_name for c in scenario.communities])
     done = project.crawl()
     assert done.returncode == 1  # no target finished: nothing usable
-    assert "captcha" in done.stderr and "never solves" in done.stderr
+    assert "captcha" in done.stdout + done.stderr and "never solves" in done.stdout + done.stderr
     assert all(p.get("key") != "captcha_key" for rec in server.request_log for p in [rec.params])
     assert all(s == "rate-limited" for s, _ in statuses(tmp_path / "e2e.db").values())
 
@@ -145,4 +145,4 @@ def test_demo_runs_offline_and_prints_counts(tmp_path: Path) -> None:
     assert "Posts per target" in done.stdout and "Posts per topic" in done.stdout
     assert "designated_org" in done.stdout
     assert (tmp_path / "demo" / "demo.db").exists()
-    assert "closed community" in done.stderr
+    assert "closed community" in done.stdout + done.stderr

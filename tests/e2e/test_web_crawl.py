@@ -126,18 +126,21 @@ def test_two_runs_store_every_article_once(tmp_path: Path, web: Any) -> None:
     assert server.max_requests_in_window(1.0, skip=("/robots.txt",)) <= RATE
     assert server.requests_for("/robots.txt") == 1
     # The malformed feed entry and the changed page are reported; the rest was stored.
-    assert "1 malformed entries skipped" in done.stderr and "Broken entry 1" in done.stderr
-    assert "1 pages disallowed by robots.txt" in done.stderr
-    assert re.search(r"1 of \d+ article pages layout-changed", done.stderr)
-    assert "/archive/redesign" in done.stderr
-    assert "3 of 3 targets ok" in done.stderr
+    assert (
+        "1 malformed entries skipped" in done.stdout + done.stderr
+        and "Broken entry 1" in done.stdout + done.stderr
+    )
+    assert "1 pages disallowed by robots.txt" in done.stdout + done.stderr
+    assert re.search(r"1 of \d+ article pages layout-changed", done.stdout + done.stderr)
+    assert "/archive/redesign" in done.stdout + done.stderr
+    assert "3 of 3 targets ok" in done.stdout + done.stderr
 
     # Second run: only the two new articles are fetched and stored.
     fresh = site.publish(2)
     first_requests = len(paths)
     again = project.crawl()
     assert again.returncode == 0, again.stderr
-    assert "2 new posts" in again.stderr
+    assert "2 new posts" in again.stdout + again.stderr
     second = server.paths()[first_requests:]
     assert sorted(p for p in second if p.startswith("/news/")) == sorted(a.path for a in fresh)
     assert PATHS["archive_sitemap"] not in second  # unchanged since the last crawl
@@ -202,7 +205,7 @@ def test_each_broken_target_gets_its_status(tmp_path: Path, web: Any) -> None:
     assert server.requests_for("/private/feed.xml") == 0
     # The crawl summary names each problem.
     for needle in ("layout-changed", "inaccessible", "rate-limited", "missing.xml"):
-        assert needle in done.stderr, needle
+        assert needle in done.stdout + done.stderr, needle
 
 
 def test_window_and_cap_per_target(tmp_path: Path, web: Any) -> None:

@@ -44,7 +44,7 @@ def test_crawl_delay_spaces_every_request_to_the_host(tmp_path: Path, web: Any) 
     )
     done = project.crawl()
     assert done.returncode == 0, done.stderr
-    assert "2 of 2 targets ok" in done.stderr
+    assert "2 of 2 targets ok" in done.stdout
 
     gaps = server.gaps()  # robots.txt itself is fetched once, outside the limit
     assert len(gaps) >= 4, server.paths()
