@@ -8,7 +8,13 @@ Routes (every one but /login and /static needs a signed-in account):
     GET  /item/{id}            an item I hold a lease on
     POST /item/{id}/label      store my labels, then the next item
     POST /item/{id}/skip       give it back (not offered to me again), then the next item
+    POST /item/{id}/reveal     record that the text was revealed (the audit trail)
     GET  /lead                 leads and admins: progress per stratum
+    GET  /lead/disputes        leads: items whose two reviewers disagree, to adjudicate
+    GET  /lead/adjudicate/{id} leads: an item's labels side by side
+    POST /lead/adjudicate/{id} leads: store the decision (it wins), then the next dispute
+    GET  /lead/agreement       leads: agreement per topic and per reviewer
+    POST /lead/export          leads: the adjudicated labels as a CSV sheet
     GET  /admin/users          admins: the accounts
 
 Every POST carries the session's CSRF token (the login form a token of its own, paired with a
@@ -37,10 +43,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from classifiers.base import TOPICS
-from review import auth, queue
+from review import auth, leads, queue
 from review.auth import Role, SessionInfo
 from review.items import TOPIC_NAMES, load_item
 from review.security import SecurityHeaders
+from storage import audit
 from storage.engine import utc_now
 from storage.models import ReviewLease, ReviewUser
 from storage.topics import ANY_TOPIC
@@ -58,6 +65,10 @@ NOTICES = {
     "lost": "Your lease on that item ran out and it went back to the queue; nothing was stored.",
     "again": "You labelled that item already; your first labels stand.",
 }
+LEAD_NOTICES = {
+    "done": "No disputed item is left to adjudicate in this sample.",
+    "saved": "Decision stored.",
+}
 
 
 @dataclass
@@ -70,6 +81,9 @@ class AppSettings:
     clock: Callable[[], datetime] = utc_now
     secure_cookies: bool = False  # set when served over HTTPS (behind a TLS proxy)
     allowed_hosts: list[str] | None = None  # Host headers accepted; None: any (tests)
+    # Adjudication shows "Reviewer A / B" unless this is set (a lead who sees names may lean
+    # towards the more senior reviewer).
+    show_reviewer_names: bool = False
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:
@@ -232,7 +246,11 @@ def _login(settings: AppSettings, name: str, password: str, address: str) -> Res
     user = auth.verify_login(engine, name, password) if name and password else None
     auth.record_attempt(engine, name, address, ok=user is not None)
     if user is None:
+        audit.record(
+            engine, "login_failed", user=None, detail={"name": name[:64], "address": address}
+        )
         return _login_page(settings, 401, "Wrong name or password.")
+    audit.record(engine, "login", user=user.name, detail={"address": address})
     token = auth.start_session(engine, user)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
@@ -250,6 +268,7 @@ def _login(settings: AppSettings, name: str, password: str, address: str) -> Res
 @requires(Role.reviewer)
 def logout(ctx: Ctx) -> Response:
     auth.end_session(ctx.engine, ctx.request.cookies.get(COOKIE))
+    audit.record(ctx.engine, "logout", user=ctx.session.user.name)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -314,6 +333,8 @@ def item_page(ctx: Ctx) -> Response:
     item = load_item(ctx.engine, item_id)
     if item is None:
         return _error(ctx.settings, 404, "No such item.", ctx.session)
+    audit.record(ctx.engine, "view", user=ctx.session.user.name, item_id=item_id,
+                 detail={"page": "item"})  # fmt: skip
     return render(
         ctx.settings,
         "item.html",
@@ -361,6 +382,18 @@ def label_item(ctx: Ctx) -> Response:
 
 
 @requires(Role.reviewer)
+def reveal_item(ctx: Ctx) -> Response:
+    """The page's script reports a reveal here, for the audit trail; nothing is shown."""
+    item_id = int(ctx.request.path_params["item_id"])
+    page = ctx.form.get("page", "item")
+    audit.record(
+        ctx.engine, "reveal", user=ctx.session.user.name, item_id=item_id,
+        detail={"page": page if page in ("item", "adjudicate") else "item"},
+    )  # fmt: skip
+    return Response(status_code=204)
+
+
+@requires(Role.reviewer)
 def skip_item(ctx: Ctx) -> Response:
     item_id = int(ctx.request.path_params["item_id"])
     queue.skip(ctx.engine, ctx.session.user, item_id, ctx.settings.clock())
@@ -399,6 +432,150 @@ def lead_page(ctx: Ctx) -> Response:
     )
 
 
+def _view(ctx: Ctx, page: str, item_id: int | None = None) -> None:
+    audit.record(
+        ctx.engine, "view", user=ctx.session.user.name, item_id=item_id, detail={"page": page}
+    )
+
+
+@requires(Role.lead)
+def disputes_page(ctx: Ctx) -> Response:
+    sample_id = _sample(ctx)
+    found = leads.disputes(ctx.engine, sample_id) if sample_id is not None else []
+    _view(ctx, "disputes")
+    return render(
+        ctx.settings,
+        "disputes.html",
+        200,
+        ctx.session,
+        sample_id=sample_id,
+        disputes=found,
+        topic_name=leads.topic_name,
+        notice=LEAD_NOTICES.get(ctx.request.query_params.get("m", "")),
+    )
+
+
+def _adjudication(ctx: Ctx) -> tuple[int, int, leads.AdjudicationView] | Response:
+    item_id = int(ctx.request.path_params["item_id"])
+    sample_id = _sample(ctx)
+    view = (
+        leads.adjudication_view(
+            ctx.engine, sample_id, item_id, show_names=ctx.settings.show_reviewer_names
+        )
+        if sample_id is not None
+        else None
+    )
+    if sample_id is None or view is None:
+        return _error(
+            ctx.settings, 404, "This item has no two reviewers' labels to adjudicate.", ctx.session
+        )
+    return sample_id, item_id, view
+
+
+@requires(Role.lead)
+def adjudicate_page(ctx: Ctx) -> Response:
+    found = _adjudication(ctx)
+    if isinstance(found, Response):
+        return found
+    sample_id, item_id, view = found
+    item = load_item(ctx.engine, item_id)
+    if item is None:
+        return _error(ctx.settings, 404, "No such item.", ctx.session)
+    _view(ctx, "adjudicate", item_id)
+    return render(
+        ctx.settings,
+        "adjudicate.html",
+        200,
+        ctx.session,
+        item=item,
+        view=view,
+        topic_names=TOPIC_NAMES,
+        labels=queue.LABELS,
+        max_note=MAX_NOTE,
+        remaining=len(leads.disputes(ctx.engine, sample_id)),
+    )
+
+
+@requires(Role.lead)
+def adjudicate_item(ctx: Ctx) -> Response:
+    found = _adjudication(ctx)
+    if isinstance(found, Response):
+        return found
+    sample_id, item_id, view = found
+    decisions: dict[str, str] = {}
+    for row in view.rows:
+        value = ctx.form.get(f"decide.{row.topic}", "")
+        if value == "":
+            if row.disputed:
+                return _error(
+                    ctx.settings,
+                    400,
+                    f"{row.name}: choose yes, no or unsure (every disputed topic needs a "
+                    "decision).",
+                    ctx.session,
+                )
+            continue
+        if value not in queue.LABELS:
+            return _error(ctx.settings, 400, f"{row.name}: choose yes, no or unsure.", ctx.session)
+        decisions[row.topic] = value
+    if not decisions:
+        return _error(ctx.settings, 400, "Nothing was decided.", ctx.session)
+    note = ctx.form.get("note", "").strip()[:MAX_NOTE] or None
+    leads.adjudicate(ctx.engine, ctx.session.user, item_id, decisions, note, ctx.settings.clock())
+    left = [d.item_id for d in leads.disputes(ctx.engine, sample_id) if d.item_id != item_id]
+    if left:
+        return RedirectResponse(f"/lead/adjudicate/{left[0]}", status_code=303)
+    return RedirectResponse("/lead/disputes?m=done", status_code=303)
+
+
+def _estimate(value: float, low: float | None = None, high: float | None = None) -> str:
+    """A figure for the agreement page: 0.62 [0.41, 0.80], or an en dash when undefined."""
+    if value != value:  # NaN
+        return "–"
+    if low is None or high is None or low != low or high != high:
+        return f"{value:.2f}"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}]"
+
+
+@requires(Role.lead)
+def agreement_page(ctx: Ctx) -> Response:
+    sample_id = _sample(ctx)
+    topics = leads.agreement_by_topic(ctx.engine, sample_id) if sample_id is not None else []
+    reviewers = leads.agreement_by_reviewer(ctx.engine, sample_id) if sample_id is not None else []
+    _view(ctx, "agreement")
+    return render(
+        ctx.settings,
+        "agreement.html",
+        200,
+        ctx.session,
+        sample_id=sample_id,
+        topics=topics,
+        reviewers=reviewers,
+        est=_estimate,
+    )
+
+
+@requires(Role.lead)
+def export_labels(ctx: Ctx) -> Response:
+    sample_id = _sample(ctx)
+    if sample_id is None:
+        return _error(ctx.settings, 404, "No review sample yet.", ctx.session)
+    body, rows = leads.export_adjudications(ctx.engine, sample_id)
+    audit.record(
+        ctx.engine,
+        "export",
+        user=ctx.session.user.name,
+        detail={"sample": sample_id, "what": "adjudications", "rows": rows},
+    )
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="adjudications-sample-{sample_id}.csv"'
+        },
+    )
+
+
 @requires(Role.admin)
 def users_page(ctx: Ctx) -> Response:
     with ctx.engine.connect() as conn:
@@ -428,7 +605,13 @@ ROUTES = [
     Route("/item/{item_id:int}", item_page, methods=["GET"]),
     Route("/item/{item_id:int}/label", label_item, methods=["POST"]),
     Route("/item/{item_id:int}/skip", skip_item, methods=["POST"]),
+    Route("/item/{item_id:int}/reveal", reveal_item, methods=["POST"]),
     Route("/lead", lead_page, methods=["GET"]),
+    Route("/lead/disputes", disputes_page, methods=["GET"]),
+    Route("/lead/adjudicate/{item_id:int}", adjudicate_page, methods=["GET"]),
+    Route("/lead/adjudicate/{item_id:int}", adjudicate_item, methods=["POST"]),
+    Route("/lead/agreement", agreement_page, methods=["GET"]),
+    Route("/lead/export", export_labels, methods=["POST"]),
     Route("/admin/users", users_page, methods=["GET"]),
     Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
 ]

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.errors import VemeterError
 from review.auth import User
+from storage import audit
 from storage.engine import insert_for, utc_naive
 from storage.models import ReviewItem, ReviewLabel, ReviewLease, ReviewSample, ReviewSkip
 from storage.review import NO, UNSURE, YES
@@ -329,6 +330,11 @@ def submit(
             .where(ReviewLease.item_id == item_id, ReviewLease.user_id == user.id)
             .values(done_at=now)
         )
+        # A reviewer labels an item once (the unique key above), so there is no old value.
+        audit.append(
+            conn, "label", user=user.name, item_id=item_id,
+            detail={"old": None, "new": dict(labels), "note": note is not None}, at=now,
+        )  # fmt: skip
         _settle(conn, [item_id])
 
 
@@ -349,6 +355,7 @@ def skip(engine: Engine, user: User, item_id: int, now: datetime) -> None:
             .values(user_id=user.id, item_id=item_id, skipped_at=now)
             .on_conflict_do_nothing(index_elements=["user_id", "item_id"])
         )
+        audit.append(conn, "skip", user=user.name, item_id=item_id, at=now)
 
 
 @dataclass(frozen=True)

@@ -444,3 +444,28 @@ class ReviewSkip(Base):
         ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True
     )
     skipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewAudit(Base):
+    """One event of the review app, append-only: who did what to which item, and when.
+
+    Each row carries the SHA-256 of the row before it (`prev_hash`) and of itself (`hash`,
+    over its own fields and `prev_hash`), so a row changed, removed or inserted by hand breaks
+    the chain (`vemeter review audit CONFIG --verify`). `prev_hash` is unique: the chain cannot
+    fork. Database triggers refuse UPDATE and DELETE (storage.audit; migration 0010).
+    """
+
+    __tablename__ = "review_audit"
+    __table_args__ = (
+        UniqueConstraint("prev_hash", name="uq_review_audit_prev_hash"),
+        Index("ix_review_audit_item", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user_name: Mapped[str | None] = mapped_column(String(64), doc="NULL: nobody signed in")
+    action: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[int | None] = mapped_column(BigInteger, doc="the review item, if any")
+    detail: Mapped[str] = mapped_column(Text, doc="JSON: what changed (old and new values)")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import math
@@ -16,6 +15,7 @@ from rich.console import Console
 from crawler.commands.options import ConfigArg, parse_by, parse_date
 from crawler.commands.output import Format, render
 from crawler.config import ProjectConfig, load_config
+from storage.sheets import SheetWriter
 from storage.topics import ANY_TOPIC
 
 review_app = typer.Typer(
@@ -40,15 +40,14 @@ def _open(config: Path) -> tuple[ProjectConfig, Any]:
     return cfg, open_database(cfg.database_url)
 
 
-def _warn_text(cfg: ProjectConfig, missing: int) -> None:
-    """Reviewers of posts without stored text must open the post at its url."""
-    if missing:
-        err.print(
-            f"Warning: {missing:,} sampled posts have no stored text (privacy.keep_text is "
-            f"{cfg.privacy.keep_text!r}, or the text was erased), so reviewers need the url "
-            "column; set privacy.keep_text: all before crawling to keep text for review",
-            highlight=False,
-        )
+def _warn_text(cfg: ProjectConfig, missing: int, sampled: int = 0) -> None:
+    """Reviewers of posts without stored text must open the post at its url: say how many and
+    the fix that applies (storage.review_sampling.text_advice)."""
+    from storage.review_sampling import text_advice
+
+    advice = text_advice(missing, sampled, cfg.privacy.keep_text)
+    if advice:
+        err.print(f"Warning: {advice}", highlight=False)
 
 
 @review_app.command("sample")
@@ -110,7 +109,7 @@ def sample(
             "publishing view-weighted figures",
             highlight=False,
         )
-    _warn_text(cfg, drawn.without_text)
+    _warn_text(cfg, drawn.without_text, drawn.items)
 
 
 @review_app.command("export")
@@ -142,7 +141,7 @@ def export(
         if fmt == "json":
             handle.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         else:
-            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+            writer = SheetWriter(handle, fieldnames=columns)
             writer.writeheader()
             writer.writerows(rows)
     finally:
@@ -286,3 +285,108 @@ def status(
             f"(vemeter review import {config} FILE --adjudicate)",
             highlight=False,
         )
+
+
+@review_app.command("serve")
+def serve(
+    config: ConfigArg,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (default: this machine only).")
+    ] = ("127.0.0.1"),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+    sample_id: SampleOpt = None,
+) -> None:
+    """Serve the review app: sign in, take the next item, label it in the browser. Example: vemeter review serve configs/example.yaml --port 8765"""
+    import uvicorn
+
+    from review.app import AppSettings, create_app
+
+    _, engine = _open(config)
+    hosts = sorted({host, "127.0.0.1", "localhost", "::1"})
+    app = create_app(AppSettings(engine=engine, sample_id=sample_id, allowed_hosts=hosts))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"Warning: listening on {host}: the app speaks plain HTTP; put it behind a TLS proxy "
+            "before anyone signs in from another machine",
+            highlight=False,
+        )
+    err.print(f"Review app on http://{host}:{port}/ (Ctrl-C stops it)", highlight=False)
+    uvicorn.run(app, host=host, port=port, server_header=False, proxy_headers=False)
+    engine.dispose()
+
+
+user_app = typer.Typer(help="Accounts of the review app.", no_args_is_help=True)
+review_app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    config: ConfigArg,
+    name: Annotated[str, typer.Argument(help="User name; also the reviewer name on labels.")],
+    role: Annotated[str, typer.Option("--role", help="reviewer, lead or admin.")] = "reviewer",
+) -> None:
+    """Create a review app account; the password is asked for (hidden). Example: vemeter review user add configs/example.yaml ann --role reviewer"""
+    from review.auth import Role, add_user, check_password_rules
+
+    parsed = Role.parse(role)
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    check_password_rules(password)
+    _, engine = _open(config)
+    user = add_user(engine, name, parsed, password)
+    engine.dispose()
+    err.print(f"Added {user.role.name} {user.name!r}", highlight=False, markup=False)
+
+
+@review_app.command("audit")
+def audit_trail(
+    config: ConfigArg,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Check the hash chain; exit 1 naming each row that fails."),
+    ] = False,
+    last: Annotated[
+        int | None, typer.Option("--last", min=1, help="Print only the newest N rows.")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Print the review app's audit trail (views, reveals, labels, adjudications, exports, sign-ins), or check its hash chain. Example: vemeter review audit configs/example.yaml --verify"""
+    from storage import audit
+
+    _, engine = _open(config)
+    if verify:
+        checked = audit.verify(engine)
+        engine.dispose()
+        for row_id, problem in checked.problems:
+            err.print(f"row {row_id}: {problem}", highlight=False, markup=False)
+        if not checked.ok:
+            err.print(
+                f"Audit trail NOT intact: {len(checked.problems):,} problems in "
+                f"{checked.rows:,} rows",
+                highlight=False,
+            )
+            raise typer.Exit(1)
+        err.print(
+            f"Audit trail intact: {checked.rows:,} rows, head {checked.head} (note it down: "
+            "rows removed from the end leave a shorter chain that still checks)",
+            highlight=False,
+        )
+        return
+    rows = audit.read(engine, last=last)
+    engine.dispose()
+    render(
+        [
+            {
+                "id": r.id,
+                "at": r.at.strftime("%Y-%m-%d %H:%M:%S"),
+                "user": r.user_name or "",
+                "action": r.action,
+                "item": r.item_id if r.item_id is not None else "",
+                "detail": r.detail,
+                "hash": r.hash[:16],
+            }
+            for r in rows
+        ],
+        ["id", "at", "user", "action", "item", "detail", "hash"],
+        fmt,
+        title="review audit trail",
+    )

@@ -9,9 +9,24 @@
     return target.tagName === "INPUT" && !["radio", "checkbox", "button", "submit"].includes(target.type);
   }
 
+  // Tell the app once that the text was shown (the audit trail); the page does not wait for it.
+  function reportReveal() {
+    var button = document.getElementById("reveal");
+    var token = document.querySelector('input[name="csrf"]');
+    if (!button || !token || button.getAttribute("data-reported") === "true") return;
+    var url = button.getAttribute("data-audit");
+    if (!url) return;
+    button.setAttribute("data-reported", "true");
+    var body = new URLSearchParams();
+    body.set("csrf", token.value);
+    body.set("page", button.getAttribute("data-page") || "item");
+    fetch(url, { method: "POST", body: body, credentials: "same-origin" }).catch(function () {});
+  }
+
   function reveal() {
     var box = document.getElementById("concealed");
     if (!box) return;
+    if (box.classList.contains("concealed")) reportReveal();
     box.classList.remove("concealed");
     box.setAttribute("data-concealed", "false");
     var warning = document.getElementById("warning");
@@ -47,10 +62,12 @@
     if (typing(event.target)) return;
     var key = event.key.toLowerCase();
     if (key === "1" || key === "2" || key === "3") {
-      var choice = document.querySelector('input[name="label"][data-key="' + key + '"]');
+      var choice = document.querySelector('input[data-key="' + key + '"]');
       if (choice) { choice.checked = true; choice.focus(); event.preventDefault(); }
     } else if (key === "n") {
-      if (submit("label-form") || submit("next-form")) event.preventDefault();
+      if (submit("label-form") || submit("adjudicate-form") || submit("next-form")) {
+        event.preventDefault();
+      }
     } else if (key === "s") {
       if (submit("skip-form")) event.preventDefault();
     } else if (key === "r") {

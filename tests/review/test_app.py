@@ -79,7 +79,9 @@ def test_every_route_but_login_refuses_anonymous_requests(
                 assert response.status_code == 403, path
             assert "synthetic post" not in response.text
             checked += 1
-    assert checked == 8  # logout, queue, next, item, label, skip, lead, users
+    # logout, queue, next, item, label, reveal, skip, lead, disputes, adjudicate (GET, POST),
+    # agreement, export, users
+    assert checked == 14
     assert anonymous.get("/login").status_code == 200
     assert anonymous.get("/static/review.js").status_code == 200
 
