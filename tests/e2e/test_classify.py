@@ -17,11 +17,11 @@ pytestmark = pytest.mark.e2e
 
 V1 = {"designated_org": ["Zorbex Front", "Quillon Group"]}
 V2 = {"designated_org": ["Zorbex Front"], "financing": ["Kelmar fund"]}
-ROWS = [  # fictional names; keep_text: flagged stores the text of z and q only
-    ("z", "2025-03-01T10:00:00Z", "The court heard a case about Zorbex Front membership."),
-    ("q", "2025-03-01T11:00:00Z", "A report on the Quillon Group was published today."),
-    ("k", "2025-03-02T09:00:00Z", "Neighbours discussed the Kelmar fund at the market."),
-    ("n", "2025-03-02T10:00:00Z", "Tomorrow the weather will be sunny and warm."),
+ROWS = [  # fictional names; keep_text: flagged stores the text of Z (chan/2) and Q (chan/1)
+    ("chan/2", "2025-03-01T10:00:00Z", "The court heard a case about Zorbex Front membership."),
+    ("chan/1", "2025-03-01T11:00:00Z", "A report on the Quillon Group was published today."),
+    ("chan/3", "2025-03-02T09:00:00Z", "Neighbours discussed the Kelmar fund at the market."),
+    ("chan/4", "2025-03-02T10:00:00Z", "Tomorrow the weather will be sunny and warm."),
 ]
 
 
@@ -108,14 +108,14 @@ def test_reclassify_after_a_lexicon_change(tmp_path: Path) -> None:
     versions = sorted({version for _, _, version in kinds})
     assert len(versions) == 2
     assert [(post, kind) for post, kind, _ in kinds] == [
-        ("q", "topic:old"), ("z", "topic"), ("z", "topic:old"),
+        ("chan/1", "topic:old"), ("chan/2", "topic"), ("chan/2", "topic:old"),
     ]  # fmt: skip
     assert json.loads(runs[1][0])["lexicon"] != json.loads(runs[0][0])["lexicon"]
     assert runs[1][1].startswith("reclassify: 2 posts classified again")
-    # q is no longer flagged: keep_text: flagged no longer allows its text.
+    # Q is no longer flagged: keep_text: flagged no longer allows its text.
     assert "erased the text of 1 posts that privacy.keep_text (flagged) no longer allows" in (
         done.stderr
     )
     with sqlite3.connect(tmp_path / "r.db") as db:
         texts = dict(db.execute("SELECT post_id, text IS NOT NULL FROM posts").fetchall())
-    assert texts == {"z": 1, "q": 0, "k": 0, "n": 0}
+    assert texts == {"chan/2": 1, "chan/1": 0, "chan/3": 0, "chan/4": 0}

@@ -50,7 +50,7 @@ def _posts(rng: random.Random) -> tuple[list[dict[str, str]], dict[str, bool]]:
     }
     rows, truth = [], {}
     for i, kind in enumerate(kinds):
-        post_id = f"synthetic/{i}"
+        post_id = f"channel{i % 20}/{i}"
         rows.append(
             {
                 "id": post_id,

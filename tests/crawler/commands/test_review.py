@@ -53,7 +53,8 @@ def test_sample_warns_once_that_unflagged_posts_have_no_text(project: Path) -> N
     ]  # fmt: skip
     warnings = [line for line in done.stderr.splitlines() if line.startswith("Warning")]
     assert len(warnings) == 1
-    assert "privacy.keep_text is 'flagged'" in warnings[0] and "url column" in warnings[0]
+    assert "sampled posts have no stored text" in warnings[0] and "url column" in warnings[0]
+    assert "set privacy.keep_text: all (now 'flagged'" in warnings[0]
     assert "set privacy.keep_text: all" in warnings[0]
 
 
