@@ -97,7 +97,7 @@ def main() -> None:
     check_rate = args.rows / statistics.median(check)
     full_rate = args.rows / statistics.median(full)
     print(
-        f"\n--check {check_rate:,.0f} rows/s · import {full_rate:,.0f} rows/s ({bad:,} bad rows skipped)"
+        f"\n--check {check_rate:,.0f} rows/s · import {full_rate:,.0f} rows/s ({bad:,} bad rows quarantined)"
     )
     if not args.no_write:
         write_doc(args.rows, bad, check_rate, full_rate, args.rounds)
@@ -107,7 +107,7 @@ def write_doc(rows: int, bad: int, check_rate: float, full_rate: float, rounds: 
     body = f"""
 ## Import: `vemeter import` of JSON lines (`bench/import_jsonl.py`)
 
-{rows:,} rows ({bad:,} malformed, reported and skipped), short multilingual posts, median of
+{rows:,} rows ({bad:,} malformed, reported by line and quarantined), short multilingual posts, median of
 {rounds} rounds, wall time of the whole command (start-up included), {os.cpu_count()} cores,
 measured {time.strftime("%Y-%m-%d")}. Baseline: `--check` reads and validates every row and
 stores nothing; the import also classifies and stores, in two writer processes.

@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -206,6 +207,44 @@ def blind_sections(directory: Path) -> list[str]:
     data = load_blind_set(directory)
     full, bare = blind_classifier(), blind_classifier(spelling_keys=False)
     orgs, without = org_report(data, full), org_report(data, bare)
+    lines: list[str] = []
+    if data.orgs:
+        lines += _org_lines(directory, orgs, without)
+    content = content_report(data, full)
+    if content.content:
+        lines += [
+            f"\n### {directory.name}: content topics\n",
+            "| topic | recall | precision |",
+            "|---|---:|---:|",
+        ]
+        for topic in sorted(content.positives):
+            precision = content.precision(topic)
+            lines.append(
+                f"| {topic} | {content.true_positives[topic] / content.positives[topic]:.3f} "
+                f"({content.true_positives[topic]}/{content.positives[topic]}) | "
+                f"{'—' if precision is None else f'{precision:.3f}'} |"
+            )
+        lines.append(
+            f"| **any of its topics** | **{content.recall:.3f}** ({content.found_any}/{content.content}) | |"
+        )
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(content.benign_by_kind.items())) or "none"
+        lines.append(
+            f"\nBenign posts tagged with a content topic: {content.false_positive_rate:.1%} "
+            f"({content.benign_tagged}/{content.benign}; {kinds})."
+        )
+        strata = ", ".join(
+            f"{k} {content.strata[k] / content.content:.1%}"
+            for k in ("flagged", "borderline", "low")
+        )
+        lines.append(f"Content posts by review stratum: {strata}.")
+    if content.outlets:
+        lines.append(
+            f"Outlet posts tagged perpetrator_content: {content.outlets_found}/{content.outlets}."
+        )
+    return lines
+
+
+def _org_lines(directory: Path, orgs: Any, without: Any) -> list[str]:
     lines = [f"### {directory.name}: organisation mentions by variant class\n"]
     lines += ["| variant class | without spelling rules | vemeter |", "|---|---:|---:|"]
     for variant in sorted(orgs.total):
@@ -246,37 +285,6 @@ def blind_sections(directory: Path) -> list[str]:
     if gains:
         lines.append(
             f"\nMean gain on organisations the rules were not written for: {sum(gains) / len(gains):+.3f}."
-        )
-    content = content_report(data, full)
-    if content.content:
-        lines += [
-            f"\n### {directory.name}: content topics\n",
-            "| topic | recall | precision |",
-            "|---|---:|---:|",
-        ]
-        for topic in sorted(content.positives):
-            precision = content.precision(topic)
-            lines.append(
-                f"| {topic} | {content.true_positives[topic] / content.positives[topic]:.3f} "
-                f"({content.true_positives[topic]}/{content.positives[topic]}) | "
-                f"{'—' if precision is None else f'{precision:.3f}'} |"
-            )
-        lines.append(
-            f"| **any of its topics** | **{content.recall:.3f}** ({content.found_any}/{content.content}) | |"
-        )
-        kinds = ", ".join(f"{k} {n}" for k, n in sorted(content.benign_by_kind.items())) or "none"
-        lines.append(
-            f"\nBenign posts tagged with a content topic: {content.false_positive_rate:.1%} "
-            f"({content.benign_tagged}/{content.benign}; {kinds})."
-        )
-        strata = ", ".join(
-            f"{k} {content.strata[k] / content.content:.1%}"
-            for k in ("flagged", "borderline", "low")
-        )
-        lines.append(f"Content posts by review stratum: {strata}.")
-    if content.outlets:
-        lines.append(
-            f"Outlet posts tagged perpetrator_content: {content.outlets_found}/{content.outlets}."
         )
     return lines
 

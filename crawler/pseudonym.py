@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 FINGERPRINT_MESSAGE = b"vemeter pseudonym key fingerprint v1"
 
 
+_CACHE_LIMIT = 100_000
+
+
 class Pseudonymiser:
     """Turn a platform's author id into a stable pseudonym; the same key gives the same pseudonym."""
 
@@ -30,6 +33,9 @@ class Pseudonymiser:
         if len(key) < 16:
             raise ValueError("the pseudonym key must be at least 16 characters long")
         self._key = key.encode()
+        # Authors post many times: each pseudonym is computed once (HMAC ~6 µs, a lookup
+        # ~0.1 µs); the cache is emptied when full, so memory stays bounded.
+        self._cache: dict[tuple[str, str | int], str] = {}
         self.env_name: str | None = None  # where the key came from, for messages
 
     @classmethod
@@ -64,5 +70,12 @@ class Pseudonymiser:
     def __call__(self, platform: str, author_id: str | int | None) -> str | None:
         if author_id is None or author_id == "":
             return None
-        msg = f"{platform}:{author_id}".encode()
-        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:32]
+        cache = self._cache
+        found = cache.get((platform, author_id))
+        if found is None:
+            msg = f"{platform}:{author_id}".encode()
+            found = hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:32]
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[(platform, author_id)] = found
+        return found
