@@ -120,8 +120,35 @@ def read_labels(engine: Engine, path: Path, *, default_reviewer: str | None = No
                 continue
             seen[key] = line
             out.rows.append(row)
+    _imply_any_content(out)
     _drop_unknown_items(engine, out)
     return out
+
+
+def _imply_any_content(read: ReadLabels) -> None:
+    """A "yes" for one topic is a "yes" for violent-extremist content: such a row also gives
+    the any-content label (topic "*") the estimates use, unless the reviewer wrote one, so a
+    sheet with its topic column filled gives the same any-content estimate as one left blank.
+    A "no" for a topic says nothing about the others. A written "no" for any content beside a
+    "yes" for a topic is a contradiction, reported by line."""
+    given = {(r.item_id, r.reviewer): r for r in read.rows if r.topic == ANY_TOPIC}
+    implied: dict[tuple[int, str], LabelRow] = {}
+    for row in read.rows:
+        if row.topic == ANY_TOPIC or row.label != "yes":
+            continue
+        key = (row.item_id, row.reviewer)
+        written = given.get(key)
+        if written is None:
+            implied.setdefault(
+                key, LabelRow(row.line, row.item_id, row.reviewer, "yes", ANY_TOPIC, None)
+            )
+        elif written.label == "no":
+            read.bad.append(
+                (row.line, f"item {row.item_id}: 'yes' for {row.topic} but 'no' for any "
+                 f"violent-extremist content on line {written.line} (a post with a topic is "
+                 "such content: correct one of the two rows)")
+            )  # fmt: skip
+    read.rows.extend(implied.values())
 
 
 def _drop_unknown_items(engine: Engine, read: ReadLabels) -> None:

@@ -296,3 +296,23 @@ def test_review_import_killed_mid_way_leaves_labels_and_settled_state_consistent
     assert_consistent(engine)
     assert all(review_state(engine)[1].values())
     engine.dispose()
+
+
+def test_a_topic_filled_in_gives_the_same_any_content_label_as_a_blank_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The topic column is a trap no more: "yes" for recruitment is "yes" for any content."""
+    _, ids = sampled(engine)
+    a, b, c = ids["low"][:3]
+    blank, filled = tmp_path / "blank.csv", tmp_path / "filled.csv"
+    blank.write_text(f"item_id,reviewer,label,topic\n{a},ann,yes,\n{b},ann,no,\n", encoding="utf-8")
+    filled.write_text(
+        f"item_id,reviewer,label,topic\n{a},ann,yes,designated_org\n{b},ann,no,\n"
+        f"{c},ann,no,\n{c},ann,yes,recruitment\n",
+        encoding="utf-8",
+    )
+    any_of = lambda read: {(r.item_id, r.label) for r in read.rows if r.topic == "*"}  # noqa: E731
+    assert any_of(read_labels(engine, blank)) == {(a, "yes"), (b, "no")}
+    read = read_labels(engine, filled)
+    assert any_of(read) == {(a, "yes"), (b, "no"), (c, "no")}
+    assert dict(read.bad)[5].startswith(f"item {c}: 'yes' for recruitment but 'no' for any")
