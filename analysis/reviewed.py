@@ -10,6 +10,7 @@ published (prevalence and ci_low are left empty).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -266,8 +267,20 @@ def _review_provenance(
         ("recall", error.recall),
         ("false_omission_rate", error.false_omission_rate),
     ):
-        info[name] = f"{rate.value:.3f} ({rate.ci_low:.3f}-{rate.ci_high:.3f})"
+        info[name] = (
+            f"{rate.value:.3f} ({rate.ci_low:.3f}-{rate.ci_high:.3f})"
+            if math.isfinite(rate.value)
+            else _UNDEFINED[name]
+        )
     return info
+
+
+# Why a rate has no value, instead of "nan" (issue 11): each is a ratio with nothing below it.
+_UNDEFINED = {
+    "precision": "undefined: no flagged post in the reviewed sample",
+    "recall": "undefined: no reviewed post was labelled yes (no violating post found yet)",
+    "false_omission_rate": "undefined: no unflagged post in the reviewed sample",
+}
 
 
 def _day(value: Any) -> str:

@@ -142,3 +142,12 @@ def test_hidden_review_counts_hide_the_estimate_built_on_them(project: Path) -> 
     for row in by_day:  # type: ignore[attr-defined]
         if row["platform"] in hidden:
             assert row["positives"] is None and row["ci_high"] is None
+
+
+def test_with_no_positive_reviewed_recall_says_why_instead_of_nan(project: Path) -> None:
+    _sample_and_label(project, label="no")
+    done = runner.invoke(app, ["stats", str(project), "--estimate", "reviewed", "--format", "json"])
+    review = json.loads(done.stdout)["provenance"]["review"] if done.exit_code == 0 else None
+    assert review is not None, done.output
+    assert review["recall"].startswith("undefined: no reviewed post was labelled yes")
+    assert "nan" not in json.dumps(review)
