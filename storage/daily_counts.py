@@ -38,7 +38,9 @@ def keys(
 
 def add(conn: Connection, posts: Mapping[Key, int], flagged: Mapping[Key, int]) -> None:
     """Add these deltas (negative to move posts away); rows left with no post are deleted."""
-    changed = [k for k, n in posts.items() if n or flagged.get(k, 0)]
+    # In key order: two writers adding to the same rows lock them in the same order (no
+    # deadlock on PostgreSQL).
+    changed = sorted(k for k, n in posts.items() if n or flagged.get(k, 0))
     if not changed:
         return
     rows: list[dict[str, Any]] = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,6 +73,17 @@ def is_row_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError | TypeError | OverflowError)
 
 
+_RETRIES = 5
+# PostgreSQL: serialization_failure, deadlock_detected; SQLite: "database is locked".
+_TRANSIENT_CODES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: sa_exc.DBAPIError) -> bool:
+    """A failure that another transaction caused and that trying again can clear."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in _TRANSIENT_CODES or "database is locked" in str(exc.orig)
+
+
 class StoreUnavailable(Exception):
     """The database failed for a reason no row explains: what was stored before, the rows it
     had refused by then (index, reason), and the indices of the records not stored."""
@@ -133,7 +145,7 @@ class PostWriter:
         while stack:
             part = stack.pop()
             try:
-                result.add(self.write([records[i] for i in part]))
+                result.add(self._write_retrying([records[i] for i in part]))
             except Exception as exc:
                 if not is_row_error(exc):
                     remaining = sorted(i for p in (part, *stack) for i in p)
@@ -146,6 +158,18 @@ class PostWriter:
                 stack.append(part[middle:])
                 stack.append(part[:middle])  # popped first: rows stay in order
         return result, refused
+
+    def _write_retrying(self, records: list[PostRecord]) -> BatchResult:
+        """write(), again after a deadlock or serialisation failure: two writers that met on
+        the same rows; the transaction was rolled back whole, so trying again is safe."""
+        for attempt in range(_RETRIES):
+            try:
+                return self.write(records)
+            except sa_exc.DBAPIError as exc:
+                if attempt == _RETRIES - 1 or not is_transient(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def write(self, records: list[PostRecord]) -> BatchResult:
         """One transaction: every record is stored (or counted as seen), or none is."""
