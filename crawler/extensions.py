@@ -42,9 +42,19 @@ class StatsFile:
         stats["vemeter/elapsed_seconds"] = time.monotonic() - self.started
         self.path.write_text(
             json.dumps(
-                stats,
+                json_safe(stats),
                 default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v),
                 indent=2,
             ),
             encoding="utf-8",
         )
+
+
+def json_safe(value: Any) -> Any:
+    """Stats as JSON can hold them: a tuple key (source, target) becomes "source/target"."""
+    if isinstance(value, dict):
+        return {
+            "/".join(map(str, k)) if isinstance(k, tuple) else k: json_safe(v)
+            for k, v in value.items()
+        }
+    return value

@@ -56,7 +56,8 @@ class StoragePipeline:
         self.store = BackgroundStore(spec, cfg.storage.batch_size)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("vemeter/run_id", self.run_id)
-        self.crawler.stats.set_value("vemeter/database", cfg.database_url)
+        # Stats reach disk (VEMETER_STATS_FILE): never with the database password.
+        self.crawler.stats.set_value("vemeter/database", self.engine.url.render_as_string())
 
     def process_item(self, item: PostItem) -> PostItem:
         # 8-byte digests instead of the keys: a few MB for a million posts (collision odds ~1e-7).
