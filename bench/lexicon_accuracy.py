@@ -48,7 +48,7 @@ from storage.records import split_designated
 
 BLIND_SETS = [
     Path(__file__).resolve().parents[1] / "tests" / "data" / name
-    for name in ("blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9")
+    for name in ("blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10")
 ]
 
 POST_LENGTH = 280

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 from classifiers.base import TOPICS, Classification, Signal, TopicMatch
+from classifiers.content import RULES_FAMILY
 from classifiers.designations import DEFAULT_CHOICE, Designations
 from classifiers.language import Engine, LanguageIdentifier, LanguageResult, Prior
 from classifiers.lexicon import build_tagger
@@ -81,6 +82,31 @@ class PostClassifier:
             return ()
         return self.model.flagged_topics(result.scores)
 
+    def _confirmed(
+        self,
+        text: str,
+        found: tuple[list[TopicMatch], list[Signal]],
+        scores: tuple[tuple[str, float], ...],
+    ) -> tuple[list[TopicMatch], list[Signal]]:
+        """In `either` mode, a content rule's hit that the model scores as clearly benign
+        (TopicModel.confirms) does not flag: it stays as a borderline mark, so review sampling
+        still sees the post. On the starter's dev sets this took benign posts tagged from 2.3%
+        to 1.9% at a recall 0.003 lower (classifiers/data/starter/README.md)."""
+        matches, signals = found
+        model = self.model
+        if model is None or self.topics != "either" or not matches:
+            return found
+        kept: list[TopicMatch] = []
+        for m in matches:
+            if m.family == RULES_FAMILY and not model.confirms(m.topic, scores):
+                signals = [
+                    *signals,
+                    Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end]),
+                ]
+            else:
+                kept.append(m)
+        return kept, signals
+
     def _tag(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
         """Lexicon matches (names, outlets, content rules) and signals (disclaimers, evasive
         spellings, borderline marks)."""
@@ -92,7 +118,7 @@ class PostClassifier:
         """Identify the language of text and find its lexicon matches."""
         language = self.language.identify(text, prior=prior, source=source)
         scores = self.model.predict([text])[0] if self.model else ()
-        return _result(language, self._tag(text), scores)
+        return _result(language, self._confirmed(text, self._tag(text), scores), scores)
 
     def classify_many(
         self,
@@ -107,7 +133,10 @@ class PostClassifier:
         """
         languages = self.language.identify_many(texts, priors=priors, sources=sources)
         scores = self.model.predict(texts) if self.model else [()] * len(texts)
-        tagged = [self._tag(text) for text in texts]
+        tagged = [
+            self._confirmed(text, self._tag(text), score)
+            for text, score in zip(texts, scores, strict=True)
+        ]
         return [
             _result(language, found, score)
             for found, language, score in zip(tagged, languages, scores, strict=True)

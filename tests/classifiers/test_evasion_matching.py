@@ -132,6 +132,11 @@ def test_acronyms_that_are_no_ordinary_word_match_in_any_case(
         # Leaders, members, bans and lists are context in every language.
         ("The Imu leader was killed in 2009.", True),
         ("The Imu reads acceleration at 1 kHz.", False),
+        # Supporters, courts and sentences are context too.
+        ("isis supporters shared the clip widely", True),
+        ("Isis and Osiris: a lecture on Egyptian myths", False),
+        ("Суд вынес приговор стороннику Иду.", True),
+        ("Я иду в кино с друзьями.", False),
     ],
 )
 def test_acronyms_with_everyday_meanings_count_only_in_context(text: str, counted: bool) -> None:

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from classifiers.base import CONTENT_TOPICS
+from classifiers.normalize import clean_text
 from classifiers.starter import (
     ALL_LANGUAGES,
+    STARTER_PARAMS,
     CorpusRow,
     load_corpus,
     starter_examples,
@@ -61,17 +64,15 @@ def test_an_empty_folder_says_there_is_nothing_to_train_on(tmp_path: Path) -> No
         load_corpus(tmp_path)
 
 
-def test_the_starter_reports_each_language_and_says_what_it_was_trained_on(
-    tmp_path: Path,
-) -> None:
+def small_corpus(folder: Path) -> None:
     rows: list[dict[str, object]] = []
     for i in range(16):
         rows.append({"text": f"card qqfin number {i} send", "lang": "en", "topics": ["financing"]})
         rows.append({"text": f"карта qqfin номер {i}", "lang": "ru", "topics": ["financing"]})
         rows.append({"text": f"weather report {i} sunny", "lang": "en", "topics": []})
         rows.append({"text": f"погода сводка {i} ясно", "lang": "ru", "topics": []})
-    write_corpus(tmp_path, rows)
-    (tmp_path / "background.jsonl").write_text(
+    write_corpus(folder, rows)
+    (folder / "background.jsonl").write_text(
         "".join(
             json.dumps({"text": f"city news item {i}" + (" zzfin" if i < 3 else ""), "lang": "en"})
             + "\n"
@@ -79,6 +80,12 @@ def test_the_starter_reports_each_language_and_says_what_it_was_trained_on(
         ),
         encoding="utf-8",
     )
+
+
+def test_the_starter_reports_each_language_and_says_what_it_was_trained_on(
+    tmp_path: Path,
+) -> None:
+    small_corpus(tmp_path)
     params = TrainParams(folds=3, min_positives=5)
     model, figures = train_starter(marked, "lexicon@test", params, folder=tmp_path)
     assert model.labels == ("financing",)
@@ -94,3 +101,24 @@ def test_the_starter_reports_each_language_and_says_what_it_was_trained_on(
     assert report.positives == 32 + 3
     model.save(tmp_path / "model")
     assert TopicModel.load(tmp_path / "model").trained_on == model.trained_on
+
+
+def test_without_parameters_the_starter_trains_with_its_own(tmp_path: Path) -> None:
+    """STARTER_PARAMS: precision-targeted thresholds and the any-topic gate."""
+    small_corpus(tmp_path)
+    model, _ = train_starter(marked, "lexicon@test", folder=tmp_path)
+    assert model.params == STARTER_PARAMS
+    assert STARTER_PARAMS.threshold_for == "precision" and STARTER_PARAMS.gate > 0
+    assert model.labels == ("financing",) and not model.skipped  # the gate was trained
+
+
+def test_the_shipped_corpus_covers_every_topic_and_language_with_writer_labels() -> None:
+    rows = load_corpus()
+    assert {t for r in rows for t in r.topics} == set(CONTENT_TOPICS)
+    assert {r.lang for r in rows} == {"ru", "uz", "en", "kk", "ky", "tg", "ar", "tk"}
+    benign = sum(not r.topics for r in rows)
+    assert 0.3 < benign / len(rows) < 0.7  # hard negatives beside the content posts
+    labels: dict[str, set[tuple[str, ...]]] = {}
+    for r in rows:
+        labels.setdefault(clean_text(r.text), set()).add(r.topics)
+    assert not [text for text, found in labels.items() if len(found) > 1]  # no text both ways

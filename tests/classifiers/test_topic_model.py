@@ -223,3 +223,54 @@ def test_the_model_reads_payment_and_contact_shapes_as_the_placeholders_it_was_t
     )
     assert real == placeholder
     assert model.predict(["звоните +7 701 123 45 67"]) == model.predict(["звоните [CONTACT]"])
+
+
+def gated_examples(seed: int = 7) -> list[TrainingExample]:
+    """Financing positives; benign texts labelled no for every topic, half of them sharing a
+    financing word (the look-alikes a gate learns "benign" from)."""
+    rng = random.Random(seed)
+    data = examples(positives=40, negatives=20, seed=seed)
+    data += [TrainingExample(sentence(rng), None, False) for _ in range(30)]
+    data += [TrainingExample(sentence(rng, ("receipt",)), None, False) for _ in range(30)]
+    return data
+
+
+def test_a_gate_scores_each_topic_with_the_any_topic_regression(tmp_path: Path) -> None:
+    from classifiers.topic_model import GATE
+
+    data = gated_examples()
+    gated = TopicModel.fit(data, TrainParams(gate=0.5))
+    plain = TopicModel.fit(data)
+    assert GATE in gated.classifiers and GATE not in plain.classifiers
+    assert gated.labels == plain.labels == ("financing",)  # the gate is no topic
+    assert gated.version != plain.version
+    texts = ["donation receipt market", "tea bridge receipt", "bus river"]
+    x = gated.vectorizer.transform(texts)
+    topic = gated.classifiers["financing"].predict_proba(x)[:, 1]
+    anything = gated.classifiers[GATE].predict_proba(x)[:, 1]
+    assert np.allclose(gated.score_many(texts)[:, 0], np.sqrt(topic * anything))
+    report = next(r for r in gated.reports if r.topic == "financing")
+    assert report.precision == report.recall == 1.0
+    gated.save(tmp_path / "m")
+    loaded = TopicModel.load(tmp_path / "m")
+    assert np.allclose(loaded.score_many(texts), gated.score_many(texts))
+    assert loaded.params.gate == 0.5 and loaded.labels == ("financing",)
+
+
+def test_a_gate_without_texts_labelled_no_for_every_topic_is_skipped_and_said() -> None:
+    model = TopicModel.fit(examples(), TrainParams(gate=0.5))
+    assert "financing" in model.labels
+    assert model.skipped == (
+        "the any-topic gate (needs 10 texts with a topic and 10 labelled no for every topic)",
+    )
+
+
+def test_a_rule_hit_stands_unless_the_model_reads_the_post_as_clearly_benign() -> None:
+    from classifiers.topic_model import VETO_SHARE
+
+    model = TopicModel.fit(gated_examples(), TrainParams(gate=0.5))
+    threshold = model.thresholds["financing"]
+    assert model.confirms("financing", [("financing", threshold * VETO_SHARE)])
+    assert not model.confirms("financing", [("financing", threshold * VETO_SHARE * 0.99)])
+    assert model.confirms("recruitment", [("financing", 0.0)])  # an untrained topic: no say
+    assert model.confirms("financing", [])

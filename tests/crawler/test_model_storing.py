@@ -154,3 +154,39 @@ def test_the_project_config_reaches_the_writer(model_dir: Path, tmp_path: Path) 
     assert (spec.topics, spec.model_path, spec.run_id) == ("either", model_dir, 7)
     assert spec.designations is not None and set(spec.designations) == {"kg", "un"}
     assert spec.keep_text == "flagged" and spec.lexicon_paths == ()
+
+
+RULE_HIT = "Send zakat for the mujahideen, card 4276 0000 0000 1234"  # a financing rule fires
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_a_rule_hit_the_model_reads_as_benign_is_only_borderline(
+    either: PostClassifier, monkeypatch: pytest.MonkeyPatch, confirmed: bool
+) -> None:
+    """In `either` mode the model may veto a content rule's hit (TopicModel.confirms): the post
+    is then not flagged for that topic but keeps a borderline mark for review sampling."""
+    assert either.model is not None
+    seen: list[tuple[str, dict[str, float]]] = []
+
+    def confirms(topic: str, scores: tuple[tuple[str, float], ...]) -> bool:
+        seen.append((topic, dict(scores)))
+        return confirmed
+
+    monkeypatch.setattr(either.model, "confirms", confirms)
+    for result in (either.classify(RULE_HIT), either.classify_many([RULE_HIT])[0]):
+        rules = [m.topic for m in result.matches if m.family == "content_rules"]
+        marks = [s.name for s in result.signals if s.name == "borderline_financing"]
+        assert (rules, marks) == (
+            (["financing"], []) if confirmed else ([], ["borderline_financing"])
+        )
+    # The model was asked with this post's own scores.
+    assert seen and all(
+        t == "financing" and set(s) == {"financing", "recruitment"} for t, s in seen
+    )
+
+
+def test_a_lexicon_mode_classifier_never_vetoes(model_dir: Path) -> None:
+    shadow = PostClassifier(languages=LANGS, model=model_dir)
+    assert shadow.model is not None
+    shadow.model.confirms = lambda topic, scores: False  # type: ignore[method-assign]
+    assert [m.topic for m in shadow.classify(RULE_HIT).matches] == ["financing"]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from classifiers.topic_model import MODEL_FILE, TopicModel, TrainingExample
+from classifiers.topic_model import MODEL_FILE, TopicModel, TrainingExample, TrainParams
 from crawler.classification import check_topic_model
 from crawler.commands.app import app
 from crawler.config import load_config
@@ -241,9 +241,14 @@ def test_the_starter_model_trains_without_labels_and_says_so(tmp_path: Path) -> 
     assert {r["topic"] for r in rows} >= {"financing", "recruitment", "incitement"}
     model = TopicModel.load(tmp_path / "models" / "topics")
     assert model.trained_on.startswith("starter:") and "no review labels" in model.trained_on
-    # Thresholds for precision 0.9 unless told otherwise (review-label training: best F1).
-    assert (model.params.threshold_for, model.params.min_precision) == ("precision", 0.9)
-    assert model.params.c == 32.0  # weaker regularisation for the larger starter corpus
+    # The starter's own settings unless told otherwise (review-label training: best F1).
+    from classifiers.starter import STARTER_PARAMS
+
+    assert model.params.threshold_for == "precision"
+    assert (model.params.min_precision, model.params.c, model.params.gate) == (
+        STARTER_PARAMS.min_precision, STARTER_PARAMS.c, STARTER_PARAMS.gate,
+    )  # fmt: skip
+    assert STARTER_PARAMS.gate > 0 and STARTER_PARAMS.c > TrainParams().c
     shown = runner.invoke(app, ["model", "show", "--config", str(config)])
     assert "no review labels" in " ".join(shown.stdout.split())
     both = runner.invoke(
