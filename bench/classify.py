@@ -23,6 +23,7 @@ import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -97,6 +98,19 @@ def make_posts(count: int, seed: int = 0) -> list[str]:
     return posts
 
 
+def train_starter_model(folder: Path) -> Path:
+    """The starter topic model, as `vemeter model train --starter` trains it (~40 s)."""
+    from classifiers.lexicon import build_tagger
+    from classifiers.starter import train_starter
+
+    tagger = build_tagger()
+    model, _ = train_starter(
+        lambda text: {m.topic for m in tagger.tag(text)}, f"{tagger.name}@{tagger.version}"
+    )
+    model.save(folder)
+    return folder
+
+
 def timed(work: Callable[[], object], rounds: int) -> float:
     """Median CPU seconds of `rounds` runs of work().
 
@@ -125,6 +139,9 @@ def main() -> None:
     parser.add_argument("--langdetect-posts", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--model", type=Path, help="a topic model folder (default: the starter, trained now)"
+    )
     args = parser.parse_args()
     core = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {core})
@@ -151,6 +168,14 @@ def main() -> None:
         ("language + lexicon (PostClassifier.classify_many)", len(posts),
          timed(batched(classifier.classify_many, posts), args.rounds)),
     ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.model or train_starter_model(Path(tmp) / "starter")
+        either = PostClassifier(topics="either", model=folder)
+        either.classify_many(posts[:BATCH])  # not timed
+        runs.append((
+            "… + the starter topic model (topics: either)", len(posts),
+            timed(batched(either.classify_many, posts), args.rounds),
+        ))  # fmt: skip
     baseline = runs[0][1] / runs[0][2]
     rows = [(name, n, n / seconds, n / seconds / baseline) for name, n, seconds in runs]
     print(f"\n{args.posts:,} posts of {LENGTH} characters ({flagged:,} flagged), core {core}, "
@@ -175,7 +200,8 @@ def write_doc(
 ({MENTION_SHARE:.0%} name a lexicon term; {flagged:,} flagged), one core (CPU affinity) and one
 NumPy thread, CPU time, median of {args.rounds} rounds, Python {platform.python_version()}, measured
 {time.strftime("%Y-%m-%d")}. Baseline: langdetect alone on the first {args.langdetect_posts:,}
-posts. Batched runs take {BATCH} posts per call, as `vemeter classify` does.
+posts. Batched runs take {BATCH} posts per call, as `vemeter classify` does. The last row adds
+the starter topic model (`vemeter model train --starter`) in `either` mode.
 
 | run | posts | posts/s | × langdetect |
 |---|---:|---:|---:|

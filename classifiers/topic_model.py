@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import sklearn
 from numpy.typing import NDArray
 
 from classifiers.base import TOPICS
+from classifiers.char_ngrams import FastCharNgrams
 from classifiers.normalize import clean_text
 from classifiers.typed_cues import shapes_as_placeholders
 
@@ -203,6 +205,11 @@ class TopicModel:
         # the last column, when there is one).
         self._gated = bool(self.labels) and GATE in classifiers and params.gate > 0
         columns = [*self.labels, GATE] if self._gated else list(self.labels)
+        # The same features as the vectorizer's transform, ~4x faster (classifiers.char_ngrams).
+        self._features: Any = self.vectorizer.transform
+        if FastCharNgrams.fits(self.vectorizer):
+            with contextlib.suppress(ValueError):  # two terms sharing a hash: never seen
+                self._features = FastCharNgrams(self.vectorizer).transform
         if self.labels:
             self._weights = np.vstack(
                 [classifiers[t].coef_[0] for t in columns], dtype=np.float64
@@ -312,7 +319,7 @@ class TopicModel:
         probability of any topic."""
         if not self.labels:
             return np.zeros((len(texts), 0))
-        x = self.vectorizer.transform(texts)
+        x = self._features(texts)
         logits = x @ self._weights + self._bias
         proba = np.asarray(1.0 / (1.0 + np.exp(-logits)))
         if self._gated:
