@@ -80,7 +80,9 @@ __all__ = [
 # boxed emoji letters and "$" in Cyrillic words read as letters.
 # 8: homonyms and historic states need context (configs/context.yaml); short one-word names
 # folded after a hyphened article; «уаль» is "and the".
-MATCHER_VERSION = "8"
+# 9: Russian forms of the Taliban's name; member derivatives in small letters («идушники»);
+# Turkic case endings on Latin acronyms («HTSga»); capitals out of place («iSiS»).
+MATCHER_VERSION = "9"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -117,7 +119,16 @@ _MAX_CAPITAL_ENDING = 3
 # A derivative naming a member or follower of what the acronym names ("ИДУшники", "ТИПовцы",
 # "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
 # the organisation reading clear, as a context word would.
-_MEMBER_SUFFIX = re.compile(r"(?:ш?ник|овц|овец|овск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci)", re.IGNORECASE)
+_MEMBER_SUFFIX = re.compile(
+    r"(?:ш?ник|[ое]вц|[ое]вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci)", re.IGNORECASE
+)
+# A Turkic case ending on a Latin acronym in capitals ("HTSga", "IMUning", "TTP-den"): the
+# acronym's everyday English readings (a screening method, a sensor) take none.
+_TURKIC_CASE = re.compile(
+    r"(?:g['ʻʼ‘’]?a|ga|ka|qa|ge|ke|da|ta|de|te|dan|tan|den|ten|ning|nin|niň|nyň|ni|ny|"
+    r"dagi|daky|däki|lar|ler)",
+    re.IGNORECASE,
+)
 
 
 # Letters a folded name may run on by in its last word: a case ending or a Turkic suffix
@@ -396,6 +407,8 @@ class LexiconTagger:
             derivative = "".join(c for c in found[len(entry.term.term) :] if c.isalpha())
             if _MEMBER_SUFFIX.match(derivative):
                 return True
+            if found[:1].isascii() and derivative and _TURKIC_CASE.fullmatch(derivative):
+                return True
         if not exact:
             # Only acronyms (one word in capitals) go in any case; a name in abbr mode for its
             # case ("Islamic State", not "an Islamic state") keeps it.
@@ -406,6 +419,16 @@ class LexiconTagger:
             ending = letters[len(entry.case) :]
             if len(ending) > _MAX_CAPITAL_ENDING and all(c.isupper() for c in ending):
                 return False
+            acronym = letters[: len(entry.case)]
+            if (
+                not ending
+                and len(acronym) >= 4
+                and acronym[0].islower()
+                and any(c.isupper() for c in acronym[1:])
+            ):
+                return True  # capitals out of place ("iSiS"), written to dodge a filter
+            if ending and not letters[0].isascii() and _MEMBER_SUFFIX.match("".join(ending)):
+                return True  # a member derivative in small letters ("идушники", "даишевские")
             if letters[0].isascii():
                 # Latin acronyms take no endings in small letters ("Ishida" is a name), and
                 # three small Latin letters are too often a word or a unit ("jak", "KiB").

@@ -330,3 +330,29 @@ def test_the_blind_sets_meet_the_targets() -> None:
         assert sum(report.total.values()) >= 140 and report.negatives >= 160, split
         assert report.recall >= 0.94, (split, [case.text for case in report.missed])
         assert report.false_positive_rate <= 0.02, (split, report.false_positives)
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # Russian forms of the Taliban's name; Kazakh and Kyrgyz «талиптер» are students.
+        ("Талибы взяли Кабул.", True),
+        ("Талибские власти объявили новые правила.", True),
+        ("Медреседеги талиптер сынактан ийгиликтүү өтүштү.", False),
+        # A member derivative names followers in small letters too; the verb «иду» does not.
+        ("Старики помнят, как идушники заходили в горы.", True),
+        ("Даишевские каналы снова всплыли.", True),
+        ("Я иду домой пешком.", False),
+        # A Turkic case ending on a Latin acronym: no English reading takes one.
+        ("HTSga aloqador kanal bloklandi.", True),
+        ("HTS screening found three new compounds.", False),
+        # Capitals out of place to dodge a filter; a unit keeps its own capitals.
+        ("they write iSiS like that to dodge the filter", True),
+        ("1 KiB is 1024 bytes, not 1000.", False),
+    ],
+)
+def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
