@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from classifiers import DEFAULT_LEXICON_DIR, LexiconError, LexiconTagger, load_lexicons
+from classifiers import DEFAULT_LEXICON_DIR, LexiconError, load_lexicons
 from crawler.config import ProjectConfig
 from crawler.errors import ConfigError
 
@@ -32,10 +32,14 @@ def check_topic_model(config: ProjectConfig) -> None:
         raise ConfigError([f"{config.path}: classifier.model: {exc}"]) from None
 
 
-def check_lexicons(config: ProjectConfig) -> LexiconTagger:
-    """Load the project's lexicons once; a broken file is reported as `file: key.path: problem`."""
+def check_lexicons(config: ProjectConfig) -> None:
+    """Load the project's lexicons once; a broken file is reported as `file: key.path: problem`.
+
+    Loading validates every term; the matcher is compiled where posts are classified (the
+    writer processes), not here: compiling it again in this process cost ~1 s per run.
+    """
     try:
-        return LexiconTagger(load_lexicons(config.lexicon_paths() or [DEFAULT_LEXICON_DIR]))
+        load_lexicons(config.lexicon_paths() or [DEFAULT_LEXICON_DIR])
     except LexiconError as exc:
         raise ConfigError(str(exc).splitlines()) from None
 

@@ -24,6 +24,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ from crawler.items import PostItem
 from crawler.post_keys import KeyProblem, import_key
 from crawler.pseudonym import Pseudonymiser
 from crawler.storing import (
+    PENDING_RUN,
     UNSAVED_MARK,
     StorePool,
     StoreSpec,
@@ -471,14 +473,27 @@ def import_file(
         )
     if check:
         return _check_only(path, fmt, mapper, result, progress, limit)
-    check_classifiers(config)
-    engine = open_database(config.database_url)
+    # The writers start now: loading their classifiers (~1.5 s) overlaps the checks and the
+    # migrations below. Rows of an unsaved file are classified already and need none.
+    pool = None if result.replayed else StorePool(
+        StoreSpec.for_config(config, PENDING_RUN, Path(os.devnull)), batch_size=config.imports.batch_size,
+        workers=workers,
+    )  # fmt: skip
     try:
-        # Another key than the database's would give the same authors second pseudonyms.
-        pseudonymiser.check_database(engine)
-        return _import(config, engine, path, fmt, mapper, result, progress, limit, workers)
+        check_classifiers(config)
+        engine = open_database(config.database_url)
+        try:
+            # Another key than the database's would give the same authors second pseudonyms.
+            pseudonymiser.check_database(engine)
+            return _import(config, engine, path, fmt, mapper, result, progress, limit, pool)
+        finally:
+            engine.dispose()
     finally:
-        engine.dispose()
+        if pool is not None and not pool.closed:
+            if pool.spec.run_id == PENDING_RUN:
+                pool.abort()  # stopped before the run began: the writers hold nothing
+            else:
+                pool.close()  # stopped on the way: the writers store what they were given
 
 
 def _import(
@@ -490,7 +505,7 @@ def _import(
     result: ImportResult,
     progress: Callable[[int], None] | None,
     limit: int,
-    workers: int,
+    pool: StorePool | None,
 ) -> ImportResult:
     result.run_id = start_run(
         engine, project=config.project, config_hash=config.config_hash,
@@ -499,8 +514,9 @@ def _import(
     spec = StoreSpec.for_config(
         config, result.run_id, path.with_name(f"{path.name}.unsaved-run{result.run_id}.jsonl")
     )
-    batch_size = config.storage.batch_size
-    pool: StorePool | None = None  # started at the first post to classify
+    batch_size = config.imports.batch_size
+    if pool is not None:
+        pool.begin(result.run_id, spec.unsaved_path)
     # For posts classified already (a replay).
     writer = PostWriter(engine, result.run_id, config.privacy.keep_text)
     records: list[PostRecord] = []
@@ -529,8 +545,8 @@ def _import(
             if len(records) >= batch_size:
                 flush_records()
             continue
-        if pool is None:
-            pool = StorePool(spec, batch_size=batch_size, workers=workers)
+        if pool is None:  # an unsaved file holds rows to classify too
+            pool = StorePool(spec, batch_size=batch_size)
         pool.submit(post, number)
     if records:
         flush_records()

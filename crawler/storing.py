@@ -55,6 +55,10 @@ UNSAVED_MARK = "vemeter_unsaved"
 UNSAVED_FORMAT = 1
 
 
+# The run_id of a spec whose run is not started yet (BackgroundStore.begin gives it one).
+PENDING_RUN = 0
+
+
 @dataclass(frozen=True)
 class StoreSpec:
     """Everything the writer process needs, picklable: it builds its own classifier and engine."""
@@ -103,6 +107,9 @@ class Batch:
 
     items: list[PostItem]
     lines: list[int | None] | None = None
+    # Characters of text in items: a batch is sent when it reaches BATCH_TEXT_CHARS, so that a
+    # batch of long posts holds no more memory than one of short posts.
+    chars: int = 0
 
     def line(self, index: int) -> int | None:
         return self.lines[index] if self.lines is not None else None
@@ -346,8 +353,10 @@ def store_batch(
 def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
     """The writer process: classify and store each batch until the None that ends the crawl.
 
-    A batch the database cannot take at all goes to the unsaved file and the next batch tries
-    again: an outage costs the batches during it, and the run reports the first error.
+    A spec without a run (run_id PENDING_RUN: an import starts its writers while it opens the
+    database) is completed by a ("run", run_id, unsaved_path) message; the classifier is built
+    meanwhile. A batch the database cannot take at all goes to the unsaved file and the next
+    batch tries again: an outage costs the batches during it, and the run reports the first error.
     """
     # Imported here, in the writer process only: the crawling process never loads the models.
     from classifiers import PostClassifier
@@ -359,8 +368,6 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
     unsaved = 0
     ready = False
     try:
-        # The crawling process has already brought the schema up to date (and imported Alembic).
-        engine = make_engine(spec.database_url)
         classifier = PostClassifier(
             lexicon_paths=list(spec.lexicon_paths) or None,
             languages=list(spec.languages),
@@ -370,12 +377,24 @@ def serve(spec: StoreSpec, inbox: Connection, outbox: Connection) -> None:
             designations=spec.designations,
         )
         release_shared_model()  # the identifier keeps what it needs
-        writer = PostWriter(engine, spec.run_id, spec.keep_text)
         versions = classifier.versions
         outbox.send(("versions", versions))
-        ready = True
     except Exception as exc:  # reported by the pipeline; every batch then goes to the file
         error = describe_error(exc)
+    if spec.run_id == PENDING_RUN:
+        message = inbox.recv()
+        if message is None:  # the import stopped before it began (a config error)
+            outbox.send(("done", error, unsaved))
+            return
+        _, run_id, unsaved_path = message
+        spec = dataclasses.replace(spec, run_id=run_id, unsaved_path=Path(unsaved_path))
+    if error is None:
+        try:
+            # The crawling process has already brought the schema up to date (and imported Alembic).
+            writer = PostWriter(make_engine(spec.database_url), spec.run_id, spec.keep_text)
+            ready = True
+        except Exception as exc:
+            error = describe_error(exc)
     while (message := inbox.recv()) is not None:
         # A plain list from a crawl. (Not isinstance(Batch): this module runs as __main__ here,
         # and pickle brings Batch from crawler.storing.)
@@ -406,8 +425,25 @@ def main() -> None:
     serve(inbox.recv(), inbox, outbox)
 
 
+# A batch's text budget: 2,000 posts of 1,000 characters. With 8 batches queued per writer,
+# two writers hold at most ~64 M characters whatever the posts' length.
+BATCH_TEXT_CHARS = 2_000_000
+
+
+def _text_size(item: PostItem) -> int:
+    text, extra = item.text, item.extra_text
+    return (len(text) if isinstance(text, str) else 0) + (
+        len(extra) if isinstance(extra, str) else 0
+    )
+
+
+def _full(batch: Batch, size: int) -> bool:
+    return len(batch.items) >= size or batch.chars >= BATCH_TEXT_CHARS
+
+
 def _add(batch: Batch, item: PostItem, line: int | None) -> None:
     batch.items.append(item)
+    batch.chars += _text_size(item)
     if line is not None and batch.lines is None:
         batch.lines = [None] * (len(batch.items) - 1)
     if batch.lines is not None:
@@ -475,10 +511,24 @@ class BackgroundStore:
             if message[0] == "done":
                 return
 
+    def abort(self) -> None:
+        """End a writer that holds nothing: it was never given a run or a post."""
+        self._process.kill()
+        self._process.wait(timeout=60)
+        self._queue.put(None)  # ends the feeder
+        self._feeder.join(timeout=30)
+        self._to.close()
+        self._from.close()
+
+    def begin(self, run_id: int, unsaved_path: Path) -> None:
+        """Give a writer started with a PENDING_RUN spec its run; call before submit()."""
+        self.spec = dataclasses.replace(self.spec, run_id=run_id, unsaved_path=unsaved_path)
+        self._queue.put(("run", run_id, str(unsaved_path)))
+
     def submit(self, item: PostItem, line: int | None = None) -> None:
         """Queue `item` (from `line` of an imported file, if it came from one)."""
         _add(self._pending, item, line)
-        if len(self._pending.items) >= self._batch_size:
+        if _full(self._pending, self._batch_size):
             self._queue.put(_message(self._pending))
             self._pending = Batch([])
 
@@ -541,10 +591,17 @@ class StorePool:
         self._batch_size = batch_size
         self._pending = Batch([])
         self._next = 0
+        self.closed = False
+
+    def begin(self, run_id: int, unsaved_path: Path) -> None:
+        """The run of writers started early (see BackgroundStore.begin)."""
+        self.spec = dataclasses.replace(self.spec, run_id=run_id, unsaved_path=unsaved_path)
+        for store in self._stores:
+            store.begin(run_id, unsaved_path)
 
     def submit(self, item: PostItem, line: int | None = None) -> None:
         _add(self._pending, item, line)
-        if len(self._pending.items) >= self._batch_size:
+        if _full(self._pending, self._batch_size):
             store = self._stores[self._next % len(self._stores)]
             self._next += 1
             store._queue.put(_message(self._pending))
@@ -556,7 +613,14 @@ class StorePool:
             totals.add(store.poll())
         return totals
 
+    def abort(self) -> None:
+        """Stop writers that were never given a run (the import stopped before it began)."""
+        self.closed = True
+        for store in self._stores:
+            store.abort()
+
     def close(self) -> BatchResult:
+        self.closed = True
         if self._pending.items:
             self._stores[0]._queue.put(_message(self._pending))
             self._pending = Batch([])

@@ -22,7 +22,17 @@ from classifiers import PostClassifier
 from crawler.config import load_config
 from crawler.importer import ImportResult, UnsavedMapper, import_file, mapped_items
 from crawler.items import PostItem
-from crawler.storing import BackgroundStore, Batch, StoreSpec, append_unsaved, serve, store_batch
+from crawler.storing import (
+    BATCH_TEXT_CHARS,
+    BackgroundStore,
+    Batch,
+    StoreSpec,
+    _add,
+    _full,
+    append_unsaved,
+    serve,
+    store_batch,
+)
 from storage.engine import open_database
 from storage.models import Post, QuarantinedRow, Tag
 from storage.records import PostRecord
@@ -287,6 +297,21 @@ def serve_in_process(
     return messages
 
 
+def test_a_batch_is_full_at_its_size_or_its_text_budget() -> None:
+    """Long posts make short batches: memory per batch is bounded by text, not by count."""
+    long_post = dataclasses.replace(items(1)[0], text="я" * (BATCH_TEXT_CHARS // 4))
+    batch = Batch([])
+    for n in range(3):
+        _add(batch, dataclasses.replace(long_post, post_id=str(n)), line=n + 1)
+    assert not _full(batch, 2000) and batch.chars == 3 * (BATCH_TEXT_CHARS // 4)
+    _add(batch, dataclasses.replace(long_post, post_id="3", extra_text="ab"), line=4)
+    assert _full(batch, 2000) and batch.lines == [1, 2, 3, 4]
+    short = Batch([])
+    for item in items(5):
+        _add(short, item, None)
+    assert not _full(short, 6) and _full(short, 5)
+
+
 @pytest.mark.e2e
 def test_batches_are_classified_and_stored(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'w.db'}"
@@ -351,3 +376,19 @@ def test_the_writer_counts_by_the_projects_designation_choice(
     assert from_writer.recv()[1].flagged == int(flagged)
     with engine.connect() as conn:
         assert conn.execute(select(Post.flagged)).scalar_one() is flagged
+
+
+def test_a_post_item_crosses_the_pipe_with_every_field() -> None:
+    """PostItem pickles as a tuple of its fields (fast); none may be lost on the way."""
+    import pickle
+
+    full = PostItem(
+        "vk", "s", "club1", "-1_9", datetime(2025, 3, 1, 12, tzinfo=UTC), "text", url="u",
+        author="a" * 32, extra_text="x", is_repost=True, is_pinned=True, views=1, likes=2,
+        reposts=3, comments=4, attachments=("photo",), edited=True, forwarded_from="chan",
+        is_promo=False,
+    )  # fmt: skip
+    bare = PostItem("ok", "t", "g", "1", datetime(2024, 1, 1, tzinfo=UTC), "")
+    for f in dataclasses.fields(PostItem):  # every field differs from its default
+        assert getattr(full, f.name) != getattr(bare, f.name), f.name
+    assert pickle.loads(pickle.dumps(full)) == full
