@@ -9,7 +9,11 @@ Routes (every one but /login and /static needs a signed-in account):
     POST /item/{id}/label      store my labels, then the next item
     POST /item/{id}/skip       give it back (not offered to me again), then the next item
     POST /item/{id}/reveal     record that the text was revealed (the audit trail)
-    GET  /lead                 leads and admins: progress per stratum
+    GET  /item/{id}/change     back to an item I labelled in this session: my labels, to change
+    POST /item/{id}/change     store the changed labels (audited with old and new value)
+    GET  /break                a calm page for a break (ends the open text's exposure)
+    GET  /settings, POST /settings   my blur preference; the wellbeing limits
+    GET  /lead                 leads and admins: progress per stratum, exposure per reviewer
     GET  /lead/disputes        leads: items whose two reviewers disagree, to adjudicate
     GET  /lead/adjudicate/{id} leads: an item's labels side by side
     POST /lead/adjudicate/{id} leads: store the decision (it wins), then the next dispute
@@ -19,10 +23,16 @@ Routes (every one but /login and /static needs a signed-in account):
 
 Every POST carries the session's CSRF token (the login form a token of its own, paired with a
 cookie) and is refused without it. Handlers run in a worker thread: the database calls block.
+
+The next item is not prefetched: knowing it means claiming it (a second lease, holding a slot
+of a K-reviewer item another reviewer could take), its GET is audited as a view, and its page is
+never cached (no-store). Static files carry a content hash in their address and are cached for
+good instead, so the next item costs one request for its HTML and nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,10 +53,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from classifiers.base import TOPICS
-from review import auth, leads, queue
+from review import auth, items, leads, queue
 from review.auth import Role, SessionInfo
 from review.items import TOPIC_NAMES, load_item
 from review.security import SecurityHeaders
+from review.wellbeing import (
+    EventCache,
+    Exposure,
+    Limits,
+    exposure,
+    exposure_by_user,
+    minutes,
+    window,
+)
 from storage import audit
 from storage.engine import utc_now
 from storage.models import ReviewLease, ReviewUser
@@ -57,6 +76,8 @@ __all__ = ["COOKIE", "LOGIN_COOKIE", "AppSettings", "create_app"]
 HERE = Path(__file__).resolve().parent
 COOKIE = "vemeter_review_session"
 LOGIN_COOKIE = "vemeter_review_login"
+# A reviewer's own choice to see texts unblurred ("off") or blurred ("on"); unset: Limits.blur.
+BLUR_COOKIE = "vemeter_review_blur"
 MAX_FORM_BYTES = 64 * 1024
 MAX_NOTE = 2000
 # Fixed notices the queue page may show (?m=KEY): the page never echoes text from the URL.
@@ -64,7 +85,14 @@ NOTICES = {
     "empty": "Nothing is waiting for you in this sample: every item has its reviewers.",
     "lost": "Your lease on that item ran out and it went back to the queue; nothing was stored.",
     "again": "You labelled that item already; your first labels stand.",
+    "changed": "Your changed labels are stored.",
+    "unchanged": "Nothing was changed.",
+    "settings": "Your settings are stored.",
 }
+OWN_ITEM = (
+    "You labelled this item as one of its reviewers: another lead adjudicates it. (A team with "
+    "a single lead sets review.app.adjudicate_own_items: true in the project config.)"
+)
 LEAD_NOTICES = {
     "done": "No disputed item is left to adjudicate in this sample.",
     "saved": "Decision stored.",
@@ -84,6 +112,11 @@ class AppSettings:
     # Adjudication shows "Reviewer A / B" unless this is set (a lead who sees names may lean
     # towards the more senior reviewer).
     show_reviewer_names: bool = False
+    # A lead may adjudicate an item they labelled as a reviewer only when this is set (a team
+    # with a single lead); otherwise another lead decides it.
+    adjudicate_own_items: bool = False
+    limits: Limits = field(default_factory=Limits)  # break reminder, daily cap, blur default
+    events: EventCache = field(default_factory=EventCache, init=False)  # for exposure
     templates: Environment = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +125,14 @@ class AppSettings:
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
         )
+        # /static/NAME?v=HASH: the address changes with the file, so browsers may keep it.
+        versions = {
+            f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12]
+            for f in (HERE / "static").iterdir()
+            if f.is_file()
+        }
+        self.templates.globals["static"] = lambda name: f"/static/{name}?v={versions[name]}"
+        self.templates.globals["minutes"] = minutes
 
 
 @dataclass
@@ -173,7 +214,9 @@ def requires(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Re
         async def endpoint(request: Request) -> Response:
             settings = _settings(request)
             token = request.cookies.get(COOKIE)
-            session = await run_in_threadpool(auth.session_for, settings.engine, token)
+            session = await run_in_threadpool(
+                auth.session_for, settings.engine, token, settings.clock()
+            )
             form: dict[str, str] = {}
             if request.method == "POST":
                 form = await _read_form(request)
@@ -218,7 +261,7 @@ def _login_page(settings: AppSettings, status: int = 200, message: str | None = 
 async def login_page(request: Request) -> Response:
     settings = _settings(request)
     session = await run_in_threadpool(
-        auth.session_for, settings.engine, request.cookies.get(COOKIE)
+        auth.session_for, settings.engine, request.cookies.get(COOKIE), settings.clock()
     )
     if session is not None:
         return RedirectResponse("/", status_code=303)
@@ -247,11 +290,13 @@ def _login(settings: AppSettings, name: str, password: str, address: str) -> Res
     auth.record_attempt(engine, name, address, ok=user is not None)
     if user is None:
         audit.record(
-            engine, "login_failed", user=None, detail={"name": name[:64], "address": address}
-        )
+            engine, "login_failed", user=None, detail={"name": name[:64], "address": address},
+            at=settings.clock(),
+        )  # fmt: skip
         return _login_page(settings, 401, "Wrong name or password.")
-    audit.record(engine, "login", user=user.name, detail={"address": address})
-    token = auth.start_session(engine, user)
+    audit.record(engine, "login", user=user.name, detail={"address": address},
+                 at=settings.clock())  # fmt: skip
+    token = auth.start_session(engine, user, settings.clock())
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -268,7 +313,7 @@ def _login(settings: AppSettings, name: str, password: str, address: str) -> Res
 @requires(Role.reviewer)
 def logout(ctx: Ctx) -> Response:
     auth.end_session(ctx.engine, ctx.request.cookies.get(COOKIE))
-    audit.record(ctx.engine, "logout", user=ctx.session.user.name)
+    audit.record(ctx.engine, "logout", user=ctx.session.user.name, at=ctx.settings.clock())
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -283,6 +328,40 @@ def _sample(ctx: Ctx) -> int | None:
     return queue.current_sample(ctx.engine)
 
 
+@dataclass(frozen=True)
+class Wellbeing:
+    """A reviewer's exposure now and the items they labelled in this sign-in session."""
+
+    exposure: Exposure
+    labelled: list[int]  # in the order first labelled in this session
+
+    def before(self, item_id: int | None) -> int | None:
+        """The item labelled before `item_id` in this session (None: the last one labelled)."""
+        if item_id is None:
+            return self.labelled[-1] if self.labelled else None
+        at = self.labelled.index(item_id) if item_id in self.labelled else 0
+        return self.labelled[at - 1] if at > 0 else None
+
+
+def _wellbeing(ctx: Ctx) -> Wellbeing:
+    now, limits, started = ctx.settings.clock(), ctx.settings.limits, ctx.session.started
+    since = window(now, limits, started)
+    events = ctx.settings.events.events(ctx.engine, ctx.session.user.name, since)
+    labelled: list[int] = []
+    for e in events:
+        in_session = started is None or e.at >= started
+        if e.action == "label" and e.item_id is not None and in_session:
+            labelled.append(e.item_id)
+    labelled = list(dict.fromkeys(labelled))  # first labelled first, each once
+    return Wellbeing(exposure(events, now, limits, started), labelled)
+
+
+def _blurred(ctx: Ctx) -> bool:
+    """Whether this reviewer sees texts blurred until revealed."""
+    choice = ctx.request.cookies.get(BLUR_COOKIE)
+    return ctx.settings.limits.blur if choice not in ("on", "off") else choice == "on"
+
+
 @requires(Role.reviewer)
 def home(ctx: Ctx) -> Response:
     sample_id = _sample(ctx)
@@ -292,10 +371,16 @@ def home(ctx: Ctx) -> Response:
         else None
     )
     notice = NOTICES.get(ctx.request.query_params.get("m", ""))
-    return render(ctx.settings, "queue.html", 200, ctx.session, status=status, notice=notice)
+    well = _wellbeing(ctx)
+    return render(ctx.settings, "queue.html", 200, ctx.session, status=status, notice=notice,
+                  exposure=well.exposure, back=well.before(None))  # fmt: skip
 
 
 def _next(ctx: Ctx) -> Response:
+    well = _wellbeing(ctx)
+    if well.exposure.capped:
+        # No lease is taken: the item stays in the queue for others.
+        return render(ctx.settings, "cap.html", 200, ctx.session, exposure=well.exposure)
     sample_id = _sample(ctx)
     item_id = (
         queue.claim_next(
@@ -330,21 +415,38 @@ def item_page(ctx: Ctx) -> Response:
             "Take the next item from the queue.",
             ctx.session,
         )
+    return _item(ctx, item_id, "item")
+
+
+def _item(
+    ctx: Ctx, item_id: int, page: str, given: dict[str, str] | None = None, note: str = ""
+) -> Response:
+    """The item page; `page` "change" is an item labelled before, with `given` labels."""
     item = load_item(ctx.engine, item_id)
     if item is None:
         return _error(ctx.settings, 404, "No such item.", ctx.session)
-    audit.record(ctx.engine, "view", user=ctx.session.user.name, item_id=item_id,
-                 detail={"page": "item"})  # fmt: skip
+    blurred = _blurred(ctx)
+    detail: dict[str, Any] = {"page": page}
+    if not blurred and item.has_text:
+        detail["shown"] = True  # the text is on screen from now on (the exposure counts it)
+    _view(ctx, page, item_id, detail)
+    well = _wellbeing(ctx)
     return render(
         ctx.settings,
         "item.html",
         200,
         ctx.session,
         item=item,
+        page=page,
+        blurred=blurred,
+        given=given or {},
+        note=note,
         topics=[(t, TOPIC_NAMES[t]) for t in TOPICS],
         topic_names=TOPIC_NAMES,
         labels=queue.LABELS,
         max_note=MAX_NOTE,
+        exposure=well.exposure,
+        back=well.before(item_id if page == "change" else None),
     )
 
 
@@ -388,7 +490,8 @@ def reveal_item(ctx: Ctx) -> Response:
     page = ctx.form.get("page", "item")
     audit.record(
         ctx.engine, "reveal", user=ctx.session.user.name, item_id=item_id,
-        detail={"page": page if page in ("item", "adjudicate") else "item"},
+        detail={"page": page if page in ("item", "adjudicate", "change") else "item"},
+        at=ctx.settings.clock(),
     )  # fmt: skip
     return Response(status_code=204)
 
@@ -398,6 +501,89 @@ def skip_item(ctx: Ctx) -> Response:
     item_id = int(ctx.request.path_params["item_id"])
     queue.skip(ctx.engine, ctx.session.user, item_id, ctx.settings.clock())
     return _next(ctx)
+
+
+def _changeable(ctx: Ctx, item_id: int) -> Response | None:
+    """None when the reviewer may change their labels of the item; else the page saying why."""
+    if item_id not in _wellbeing(ctx).labelled:
+        return _error(
+            ctx.settings,
+            403,
+            "You can go back only to items you labelled since you signed in.",
+            ctx.session,
+        )
+    return None
+
+
+@requires(Role.reviewer)
+def change_page(ctx: Ctx) -> Response:
+    item_id = int(ctx.request.path_params["item_id"])
+    refused = _changeable(ctx, item_id)
+    if refused is not None:
+        return refused
+    given, note = items.own_labels(ctx.engine, ctx.session.user, item_id)
+    return _item(ctx, item_id, "change", given, note or "")
+
+
+@requires(Role.reviewer)
+def change_item(ctx: Ctx) -> Response:
+    item_id = int(ctx.request.path_params["item_id"])
+    refused = _changeable(ctx, item_id)
+    if refused is not None:
+        return refused
+    try:
+        labels = _labels_from(ctx.form)
+    except ValueError as exc:
+        return _error(ctx.settings, 400, str(exc), ctx.session)
+    note = ctx.form.get("note", "").strip()[:MAX_NOTE] or None
+    now = ctx.settings.clock()
+    try:
+        changed = items.relabel(ctx.engine, ctx.session.user, item_id, labels, note, now)
+    except items.Decided:
+        return _error(
+            ctx.settings, 409, "A lead has decided this item already: your labels stay as they "
+            "were.", ctx.session,
+        )  # fmt: skip
+    except items.NotLabelled:
+        return _error(ctx.settings, 404, "You have no labels on this item.", ctx.session)
+    held = items.live_lease(ctx.engine, ctx.session.user, now)
+    if held is not None:  # back to the item the reviewer was on
+        return RedirectResponse(f"/item/{held}", status_code=303)
+    return RedirectResponse(f"/?m={'changed' if changed else 'unchanged'}", status_code=303)
+
+
+@requires(Role.reviewer)
+def break_page(ctx: Ctx) -> Response:
+    _view(ctx, "break")  # ends the exposure of a text left open
+    well = _wellbeing(ctx)
+    lease_minutes = int(ctx.settings.lease_time.total_seconds() // 60)
+    return render(ctx.settings, "break.html", 200, ctx.session, exposure=well.exposure,
+                  lease_minutes=lease_minutes)  # fmt: skip
+
+
+@requires(Role.reviewer)
+def settings_page(ctx: Ctx) -> Response:
+    notice = NOTICES.get(ctx.request.query_params.get("m", ""))
+    return render(ctx.settings, "settings.html", 200, ctx.session, blurred=_blurred(ctx),
+                  limits=ctx.settings.limits, notice=notice,
+                  exposure=_wellbeing(ctx).exposure)  # fmt: skip
+
+
+@requires(Role.reviewer)
+def save_settings(ctx: Ctx) -> Response:
+    choice = ctx.form.get("blur", "")
+    if choice not in ("on", "off"):
+        return _error(
+            ctx.settings, 400, "Choose whether texts are blurred: on or off.", ctx.session
+        )
+    old = "on" if _blurred(ctx) else "off"
+    if choice != old:
+        audit.record(ctx.engine, "setting", user=ctx.session.user.name,
+                     detail={"blur": {"old": old, "new": choice}}, at=ctx.settings.clock())  # fmt: skip
+    response = RedirectResponse("/settings?m=settings", status_code=303)
+    response.set_cookie(BLUR_COOKIE, choice, max_age=400 * 24 * 3600, httponly=True,
+                        samesite="strict", secure=ctx.settings.secure_cookies, path="/")  # fmt: skip
+    return response
 
 
 # --- leads and admins ----------------------------------------------------------------------
@@ -427,21 +613,32 @@ def lead_page(ctx: Ctx) -> Response:
         }
         for s in strata
     ]
+    limits = ctx.settings.limits
     return render(
-        ctx.settings, "lead.html", 200, ctx.session, sample_id=sample_id, rows=rows, leased=leased
-    )
+        ctx.settings, "lead.html", 200, ctx.session, sample_id=sample_id, rows=rows,
+        leased=leased, limits=limits,
+        exposures=exposure_by_user(ctx.engine, ctx.settings.clock(), limits),
+    )  # fmt: skip
 
 
-def _view(ctx: Ctx, page: str, item_id: int | None = None) -> None:
+def _view(
+    ctx: Ctx, page: str, item_id: int | None = None, detail: dict[str, Any] | None = None
+) -> None:
     audit.record(
-        ctx.engine, "view", user=ctx.session.user.name, item_id=item_id, detail={"page": page}
-    )
+        ctx.engine, "view", user=ctx.session.user.name, item_id=item_id,
+        detail=detail or {"page": page}, at=ctx.settings.clock(),
+    )  # fmt: skip
 
 
 @requires(Role.lead)
 def disputes_page(ctx: Ctx) -> Response:
     sample_id = _sample(ctx)
     found = leads.disputes(ctx.engine, sample_id) if sample_id is not None else []
+    own = (
+        set()
+        if ctx.settings.adjudicate_own_items
+        else leads.labelled_by(ctx.engine, [d.item_id for d in found], ctx.session.user.name)
+    )
     _view(ctx, "disputes")
     return render(
         ctx.settings,
@@ -450,6 +647,7 @@ def disputes_page(ctx: Ctx) -> Response:
         ctx.session,
         sample_id=sample_id,
         disputes=found,
+        own=own,
         topic_name=leads.topic_name,
         notice=LEAD_NOTICES.get(ctx.request.query_params.get("m", "")),
     )
@@ -469,6 +667,9 @@ def _adjudication(ctx: Ctx) -> tuple[int, int, leads.AdjudicationView] | Respons
         return _error(
             ctx.settings, 404, "This item has no two reviewers' labels to adjudicate.", ctx.session
         )
+    lead = ctx.session.user.name
+    if not ctx.settings.adjudicate_own_items and leads.labelled_by(ctx.engine, [item_id], lead):
+        return _error(ctx.settings, 403, OWN_ITEM, ctx.session)
     return sample_id, item_id, view
 
 
@@ -481,13 +682,16 @@ def adjudicate_page(ctx: Ctx) -> Response:
     item = load_item(ctx.engine, item_id)
     if item is None:
         return _error(ctx.settings, 404, "No such item.", ctx.session)
-    _view(ctx, "adjudicate", item_id)
+    _view(ctx, "adjudicate", item_id,
+          {"page": "adjudicate", "shown": True} if not _blurred(ctx) and item.has_text else None)  # fmt: skip
     return render(
         ctx.settings,
         "adjudicate.html",
         200,
         ctx.session,
         item=item,
+        blurred=_blurred(ctx),
+        exposure=_wellbeing(ctx).exposure,
         view=view,
         topic_names=TOPIC_NAMES,
         labels=queue.LABELS,
@@ -521,8 +725,16 @@ def adjudicate_item(ctx: Ctx) -> Response:
     if not decisions:
         return _error(ctx.settings, 400, "Nothing was decided.", ctx.session)
     note = ctx.form.get("note", "").strip()[:MAX_NOTE] or None
-    leads.adjudicate(ctx.engine, ctx.session.user, item_id, decisions, note, ctx.settings.clock())
+    allow_own = ctx.settings.adjudicate_own_items
+    try:
+        leads.adjudicate(ctx.engine, ctx.session.user, item_id, decisions, note,
+                         ctx.settings.clock(), allow_own=allow_own)  # fmt: skip
+    except leads.OwnItem:
+        return _error(ctx.settings, 403, OWN_ITEM, ctx.session)
     left = [d.item_id for d in leads.disputes(ctx.engine, sample_id) if d.item_id != item_id]
+    if not allow_own:
+        mine = leads.labelled_by(ctx.engine, left, ctx.session.user.name)
+        left = [i for i in left if i not in mine]
     if left:
         return RedirectResponse(f"/lead/adjudicate/{left[0]}", status_code=303)
     return RedirectResponse("/lead/disputes?m=done", status_code=303)
@@ -566,6 +778,7 @@ def export_labels(ctx: Ctx) -> Response:
         "export",
         user=ctx.session.user.name,
         detail={"sample": sample_id, "what": "adjudications", "rows": rows},
+        at=ctx.settings.clock(),
     )
     return Response(
         body,
@@ -606,6 +819,11 @@ ROUTES = [
     Route("/item/{item_id:int}/label", label_item, methods=["POST"]),
     Route("/item/{item_id:int}/skip", skip_item, methods=["POST"]),
     Route("/item/{item_id:int}/reveal", reveal_item, methods=["POST"]),
+    Route("/item/{item_id:int}/change", change_page, methods=["GET"]),
+    Route("/item/{item_id:int}/change", change_item, methods=["POST"]),
+    Route("/break", break_page, methods=["GET"]),
+    Route("/settings", settings_page, methods=["GET"]),
+    Route("/settings", save_settings, methods=["POST"]),
     Route("/lead", lead_page, methods=["GET"]),
     Route("/lead/disputes", disputes_page, methods=["GET"]),
     Route("/lead/adjudicate/{item_id:int}", adjudicate_page, methods=["GET"]),

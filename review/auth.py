@@ -90,6 +90,7 @@ class User:
 class SessionInfo:
     user: User
     csrf: str
+    started: datetime | None = None  # when the sign-in began (naive UTC)
 
 
 def new_token() -> str:
@@ -189,10 +190,10 @@ def verify_login(engine: Engine, name: str, password: str) -> User | None:
     return User(int(row.id), str(row.name), Role[str(row.role)])
 
 
-def start_session(engine: Engine, user: User) -> str:
+def start_session(engine: Engine, user: User, now: datetime | None = None) -> str:
     """A new session for `user`; returns the cookie's token (only its digest is stored)."""
     token = new_token()
-    now = utc_now()
+    now = utc_naive(now) if now is not None else utc_now()
     with engine.begin() as conn:
         # Sessions of anyone that ended are cleared here, so the table stays small.
         conn.execute(delete(ReviewSession).where(ReviewSession.expires_at <= now))
@@ -209,11 +210,13 @@ def start_session(engine: Engine, user: User) -> str:
     return token
 
 
-def session_for(engine: Engine, token: str | None) -> SessionInfo | None:
+def session_for(
+    engine: Engine, token: str | None, now: datetime | None = None
+) -> SessionInfo | None:
     """The live session of a cookie token, its idle expiry moved on; None if there is none."""
     if not token or len(token) > 128:
         return None
-    now = utc_now()
+    now = utc_naive(now) if now is not None else utc_now()
     key = _digest(token)
     with engine.connect() as conn:
         row = conn.execute(
@@ -240,7 +243,11 @@ def session_for(engine: Engine, token: str | None) -> SessionInfo | None:
                 .where(ReviewSession.id == key)
                 .values(seen_at=now, expires_at=expires)
             )
-    return SessionInfo(User(int(row.id), str(row.name), Role[str(row.role)]), str(row.csrf))
+    return SessionInfo(
+        User(int(row.id), str(row.name), Role[str(row.role)]),
+        str(row.csrf),
+        utc_naive(row.created_at),
+    )
 
 
 def end_session(engine: Engine, token: str | None) -> None:

@@ -4,21 +4,24 @@ A double-labelled item is disputed on a topic when its two reviewers gave it dif
 there ("unsure" differs from "yes" too, as `storage.review.resolve` counts it) and no lead has
 decided that topic yet. A lead's decision is stored in review_labels with adjudication = true
 under the lead's name; `resolve` lets it win over the reviewers' labels. Every decision is
-audited with the value it replaced.
+audited with the value it replaced. A lead does not adjudicate an item they labelled as one of
+its reviewers (`OwnItem`), unless the app allows it (a team with a single lead).
 """
 
 from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, exists, select
 
 from analysis.agreement_extra import PairAgreement, pair_agreement
 from classifiers.base import TOPICS
+from crawler.errors import VemeterError
 from review.auth import User
 from review.items import TOPIC_NAMES
 from review.queue import LABELS, write_transaction
@@ -34,6 +37,7 @@ __all__ = [
     "AdjudicationView",
     "AgreementRow",
     "Dispute",
+    "OwnItem",
     "TopicRow",
     "adjudicate",
     "adjudication_view",
@@ -41,12 +45,17 @@ __all__ = [
     "agreement_by_topic",
     "disputes",
     "export_adjudications",
+    "labelled_by",
     "topic_name",
 ]
 
 ALL_TOPICS = (ANY_TOPIC, *TOPICS)
 # The sheet `vemeter review import --adjudicate` reads back.
 EXPORT_COLUMNS = ("item_id", "reviewer", "label", "topic", "note")
+
+
+class OwnItem(VemeterError):
+    """The lead labelled this item as one of its reviewers: another lead adjudicates it."""
 
 
 def topic_name(topic: str) -> str:
@@ -173,6 +182,32 @@ def adjudication_view(
     )
 
 
+def _own(item_id: int, name: str) -> Any:
+    return exists().where(
+        ReviewLabel.item_id == item_id,
+        ReviewLabel.reviewer == name,
+        ReviewLabel.adjudication.is_(False),
+    )
+
+
+def labelled_by(engine: Engine, item_ids: Iterable[int], name: str) -> set[int]:
+    """Which of the items `name` labelled as a reviewer."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return set()
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(ReviewLabel.item_id)
+            .distinct()
+            .where(
+                ReviewLabel.item_id.in_(ids),
+                ReviewLabel.reviewer == name,
+                ReviewLabel.adjudication.is_(False),
+            )
+        ).scalars()
+        return {int(i) for i in found}
+
+
 def adjudicate(
     engine: Engine,
     lead: User,
@@ -180,9 +215,13 @@ def adjudicate(
     decisions: Mapping[str, str],
     note: str | None,
     now: datetime,
+    *,
+    allow_own: bool = False,
 ) -> int:
     """Store a lead's decisions (topic -> yes/no/unsure) as adjudication labels, audit each with
-    the value it replaces, and settle the item; all in one transaction. Returns how many."""
+    the value it replaces, and settle the item; all in one transaction. Returns how many.
+
+    OwnItem when the lead labelled the item as a reviewer, unless `allow_own`."""
     if not decisions:
         return 0
     for topic, label in decisions.items():
@@ -199,6 +238,10 @@ def adjudicate(
     with write_transaction(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(select(ReviewItem.id).where(ReviewItem.id == item_id).with_for_update())
+        if not allow_own and conn.execute(select(_own(item_id, lead.name))).scalar():
+            raise OwnItem(
+                f"{lead.name} labelled item {item_id} as a reviewer: another lead adjudicates it"
+            )
         old = {
             str(t): str(label)
             for t, label in conn.execute(

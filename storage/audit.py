@@ -49,6 +49,8 @@ ACTIONS = (
     "skip",
     "adjudication",
     "export",
+    "import",  # `vemeter review import`: a sheet of labels stored from the command line
+    "setting",  # a reviewer's own preference changed (blur), with old and new value
 )
 # pg_advisory_xact_lock key of the audit chain's tail (any constant; "vemeter audit").
 _PG_LOCK = 0x76656D6175646974

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -38,6 +39,22 @@ def _open(config: Path) -> tuple[ProjectConfig, Any]:
 
     cfg = load_config(config)
     return cfg, open_database(cfg.database_url)
+
+
+def _audit(engine: Any, action: str, detail: dict[str, Any]) -> None:
+    """Record a command that moved labels or texts in the review app's audit trail: no app
+    account runs it, so the row names the command line and the system user."""
+    import getpass
+
+    from storage import audit
+
+    try:
+        who = getpass.getuser()[:64]
+    except (OSError, KeyError):  # no user name in this environment (some containers)
+        who = "unknown"
+    audit.record(
+        engine, action, user=None, detail={"via": "command line", "os_user": who, **detail}
+    )
 
 
 def _warn_text(cfg: ProjectConfig, missing: int, sampled: int = 0) -> None:
@@ -134,6 +151,8 @@ def export(
     cfg, engine = _open(config)
     info = sample_info(engine, sample_id)
     rows = export_rows(engine, info.id, blind=blind)
+    _audit(engine, "export", {"sample": info.id, "what": "sheet", "rows": len(rows),
+                              "with_text": sum(1 for r in rows if r.get("text")), "blind": blind})  # fmt: skip
     engine.dispose()
     columns = [c for c in EXPORT_COLUMNS if not (blind and c in BLIND_HIDDEN)]
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -174,6 +193,12 @@ def import_labels(
     _, engine = _open(config)
     read = read_labels(engine, file, default_reviewer=reviewer)
     stored = store_labels(engine, read.rows, adjudication=adjudicate)
+    _audit(
+        engine, "import",
+        {"file": file.name, "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+         "stored": stored, "bad": len(read.bad), "adjudication": adjudicate,
+         "reviewers": sorted({r.reviewer for r in read.rows})[:50]},
+    )  # fmt: skip
     engine.dispose()
     for line, problem in read.bad:
         err.print(f"{file}: line {line}: {problem}", highlight=False, markup=False)
@@ -300,10 +325,23 @@ def serve(
     import uvicorn
 
     from review.app import AppSettings, create_app
+    from review.wellbeing import Limits
 
-    _, engine = _open(config)
+    cfg, engine = _open(config)
     hosts = sorted({host, "127.0.0.1", "localhost", "::1"})
-    app = create_app(AppSettings(engine=engine, sample_id=sample_id, allowed_hosts=hosts))
+    app_cfg = cfg.review.app
+    limits = Limits(
+        break_minutes=app_cfg.break_minutes, pause_minutes=app_cfg.pause_minutes,
+        daily_cap_minutes=app_cfg.daily_cap_minutes, blur=app_cfg.blur,
+        timezone=app_cfg.timezone,
+    )  # fmt: skip
+    app = create_app(
+        AppSettings(
+            engine=engine, sample_id=sample_id, allowed_hosts=hosts, limits=limits,
+            show_reviewer_names=app_cfg.show_reviewer_names,
+            adjudicate_own_items=app_cfg.adjudicate_own_items,
+        )
+    )  # fmt: skip
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(
             f"Warning: listening on {host}: the app speaks plain HTTP; put it behind a TLS proxy "

@@ -1,4 +1,5 @@
-// vemeter review: reveal, copy the original address, and keys for every decision.
+// vemeter review: reveal, copy the original address, and keys for every decision
+// (1 2 3 label, N save and next, S skip, R reveal, B back to the item labelled before).
 // Served from the app itself (the Content-Security-Policy allows no inline script).
 (function () {
   "use strict";
@@ -70,6 +71,10 @@
       }
     } else if (key === "s") {
       if (submit("skip-form")) event.preventDefault();
+    } else if (key === "b") {
+      // Back to the item labelled before, to change its labels.
+      var back = document.getElementById("back-link");
+      if (back) { event.preventDefault(); window.location.assign(back.href); }
     } else if (key === "r") {
       reveal();
       event.preventDefault();

@@ -55,11 +55,11 @@ FIRST_TEXT = (
 
 
 @contextlib.contextmanager
-def serving(engine: Engine) -> Iterator[str]:
-    """The app on 127.0.0.1 (a free port) over `engine`; yields its base address."""
+def serving(engine: Engine, settings: AppSettings | None = None) -> Iterator[str]:
+    """The app on 127.0.0.1 (a free port) over `engine` (or `settings`); yields its address."""
     import uvicorn
 
-    app = create_app(AppSettings(engine=engine))
+    app = create_app(settings or AppSettings(engine=engine))
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", lifespan="off", server_header=False)
     )
