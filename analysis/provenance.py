@@ -11,9 +11,12 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, select
 
 from storage.engine import utc_naive
+from storage.gaps import list_gaps
 from storage.models import CrawlRun, RunTarget
 
-__all__ = ["Coverage", "Provenance", "crawl_coverage", "latest_targets", "provenance"]
+__all__ = [
+    "Coverage", "Provenance", "crawl_coverage", "latest_targets", "provenance", "schedule_gaps",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,9 @@ class Coverage:
     by_status: dict[str, int]
     # "platform/source/target: status (reason)" for every target whose latest status is not ok.
     problems: list[str]
+    # Scheduled periods that did not run on time (the gap ledger, storage.gaps) in the window:
+    # source, reason, first and last period, periods, and "open" or "covered by run N".
+    gaps: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,16 @@ class Provenance:
             f"classifiers: {classifiers or 'none recorded'}",
             f"coverage: {self.coverage.targets} targets ({statuses or 'no crawl runs'})",
         ]
+        if self.coverage.gaps:
+            missed = sum(int(g["periods"]) for g in self.coverage.gaps)
+            lines.append(
+                f"gaps: {missed} scheduled period(s) not run on time: "
+                + "; ".join(
+                    f"{g['source']} {g['reason']} {g['first']} .. {g['last']} "
+                    f"({g['periods']}, {g['status']})"
+                    for g in self.coverage.gaps
+                )
+            )
         if self.review:
             lines.append(
                 "review: " + ", ".join(f"{key} {value}" for key, value in self.review.items())
@@ -102,8 +118,30 @@ def latest_targets(engine: Engine) -> Sequence[Row[str, str, str, str, str | Non
         return conn.execute(stmt).all()
 
 
-def crawl_coverage(engine: Engine) -> Coverage:
-    """The latest status of every target (run_targets of the newest run that reached it)."""
+def schedule_gaps(
+    engine: Engine, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The gap ledger's entries that touch the window, oldest first."""
+    start, stop = utc_naive(since), utc_naive(until)
+    return [
+        {
+            "source": g.source,
+            "reason": g.reason,
+            "first": g.first_slot.isoformat() + "Z",
+            "last": g.last_slot.isoformat() + "Z",
+            "periods": g.periods,
+            "status": "open" if g.open else f"covered by run {g.covered_by}",
+        }
+        for g in list_gaps(engine)
+        if (start is None or g.last_slot >= start) and (stop is None or g.first_slot < stop)
+    ]
+
+
+def crawl_coverage(
+    engine: Engine, since: datetime | None = None, until: datetime | None = None
+) -> Coverage:
+    """The latest status of every target (run_targets of the newest run that reached it), and
+    the schedule's gaps in the window."""
     rows = latest_targets(engine)
     statuses = Counter(row.status for row in rows)
     problems = [
@@ -112,7 +150,10 @@ def crawl_coverage(engine: Engine) -> Coverage:
         for row in rows
         if row.status != "ok"
     ]
-    return Coverage(targets=len(rows), by_status=dict(statuses), problems=problems)
+    return Coverage(
+        targets=len(rows), by_status=dict(statuses), problems=problems,
+        gaps=schedule_gaps(engine, since, until),
+    )  # fmt: skip
 
 
 def provenance(
@@ -146,7 +187,7 @@ def provenance(
         classifiers={k: sorted(v) for k, v in sorted(components.items())},
         config_hashes_of_runs=sorted({run.config_hash for run in runs}),
         runs=len(runs),
-        coverage=crawl_coverage(engine),
+        coverage=crawl_coverage(engine, since, until),
         min_cell=min_cell,
         review=review,
     )

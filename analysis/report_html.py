@@ -347,7 +347,30 @@ def _coverage(report: Report) -> str:
         if problems
         else "<p>Every target was collected in its latest run.</p>"
     )
-    return _figure(report, "coverage", "Targets by status", caption) + table + listing
+    return (
+        _figure(report, "coverage", "Targets by status", caption) + table + listing + _gaps(report)
+    )
+
+
+def _gaps(report: Report) -> str:
+    """The schedule's gap ledger in the report's window: a series never hides a hole."""
+    gaps = report.origin.coverage.gaps
+    if not gaps:
+        return ""
+    missed = sum(int(g["periods"]) for g in gaps)
+    return (
+        f"<p>Scheduled periods not run on time: {missed:,} in {len(gaps):,} gap(s). A catch-up "
+        "run collects what the platform still shows, so counts of those periods may be low "
+        "(posts deleted in between are missed).</p>"
+        + _table(
+            ["source", "reason", "first period", "last period", "periods", "status"],
+            [
+                [g["source"], g["reason"], g["first"], g["last"], g["periods"], g["status"]]
+                for g in gaps
+            ],
+            {4},
+        )
+    )
 
 
 def _provenance(report: Report) -> str:

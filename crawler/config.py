@@ -163,6 +163,9 @@ class ImportSettings(_Strict):
     fields: FieldMap = Field(default_factory=lambda: FieldMap())
     platform: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,15}$")
     source: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+    # Larger than a crawl's storage.batch_size: a file has no pauses to store in, and each
+    # transaction's per-batch work (daily counts, statement set-up) is shared by more rows.
+    batch_size: int = Field(2000, ge=1, le=50_000, description="posts per transaction")
 
 
 class ReviewPlanning(_Strict):
@@ -173,8 +176,43 @@ class ReviewPlanning(_Strict):
     low: float | None = Field(None, gt=0, lt=1, description="unflagged posts not borderline")
 
 
+class ReviewAppSettings(_Strict):
+    """`vemeter review serve`: reviewer wellbeing limits and who adjudicates what."""
+
+    break_minutes: int = Field(
+        25, ge=0, le=480, description="remind to take a break after this much work (0: never)"
+    )
+    pause_minutes: int = Field(
+        5, ge=1, le=120, description="a pause this long ends a stretch of continuous work"
+    )
+    daily_cap_minutes: int = Field(
+        120, ge=0, le=1440, description="no new item after this much text on screen a day (0: none)"
+    )
+    blur: bool = Field(
+        True, description="texts blurred until revealed (each reviewer may change it)"
+    )
+    timezone: str = Field("UTC", description="the day the cap counts in, e.g. Asia/Almaty")
+    show_reviewer_names: bool = Field(False, description="leads see reviewers' names")
+    adjudicate_own_items: bool = Field(
+        False, description="a lead may adjudicate items they labelled (a single-lead team)"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone name (use e.g. UTC or Asia/Almaty)"
+            ) from None
+        return value
+
+
 class ReviewSettings(_Strict):
-    """`vemeter review`: how review samples are drawn."""
+    """`vemeter review`: how review samples are drawn, and the review app's settings."""
 
     floor_share: float | None = Field(
         None, ge=0, le=0.33, description="least share of a cell's budget per stratum"
@@ -184,6 +222,27 @@ class ReviewSettings(_Strict):
     )
     double_share: float = Field(0.15, ge=0, le=1, description="share of items labelled twice")
     planning: ReviewPlanning = Field(default_factory=lambda: ReviewPlanning())
+    app: ReviewAppSettings = Field(default_factory=lambda: ReviewAppSettings())
+
+
+class HealthSettings(_Strict):
+    """When a target's yield is a likely break (crawler.health)."""
+
+    min_share: float = Field(
+        0.2, ge=0, le=1, description="a run below this share of the target's recent median"
+    )
+    history: int = Field(10, ge=1, le=1000, description="runs the median is taken over")
+    min_runs: int = Field(3, ge=1, le=1000, description="runs needed before a baseline holds")
+
+
+class AlertSettings(_Strict):
+    """Where alerts go (crawler.alerts): a command given the JSON on stdin, a webhook, or both."""
+
+    command: list[str] | None = Field(None, min_length=1)
+    webhook: str | None = Field(None, pattern=r"^https?://")
+    # A webhook URL that is itself a secret (Slack, Teams) is named, never written.
+    webhook_env: str | None = Field(None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds per delivery")
 
 
 class ProjectConfig(_Strict):
@@ -197,6 +256,8 @@ class ProjectConfig(_Strict):
     imports: ImportSettings = Field(default_factory=lambda: ImportSettings(), alias="import")
     export: ExportSettings = Field(default_factory=lambda: ExportSettings())
     review: ReviewSettings = Field(default_factory=lambda: ReviewSettings())
+    health: HealthSettings = Field(default_factory=lambda: HealthSettings())
+    alerts: AlertSettings = Field(default_factory=lambda: AlertSettings())
     path: Path = Path("vemeter.yaml")
     config_hash: str = ""
 

@@ -186,9 +186,14 @@ class BackoffRetryMiddleware:
         if response.status not in RETRY_STATUSES:
             return response
         retry_after = response.headers.get("Retry-After")
-        new = await self._retry(
-            request, f"HTTP {response.status}", retry_after.decode() if retry_after else None
-        )
+        wait = retry_after.decode() if retry_after else None
+        limiter = getattr(self.crawler, "rate_limiter", None)
+        key = request.meta.get("rate_key")
+        if wait and limiter is not None and key:
+            # The platform asked this key to wait: every crawl sharing the key waits (on a
+            # PostgreSQL pool, every worker), not just this request.
+            limiter.hold(key, self.backoff.delay(1, wait), f"HTTP {response.status} Retry-After")
+        new = await self._retry(request, f"HTTP {response.status}", wait)
         return new or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Any:

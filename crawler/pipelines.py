@@ -108,6 +108,8 @@ class StoragePipeline:
             newest_post_id=r.newest_post_id,
             newest_published_at=r.newest_published_at,
             observed=r.observed,
+            pages=r.pages,
+            signal=r.signal,
         )
 
     def close_spider(self) -> None:

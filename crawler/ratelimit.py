@@ -12,6 +12,12 @@ under an exclusive flock (30-60 µs per admission, measured). Each process start
 only while the key's window (every process's starts) holds fewer than its own rate, so the
 window never holds more than the highest rate among the crawls that share the key.
 Without a cache folder to write (or with a test clock), the history stays in the process.
+
+A job of the PostgreSQL worker pool (crawler.pool_job sets VEMETER_RATELIMIT_DATABASE) keeps
+the histories in the database instead (storage.buckets: a row per key, named by a SHA-256 of
+the key, on the database's clock), so the limit holds across every worker on every machine.
+`hold` pushes a key's next start forward (a Retry-After, a platform's back-off) for every
+process that shares its history.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ WINDOW = 1.0 + WINDOW_MARGIN
 # Starts a shared history keeps at most: a window check needs the last `rate` of them, and
 # politeness limits are a few per second (a faster rate is checked against these only).
 MAX_SHARED_STARTS = 256
+# After a platform's "too many requests", every process sharing the key waits this long.
+SLOW_DOWN_PAUSE = 1.0
 
 
 @dataclass
@@ -59,6 +67,7 @@ class _History:
 
     starts: deque[float] = field(default_factory=deque)
     next_free: float = 0.0
+    reason: str | None = None  # why next_free was pushed past the spacing (database store)
 
 
 def cache_dir() -> Path:
@@ -155,7 +164,72 @@ class _SharedStore:
         self.close()
 
 
-def _default_store(folder: Path | None) -> _LocalStore | _SharedStore:
+class _DatabaseStore:
+    """Histories in the pool's PostgreSQL database (storage.buckets): one budget per key for
+    every worker on every machine, on the database's clock. If the database cannot be reached,
+    the crawl warns once and limits within itself until it can."""
+
+    def __init__(self, url: str) -> None:
+        from storage.buckets import Buckets
+
+        self._buckets = Buckets(url)
+        self._fallback = _LocalStore()
+        self._warned = False
+        self._retry_at = 0.0  # after a failure, the database is asked again from then on
+
+    def _failed(self, exc: Exception) -> None:
+        self._retry_at = time.monotonic() + DATABASE_RETRY
+        self._buckets.close()
+        if not self._warned:
+            log.warning("shared rate limits unavailable (%s): limiting within this crawl", exc)
+            self._warned = True
+
+    @contextlib.contextmanager
+    def open(self, key: str, clock: Callable[[], float]) -> Iterator[tuple[_History, float]]:
+        stack = contextlib.ExitStack()
+        try:
+            if time.monotonic() < self._retry_at:
+                raise ConnectionError("the database failed a moment ago")
+            bucket = stack.enter_context(self._buckets.locked(key))
+        except Exception as exc:
+            if not isinstance(exc, ConnectionError):
+                self._failed(exc)
+            with self._fallback.open(key, clock) as local:
+                yield local
+            return
+        now = bucket.now
+        next_free = bucket.next_free
+        if not math.isfinite(next_free) or next_free > now + 3600:
+            next_free = 0.0
+        starts = deque(sorted(t for t in bucket.starts if now - WINDOW < t <= now + 1))
+        history = _History(starts, next_free, bucket.reason)
+        try:
+            yield history, now
+        except BaseException:
+            stack.__exit__(*sys.exc_info())  # rolled back
+            raise
+        bucket.starts = list(history.starts)[-MAX_SHARED_STARTS:]
+        bucket.next_free = history.next_free
+        bucket.reason = history.reason if history.next_free > now else None
+        try:
+            stack.close()  # written back and committed
+        except Exception as exc:
+            self._failed(exc)
+
+    def close(self) -> None:
+        self._buckets.close()
+
+
+# Set by a pool job (crawler.pool_job) to the project's PostgreSQL URL: limits in the database.
+DATABASE_ENV = "VEMETER_RATELIMIT_DATABASE"
+# Seconds a crawl limits within itself after the database failed, before asking it again.
+DATABASE_RETRY = 30.0
+
+
+def _default_store(folder: Path | None) -> _LocalStore | _SharedStore | _DatabaseStore:
+    url = os.environ.get(DATABASE_ENV, "")
+    if url.startswith("postgresql"):
+        return _DatabaseStore(url)
     if sys.platform == "win32":  # pragma: no cover - no flock: limits hold per process
         return _LocalStore()
     folder = folder or cache_dir() / "ratelimit"
@@ -194,7 +268,17 @@ class RateLimiter:
 
     @property
     def shared(self) -> bool:
-        return isinstance(self._store, _SharedStore)
+        return isinstance(self._store, _SharedStore | _DatabaseStore)
+
+    def hold(self, key: str, seconds: float, reason: str | None = None) -> None:
+        """Start no request of `key` for `seconds` (a Retry-After, a platform's back-off), in
+        every process that shares the key's history: on PostgreSQL every worker of the pool."""
+        if key not in self._buckets or not seconds > 0:
+            return
+        with self._store.open(key, self._clock) as (history, now):
+            if now + seconds > history.next_free:
+                history.next_free = now + min(seconds, 3600.0)
+                history.reason = reason
 
     def set_rate(self, key: str, rate: float) -> None:
         bucket = self._buckets.setdefault(key, _Bucket(rate))
@@ -219,6 +303,8 @@ class RateLimiter:
         if bucket is None or not math.isfinite(bucket.rate):
             return 0.0
         bucket.rate = max(floor, bucket.rate * factor)
+        # Every process sharing the key pauses too: the platform counts them all.
+        self.hold(key, SLOW_DOWN_PAUSE, "too many requests")
         return bucket.rate
 
     @staticmethod

@@ -37,11 +37,13 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
 
+from crawler.alerts import Watch
 from crawler.config import ProjectConfig
 from crawler.schedule import Cron, plan
 from storage import gaps as gap_ledger
 from storage import leases, scheduling
 from storage.engine import open_database, utc_now
+from storage.retention import erase_old_text
 from storage.runs import (
     INTERRUPTED,
     find_run_of_process,
@@ -181,8 +183,10 @@ class Service:
         self.active: dict[str, Active] = {}
         self.stats = ServiceStats()
         self.engine = open_database(config.database_url)
+        self.watch = Watch(self.engine, config, self.say)
         self.up_since = self.clock.now()
         self._stopping_since: float | None = None
+        self._retained_at: datetime | None = None
 
     # --- the loop -----------------------------------------------------------------------
     def run(self) -> ServiceStats:
@@ -203,6 +207,7 @@ class Service:
             self.shutdown()
         finally:
             self._restore_signals(old)
+            self.watch.wait()
             self.engine.dispose()
         return self.stats
 
@@ -229,17 +234,29 @@ class Service:
         return max(soonest, 0.0) + 0.001
 
     def step(self) -> None:
-        """One look: reap finished crawls, beat leases, start what is due."""
+        """One look: reap finished crawls, beat leases, apply retention daily, start what is due."""
         self._reap()
         self._beat()
         if self.stop.is_set():
             return
+        self._retention()
         for name, cron in self.sources.items():
             if name in self.active:
                 continue
             if self.max_runs is not None and self.stats.started >= self.max_runs:
                 return
             self._consider(name, cron)
+
+    def _retention(self) -> None:
+        """Erase kept text past `privacy.text_retention_days` once a day of the service's clock
+        (every crawl does at its end too; this covers sources that stopped running)."""
+        now = self.clock.now()
+        if self._retained_at is not None and now - self._retained_at < timedelta(days=1):
+            return
+        self._retained_at = now
+        erased = erase_old_text(self.engine, self.config.privacy.text_retention_days, now=now)
+        if erased:
+            self.say(f"retention: erased the text of {erased} post(s) past the retention period")
 
     # --- starting -----------------------------------------------------------------------
     def _consider(self, source: str, cron: Cron) -> None:
@@ -270,6 +287,8 @@ class Service:
             scheduling.put_state(self.engine, source, cron.expression, now, now)
             self.say(f"{source}: scheduled ({cron.expression}); first run {cron.next_after(now)}")
             return False
+        if state.disabled_reason and self.watch.switch_on_if_fixed(source, now):
+            state = scheduling.get_state(self.engine, source) or state
         tolerance = self.tolerance if self.tolerance is not None else cron.tolerance(now)
         decided = plan(
             cron, state.accounted_until, now, tolerance=tolerance, up_since=self.up_since,
@@ -278,10 +297,11 @@ class Service:
         if decided is None:
             return False
         for g in decided.gaps:
-            gap_ledger.record_gap(
+            gap_id = gap_ledger.record_gap(
                 self.engine, source, first_slot=g.first_slot, last_slot=g.last_slot,
                 periods=g.periods, reason=g.reason, detail=g.detail, now=now, after=g.after,
             )  # fmt: skip
+            self.watch.gap_opened(source, gap_id, g.reason, g.detail, g.first_slot, g.periods, now)
             self.stats.gaps += 1
             self.say(f"{source}: gap ({g.reason}): {g.detail}")
         scheduling.put_state(self.engine, source, cron.expression, decided.accounted_until, now)
@@ -367,14 +387,18 @@ class Service:
             note = f"; covered {closed} gap(s)" if closed else ""
         else:
             reason = status if status in (STOPPED, INTERRUPTED) else FAILED
-            gap_ledger.record_gap(
+            gap_id = gap_ledger.record_gap(
                 self.engine, source, first_slot=slot, last_slot=slot, periods=1, reason=reason,
                 detail=f"run {job} for {slot} ended {status}: {message or ''}".strip(),
                 now=now,
             )  # fmt: skip
             self.stats.gaps += 1
             note = f"; its period is a gap ({reason})"
+            if status != STOPPED:  # a stop with the service is asked for, not a failure
+                self.watch.run_failed(source, job, status, run_id, message, gap_id, now)
         self.say(f"{source}: run {job} ended {status}{note}")
+        if run_id is not None:
+            self.watch.crawl_ended(run_id, now)
 
     def recover(self) -> None:
         """On start: crawls killed with an earlier service are marked, their periods gaps."""

@@ -16,6 +16,7 @@ a well-formed answer of an unknown shape is a layout change.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from crawler.items import PostItem, TargetReport
 from crawler.middlewares import Backoff, oversized, size_limit
 from crawler.pseudonym import Pseudonymiser
 from crawler.rules_base import SourceRules, as_utc
-from crawler.targets import ERROR, OK, RATE_LIMITED, TargetBook
+from crawler.targets import ERROR, OK, RATE_LIMITED, TOKEN_REJECTED, TargetBook
 from storage.engine import open_database
 from storage.runs import Resume, load_resume_points
 from storage.validation import check_post, latest_allowed
@@ -146,10 +147,18 @@ class SourceSpider(scrapy.Spider, Generic[R]):
         self.book = TargetBook(self.name)
         self._stored_resume: dict[str, dict[str, Resume]] | None = None
         self._skipped: dict[tuple[str, str], list[str]] = {}
+        # Sources whose token or keys the platform rejected as invalid (not a quota or a ban):
+        # their failed targets carry the signal, and the service switches the source off.
+        self.credentials_rejected: set[str] = set()
 
     def target_reports(self) -> list[TargetReport]:
         """Every target's outcome, read by the storage pipeline when the crawl ends."""
-        return self.book.reports()
+        return [
+            dataclasses.replace(r, signal=TOKEN_REJECTED)
+            if r.source in self.credentials_rejected and r.status != OK
+            else r
+            for r in self.book.reports()
+        ]
 
     def rules_for(self, source: str) -> R:
         return next(r for r in self.rules if r.name == source)

@@ -15,6 +15,8 @@ OK, INACCESSIBLE, RATE_LIMITED, LAYOUT_CHANGED, ERROR = (
     "error",
 )
 STATUSES = (OK, INACCESSIBLE, RATE_LIMITED, LAYOUT_CHANGED, ERROR)
+# A target's signal (run_targets.signal): the platform rejected the source's token or keys.
+TOKEN_REJECTED = "token-rejected"
 
 
 @dataclass
@@ -26,6 +28,7 @@ class _Target:
     reason: str | None = None
     collected: int = 0
     observed: int = 0
+    pages: int = 0
     newest_id: int | None = None
     newest_key: str | None = None
     newest_at: datetime | None = None
@@ -66,8 +69,12 @@ class TargetBook:
         """Note posts the platform showed, stored or not (older than the window, already seen).
 
         A target that showed posts on its previous run and shows none now is a likely break.
+        Each call is one answer read (`pages`): an answer with no post in it is what tells
+        "the page answered but nothing matched" from "no page was read".
         """
-        self._targets[(source, target)].observed += posts
+        entry = self._targets[(source, target)]
+        entry.observed += posts
+        entry.pages += 1
 
     def collected(self, source: str, target: str) -> int:
         return self._targets[(source, target)].collected
@@ -97,6 +104,7 @@ class TargetBook:
                     complete=t.status == OK,
                     collected=t.collected,
                     observed=max(t.observed, t.collected),
+                    pages=t.pages,
                 )
             )
         return out

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -132,7 +134,10 @@ class RunTarget(Base):
     """How one target fared in one run: ok, inaccessible, rate-limited or error, and why."""
 
     __tablename__ = "run_targets"
-    __table_args__ = (UniqueConstraint("run_id", "source", "target", name="uq_run_targets"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "source", "target", name="uq_run_targets"),
+        Index("ix_run_targets_source_target", "source", "target", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id", ondelete="CASCADE"))
@@ -143,6 +148,10 @@ class RunTarget(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     posts_new: Mapped[int] = mapped_column(Integer, default=0)
     posts_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # Migration 0012 (NULL before): what the target's answers showed, for its yield baseline.
+    observed: Mapped[int | None] = mapped_column(Integer, doc="posts the platform showed")
+    pages: Mapped[int | None] = mapped_column(Integer, doc="answers read for the target")
+    signal: Mapped[str | None] = mapped_column(String(32), doc="'token-rejected', if so")
 
 
 class DailyCount(Base):
@@ -207,6 +216,14 @@ class ReviewItem(Base):
         UniqueConstraint("sample_id", "post_pk", name="uq_review_items_sample_post"),
         Index("ix_review_items_post_pk", "post_pk"),
         Index("ix_review_items_sample_position", "sample_id", "position"),
+        # The queue's scan: a sample's items not yet filled, in review order (migration 0013).
+        Index(
+            "ix_review_items_open",
+            "sample_id",
+            "position",
+            postgresql_where=text("NOT filled"),
+            sqlite_where=text("filled = 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -223,6 +240,11 @@ class ReviewItem(Base):
     double_label: Mapped[bool] = mapped_column(Boolean, doc="to be labelled by two reviewers")
     settled: Mapped[bool] = mapped_column(
         Boolean, doc="its overall label is yes or no; until then its text is kept"
+    )
+    # Set by the queue once K reviewers have labelled it (never unset: labels are not removed),
+    # so that claims pass over the items already done without looking at each.
+    filled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="K reviewers have labelled it"
     )
 
 
@@ -358,6 +380,52 @@ class ScheduleGap(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class RateBucket(Base):
+    """A rate-limit key's recent requests, shared by every worker of a pool (PostgreSQL).
+
+    `key` is a SHA-256 fingerprint of the key (a token, an application key, a host): never the
+    key itself. Times are seconds of the database's clock, the one clock all machines share.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    starts: Mapped[str] = mapped_column(Text, doc="JSON list of the latest request starts")
+    next_free: Mapped[float] = mapped_column(Float, doc="no request starts before this")
+    blocked_reason: Mapped[str | None] = mapped_column(String(255), doc="why next_free was pushed")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PoolAttempt(Base):
+    """One attempt of a pool job (procrastinate's job id) at one target of a source."""
+
+    __tablename__ = "pool_attempts"
+    __table_args__ = (
+        Index("ix_pool_attempts_job", "job_id", "id"),
+        Index("ix_pool_attempts_run", "scheduled_run"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(BigInteger)
+    scheduled_run: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduled_runs.id", ondelete="SET NULL"), nullable=True
+    )
+    source: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(512))
+    attempt: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, doc="the worker process")
+    worker_id: Mapped[int | None] = mapped_column(BigInteger, doc="procrastinate's worker id")
+    child_pid: Mapped[int | None] = mapped_column(Integer, doc="the crawl process")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(
+        String(16), doc="running, ok, partial, failed, requeued or stalled"
+    )
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
 class ReviewUser(Base):
     """An account of the review app: a reviewer labels, a lead also oversees, an admin also manages."""
 
@@ -459,6 +527,9 @@ class ReviewAudit(Base):
     __table_args__ = (
         UniqueConstraint("prev_hash", name="uq_review_audit_prev_hash"),
         Index("ix_review_audit_item", "item_id"),
+        # A reviewer's exposure (review.wellbeing) reads their events by time (migration 0013).
+        Index("ix_review_audit_user_at", "user_name", "at"),
+        Index("ix_review_audit_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
@@ -469,3 +540,62 @@ class ReviewAudit(Base):
     detail: Mapped[str] = mapped_column(Text, doc="JSON: what changed (old and new values)")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class TargetProblem(Base):
+    """A likely break of a target: from the run it was first seen in until a run ended it."""
+
+    __tablename__ = "target_problems"
+    __table_args__ = (Index("ix_target_problems_target", "source", "target"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
+    problem: Mapped[str] = mapped_column(String(32), doc="'likely-break'")
+    kind: Mapped[str] = mapped_column(String(32), doc="'nothing-matched', 'layout-changed', …")
+    detail: Mapped[str | None] = mapped_column(Text)
+    first_run: Mapped[int] = mapped_column(BigInteger)
+    last_run: Mapped[int] = mapped_column(BigInteger)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SourceHealth(Base):
+    """A source switched off because its credentials were rejected, until they change."""
+
+    __tablename__ = "source_health"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    disabled_reason: Mapped[str] = mapped_column(Text)
+    disabled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[int | None] = mapped_column(BigInteger, doc="the run that was refused")
+    credentials: Mapped[str | None] = mapped_column(
+        String(64), doc="SHA-256 prefix of the credentials then set, never the credentials"
+    )
+
+
+class AlertEvent(Base):
+    """One alert, once: its unique key makes a persisting problem alert a single time."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("key", name="uq_alert_events_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    event: Mapped[str] = mapped_column(String(32), doc="run-failed, likely-break, gap-opened, …")
+    source: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered: Mapped[str | None] = mapped_column(String(255), doc="how delivery ended")
+
+
+class PrivacyAction(Base):
+    """What a privacy operation removed, when and how much; never whose."""
+
+    __tablename__ = "privacy_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(32), doc="'forget-author'")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posts: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON)

@@ -316,6 +316,8 @@ class TargetOutcome:
     newest_post_id: str | None
     newest_published_at: datetime | None
     observed: int = 0
+    pages: int | None = None  # answers read (a crawl); None: an import
+    signal: str | None = None
 
 
 def record_targets(engine: Engine, run_id: int, outcomes: Iterable[TargetOutcome]) -> None:
@@ -335,6 +337,9 @@ def record_targets(engine: Engine, run_id: int, outcomes: Iterable[TargetOutcome
                         "reason": o.reason,
                         "posts_new": o.posts_new,
                         "posts_seen": o.posts_seen,
+                        "observed": o.observed,
+                        "pages": o.pages,
+                        "signal": o.signal,
                     }
                     for o in outcomes
                 ],

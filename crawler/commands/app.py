@@ -12,6 +12,7 @@ from rich.table import Table
 
 from crawler.commands.classify import classify
 from crawler.commands.db import db_app
+from crawler.commands.forget import forget
 from crawler.commands.model import model_app
 from crawler.commands.options import ConfigArg, SinceOpt, UntilOpt, parse_date
 from crawler.commands.output import Format, render
@@ -94,6 +95,7 @@ app.command()(report)
 app.command()(status)
 app.command()(quarantine)
 app.command()(run)
+app.command()(forget)
 
 
 @app.command()

@@ -49,6 +49,23 @@ def run(
     poll: Annotated[
         float, typer.Option("--poll", min=0.01, hidden=True, help="Real seconds between looks.")
     ] = 1.0,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=1,
+            max=64,
+            help="PostgreSQL worker pool: crawl jobs this worker runs at once (each a process).",
+        ),
+    ] = 1,
+    no_schedule: Annotated[
+        bool,
+        typer.Option(
+            "--no-schedule",
+            hidden=True,
+            help="PostgreSQL worker pool: run jobs only, never take the scheduler role.",
+        ),
+    ] = False,
 ) -> None:
     """Run the scheduled crawls of CONFIG until stopped (SIGTERM, Ctrl-C). Example: vemeter run configs/example.yaml"""
     from crawler.service import ScaledClock, Service, SystemClock
@@ -62,6 +79,24 @@ def run(
             ]
         )
     clock = ScaledClock(60.0 / tick) if tick else SystemClock()
+    if cfg.database_url.startswith("postgresql"):
+        # PostgreSQL: this process is one worker of a pool (crawler.pool), on any machine.
+        from crawler.pool import Pool
+
+        pool = Pool(
+            cfg, clock=clock, tolerance=tolerance, poll=poll, stop_timeout=stop_timeout,
+            concurrency=jobs, max_runs=max_runs, schedule=not no_schedule,
+            say=lambda line: err.print(line, highlight=False, markup=False),
+        )  # fmt: skip
+        pstats = pool.run()
+        ended = ", ".join(f"{n} {s}" for s, n in sorted(pstats.finished.items())) or "none"
+        err.print(
+            f"vemeter run stopped: {pstats.jobs_run} job(s) run here, ended: {ended}; "
+            f"{pstats.deferred_runs} run(s) with {pstats.deferred_jobs} job(s) queued, "
+            f"{pstats.stalled_retried} stalled job(s) retried, {pstats.gaps} gap(s) written",
+            highlight=False,
+        )
+        return
     service = Service(
         cfg, clock=clock, tolerance=tolerance, poll=poll, stop_timeout=stop_timeout,
         max_runs=max_runs, say=lambda line: err.print(line, highlight=False, markup=False),

@@ -186,6 +186,7 @@ class OKSpider(SourceSpider[OKRules]):
         elif err.action is Action.STOP_SOURCE:
             creds.halted = (ERROR, f"{what} — {hint}; check {creds.envs} and run again")
             log.error("source %s stopped: %s", cur.source, creds.halted[1])
+            self.credentials_rejected.update(s for s, c in self.creds_of.items() if c is creds)
             self._close(cur, ERROR, creds.halted[1])
         elif err.action is Action.INACCESSIBLE:
             if cur.method == "url.getInfo" and err.code == 300:

@@ -168,6 +168,7 @@ class VKSpider(SourceSpider[VKRules]):
         elif err.action is Action.STOP_SOURCE:
             token.halted = f"{what} — the token in {token.env} was rejected; get a valid service token and run again"
             log.error("source %s stopped: %s", cur.source, token.halted)
+            self.credentials_rejected.update(s for s, t in self.token_of.items() if t is token)
             self._close_target(cur, ERROR, token.halted)
         elif err.action is Action.PARK_TOKEN:
             until = datetime.now(UTC) + CAPTCHA_PARK
