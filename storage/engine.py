@@ -73,12 +73,18 @@ def _set_wal(cur: Any, timeout: float = 30.0) -> None:
             time.sleep(0.02)
 
 
-def make_engine(url: str) -> Engine:
-    """An Engine for `url` with SQLite tuned for one writer and many readers."""
+def make_engine(url: str, *, connections: int | None = None) -> Engine:
+    """An Engine for `url` with SQLite tuned for one writer and many readers.
+
+    `connections`: for a server (the review app), the PostgreSQL connections kept open, so that
+    concurrent requests do not each open and close one (the default pool keeps 5)."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    pool: dict[str, int] = {}
+    if connections and not url.startswith("sqlite"):
+        pool = {"pool_size": connections, "max_overflow": connections}
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=True, **pool)
     except (SQLAlchemyError, ImportError) as exc:
         hint = (
             " (install the postgres extra: pip install 'vemeter[postgres]')"
@@ -202,9 +208,11 @@ def _reachable_revision(engine: Engine) -> str | None:
         ) from None
 
 
-def open_database(url: str, *, auto_upgrade_new_sqlite: bool = True) -> Engine:
+def open_database(
+    url: str, *, auto_upgrade_new_sqlite: bool = True, connections: int | None = None
+) -> Engine:
     """An Engine whose schema is current, or a StorageError that says how to make it so."""
-    engine = make_engine(url)
+    engine = make_engine(url, connections=connections)
     revision = _reachable_revision(engine)
     if revision == head_revision():
         return engine

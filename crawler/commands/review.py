@@ -34,11 +34,16 @@ TopicOpt = Annotated[
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 
 
-def _open(config: Path) -> tuple[ProjectConfig, Any]:
+def _open(config: Path, connections: int | None = None) -> tuple[ProjectConfig, Any]:
     from storage.engine import open_database
 
     cfg = load_config(config)
-    return cfg, open_database(cfg.database_url)
+    return cfg, open_database(cfg.database_url, connections=connections)
+
+
+# PostgreSQL connections the review server keeps open: one per concurrent request it serves
+# (20 reviewers at once in bench/review_load.py) instead of opening and closing them under load.
+SERVER_CONNECTIONS = 20
 
 
 def _audit(engine: Any, action: str, detail: dict[str, Any]) -> None:
@@ -327,7 +332,7 @@ def serve(
     from review.app import AppSettings, create_app
     from review.wellbeing import Limits
 
-    cfg, engine = _open(config)
+    cfg, engine = _open(config, SERVER_CONNECTIONS)
     hosts = sorted({host, "127.0.0.1", "localhost", "::1"})
     app_cfg = cfg.review.app
     limits = Limits(

@@ -249,3 +249,18 @@ def test_a_window_inside_a_day_counts_from_the_posts(engine: Engine) -> None:
     writer.write([record(1), record(2)])  # both at 12:00 on T0's day
     assert count_posts(engine, [], since=T0 + timedelta(hours=1)) == [{"posts": 0, "flagged": 0}]
     assert count_posts(engine, [], since=T0.replace(hour=0)) == [{"posts": 2, "flagged": 0}]
+
+
+def test_a_server_keeps_its_postgresql_connections_open() -> None:
+    """The review server's engine keeps one connection per concurrent request (no churn);
+    SQLite engines keep SQLAlchemy's own pool."""
+    from sqlalchemy.pool import QueuePool
+
+    from storage.engine import make_engine
+
+    url = "postgresql+psycopg://u:p@127.0.0.1:1/none"  # never connected to
+    server = make_engine(url, connections=20)
+    pool, default = server.pool, make_engine(url).pool
+    assert isinstance(pool, QueuePool) and isinstance(default, QueuePool)
+    assert (pool.size(), pool._max_overflow, default.size()) == (20, 20, 5)
+    assert make_engine("sqlite:///:memory:", connections=20).dialect.name == "sqlite"
