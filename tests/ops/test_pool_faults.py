@@ -16,6 +16,7 @@ Runs only with VEMETER_TEST_POSTGRES_URL (.ci/run sets it); prints its figures.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import time
@@ -173,8 +174,8 @@ def test_pool_survives_ten_kills_with_exact_counts_and_the_shared_limit(tmp_path
                 late.append(f"job {job} killed with worker {pid} at {when:.1f}: finished {done}")
             else:
                 recovery.append(done[0] - when)
-        print(
-            f"\nworker pool: {WORKERS} workers, {len(jobs)} jobs over {TARGETS} targets, "
+        figures = (
+            f"worker pool: {WORKERS} workers, {len(jobs)} jobs over {TARGETS} targets, "
             f"{len(kills)} kills (kill -9) hitting {len(last_kill)} jobs, "
             f"{stalled[0][0]} stalled attempts retried; "
             f"posts {posts} of {truth} (distinct {distinct}, daily counts {daily}), "
@@ -184,6 +185,15 @@ def test_pool_survives_ten_kills_with_exact_counts_and_the_shared_limit(tmp_path
             f"exited {stopped[1] if stopped else '-'} and its job was requeued; "
             f"{time.monotonic() - began:.0f} s in all"
         )
+        print("\n" + figures)
+        # Written where the browser tests keep their screenshots; .ci/run prints it at the end.
+        out = Path(
+            os.environ.get(
+                "VEMETER_TEST_OUTPUT", Path(__file__).resolve().parents[2] / "test-output"
+            )
+        )
+        (out / "ops").mkdir(parents=True, exist_ok=True)
+        (out / "ops" / "pool_faults.txt").write_text(figures + "\n", encoding="utf-8")
         assert len(kills) == KILLS, f"only {len(kills)} kills landed\n{logs}"
         assert (posts, distinct, daily) == (truth, truth, truth)
         assert stopped is not None, "no worker was running a crawl to stop"
