@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,7 +51,7 @@ from storage import pool as store
 from storage import scheduling
 from storage.buckets import conninfo
 from storage.engine import open_database, utc_naive, utc_now
-from storage.retention import erase_old_text
+from storage.retention import DailyRetention
 from storage.runs import INTERRUPTED, mark_interrupted, process_alive, this_host
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class Pool:
         self._zygotes: list[Any] = []
         # Alerts and source health, as the single service reports them (crawler.alerts).
         self.watch = Watch(self.engine, config, self.say)
-        self._retained_at: datetime | None = None
+        self._retention_daily = DailyRetention(self.engine, self.config.privacy.text_retention_days)
         self._host = this_host()
 
     # --- procrastinate ------------------------------------------------------------------
@@ -426,13 +426,8 @@ class Pool:
         return total >= self.max_runs and running == 0
 
     def _retention(self) -> None:
-        """Erase kept text past `privacy.text_retention_days` once a day of the scheduler's
-        clock (as the single service does; every crawl does at its end too)."""
-        now = self.clock.now()
-        if self._retained_at is not None and now - self._retained_at < timedelta(days=1):
-            return
-        self._retained_at = now
-        erased = erase_old_text(self.engine, self.config.privacy.text_retention_days, now=now)
+        """Erase kept text past `privacy.text_retention_days`, once a day (DailyRetention)."""
+        erased = self._retention_daily.run(self.clock.now())
         if erased:
             self.say(f"retention: erased the text of {erased} post(s) past the retention period")
 

@@ -43,7 +43,7 @@ from crawler.schedule import Cron, plan
 from storage import gaps as gap_ledger
 from storage import leases, scheduling
 from storage.engine import open_database, utc_now
-from storage.retention import erase_old_text
+from storage.retention import DailyRetention
 from storage.runs import (
     INTERRUPTED,
     find_run_of_process,
@@ -186,7 +186,7 @@ class Service:
         self.watch = Watch(self.engine, config, self.say)
         self.up_since = self.clock.now()
         self._stopping_since: float | None = None
-        self._retained_at: datetime | None = None
+        self._retention_daily = DailyRetention(self.engine, self.config.privacy.text_retention_days)
 
     # --- the loop -----------------------------------------------------------------------
     def run(self) -> ServiceStats:
@@ -248,13 +248,8 @@ class Service:
             self._consider(name, cron)
 
     def _retention(self) -> None:
-        """Erase kept text past `privacy.text_retention_days` once a day of the service's clock
-        (every crawl does at its end too; this covers sources that stopped running)."""
-        now = self.clock.now()
-        if self._retained_at is not None and now - self._retained_at < timedelta(days=1):
-            return
-        self._retained_at = now
-        erased = erase_old_text(self.engine, self.config.privacy.text_retention_days, now=now)
+        """Erase kept text past `privacy.text_retention_days`, once a day (DailyRetention)."""
+        erased = self._retention_daily.run(self.clock.now())
         if erased:
             self.say(f"retention: erased the text of {erased} post(s) past the retention period")
 

@@ -48,3 +48,20 @@ def erase_unkept_text(engine: Engine, keep_text: str) -> int:
     with engine.begin() as conn:
         result = conn.execute(update(Post).where(*where).values(text=None))
     return int(result.rowcount or 0)
+
+
+class DailyRetention:
+    """erase_old_text() at most once a day of a long-running process's clock (`vemeter run`,
+    as the single service or a pool worker): every crawl erases at its end too; this covers
+    sources that have stopped running."""
+
+    def __init__(self, engine: Engine, days: int | None) -> None:
+        self.engine, self.days = engine, days
+        self.last: datetime | None = None
+
+    def run(self, now: datetime) -> int:
+        """Posts whose text was erased now (0 when the last run was less than a day ago)."""
+        if self.last is not None and now - self.last < timedelta(days=1):
+            return 0
+        self.last = now
+        return erase_old_text(self.engine, self.days, now=now)
