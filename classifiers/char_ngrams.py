@@ -2,11 +2,12 @@
 
 scikit-learn's TfidfVectorizer(analyzer="char_wb") builds every n-gram as a Python string and
 looks each one up in a dict: ~80% of the topic model's time per post. FastCharNgrams gives the
-same matrix from a fitted vectorizer: the batch's text as one array of code points, every
-n-gram's 64-bit hash from a few whole-array operations, the vocabulary found by a binary search
-among its terms' hashes, counts from one sort. Two different n-grams would share a hash with a
-probability of about 2⁻⁴⁰ per batch; the vocabulary's own hashes are checked to be distinct
-when it is built, and otherwise the vectorizer's own transform is used.
+same matrix from a fitted vectorizer with whole-array operations: the batch's text as one array
+of code points, each mapped to its rank among the vocabulary's characters; every n-gram packed
+exactly into one 64-bit key (its ranks side by side, its size on top), the key of size n+1 made
+from the key of size n in one shift; the vocabulary found through a table of its keys; counts
+from one sort per text. Keys are exact, so two n-grams never share one; a vocabulary whose
+characters are too many to pack (more than 2**(60 // max_n) - 1) is left to the vectorizer.
 """
 
 from __future__ import annotations
@@ -20,48 +21,17 @@ from scipy import sparse
 
 __all__ = ["FastCharNgrams"]
 
-_PRIME = np.uint64(1099511628211)  # FNV-1a's, over code points instead of bytes
-_SEED = np.uint64(14695981039346656037)
-# 2**20 slots for a vocabulary of up to max_features (200,000) terms.
+_KEY_BITS = 60  # the packed characters; the n-gram's size goes in the 4 bits above
+_SIZE_SHIFT = np.uint64(_KEY_BITS)
+# A table of 2**20 slots for a vocabulary of up to max_features (200,000) keys, each key's slot
+# from Fibonacci hashing (its product with 2**64 / golden ratio, top bits).
 _SLOT_BITS = 20
+_FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
+_UNICODE = 0x110000
 
 
-def _mix(h: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """MurmurHash3's finaliser: FNV leaves the top bits, which pick a lookup slot, poorly mixed."""
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xFF51AFD7ED558CCD)
-    h = h ^ (h >> np.uint64(33))
-    h = h * np.uint64(0xC4CEB9FE1A85EC53)
-    return h ^ (h >> np.uint64(33))
-
-
-def _hash_terms(terms: Sequence[str]) -> NDArray[np.uint64]:
-    """_ngram_hashes() of whole strings (each its own single n-gram)."""
-    out = np.empty(len(terms), dtype=np.uint64)
-    by_length: dict[int, list[int]] = {}
-    for index, term in enumerate(terms):
-        by_length.setdefault(len(term), []).append(index)
-    for length, indices in by_length.items():
-        codes = np.frombuffer(
-            "".join(terms[i] for i in indices).encode("utf-32-le"), dtype=np.uint32
-        ).reshape(len(indices), length)
-        h = np.full(len(indices), _SEED ^ np.uint64(length), dtype=np.uint64)
-        for k in range(length):
-            h = (h ^ codes[:, k].astype(np.uint64)) * _PRIME
-        out[indices] = _mix(h)
-    return out
-
-
-def _hash_at(
-    codes: NDArray[np.uint64], positions: NDArray[np.int64], sizes: NDArray[np.int64], n: int
-) -> NDArray[np.uint64]:
-    """The hash of codes[p : p + size] for each position p and its size (at most n)."""
-    h = np.full(positions.size, _SEED, dtype=np.uint64) ^ sizes.astype(np.uint64)
-    last = codes.size - 1
-    for k in range(n):
-        step = (h ^ codes[np.minimum(positions + k, last)]) * _PRIME
-        h = step if k < int(sizes.min()) else np.where(k < sizes, step, h)
-    return _mix(h)
+def _slots(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
+    return ((keys * _FIBONACCI) >> np.uint64(64 - _SLOT_BITS)).astype(np.int64)
 
 
 class FastCharNgrams:
@@ -73,36 +43,29 @@ class FastCharNgrams:
         self.sublinear = bool(vectorizer.sublinear_tf)
         self.norm = vectorizer.norm
         self.idf: NDArray[np.float64] = np.asarray(vectorizer.idf_, dtype=np.float64)
-        terms = list(vectorizer.vocabulary_)
-        columns = np.fromiter(vectorizer.vocabulary_.values(), np.int64, len(terms))
-        hashes = _hash_terms(terms)
-        order = np.argsort(hashes, kind="stable")
-        self.hashes = hashes[order]
-        self.columns = columns[order]
         self.width = len(self.idf)
-        if np.any(self.hashes[1:] == self.hashes[:-1]):
-            raise ValueError("two vocabulary terms share a hash")
-        # The sorted hashes' positions by their top _SLOT_BITS bits: most slots hold one term or
-        # none, so a lookup is two reads instead of a binary search's seventeen.
-        slots = (self.hashes >> np.uint64(64 - _SLOT_BITS)).astype(np.int64)
-        self.first = np.searchsorted(slots, np.arange((1 << _SLOT_BITS) + 1)).astype(np.int64)
+        terms = list(vectorizer.vocabulary_)
+        alphabet = sorted(set("".join(terms)))
+        self.bits = max(1, len(alphabet).bit_length())  # ranks 1..len; 0: not in the vocabulary
+        if self.bits * self.max_n > _KEY_BITS or len(alphabet) >= 1 << 16:
+            raise ValueError(f"{len(alphabet)} characters: too many to pack {self.max_n}-grams")
+        self.rank = np.zeros(_UNICODE, dtype=np.uint16)
+        self.rank[[ord(c) for c in alphabet]] = np.arange(1, len(alphabet) + 1, dtype=np.uint16)
+        keys = np.fromiter(map(self._key, terms), np.uint64, len(terms))
+        columns = np.fromiter(vectorizer.vocabulary_.values(), np.int64, len(terms))
+        slots = _slots(keys)
+        order = np.argsort(slots, kind="stable")
+        self.keys, self.columns = keys[order], columns[order]
+        # Where each slot's keys begin in self.keys: most slots hold one key or none, so a
+        # lookup is two reads instead of a binary search's seventeen.
+        self.first = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
         self.crowding = int(np.diff(self.first).max(initial=1))
 
-    def _lookup(self, values: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-        """Each hash's position among the vocabulary's, and whether it is there."""
-        slot = (values >> np.uint64(64 - _SLOT_BITS)).astype(np.int64)
-        low, high = self.first[slot], self.first[slot + 1]
-        index = np.minimum(low, self.hashes.size - 1)
-        hit = (high > low) & (self.hashes[index] == values)
-        for k in range(1, self.crowding):  # a slot shared by several terms: the next ones
-            more = ~hit & (high - low > k)
-            if not more.any():
-                break
-            again = low[more] + k
-            found = self.hashes[again] == values[more]
-            index[more] = np.where(found, again, index[more])
-            hit[more] = found
-        return index, hit
+    def _key(self, term: str) -> int:
+        key = 0
+        for char in term:
+            key = (key << self.bits) | int(self.rank[ord(char)])
+        return (len(term) << _KEY_BITS) | key
 
     @classmethod
     def fits(cls, vectorizer: Any) -> bool:
@@ -119,46 +82,75 @@ class FastCharNgrams:
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The (texts x vocabulary) TF-IDF matrix, as the vectorizer's transform() gives it."""
         count = len(texts)
-        words = [self.preprocess(text).split() for text in texts]
-        # Each word padded with a space on both sides, as scikit-learn pads it; n-grams never
-        # cross words, so the words of all texts can sit end to end in one array.
-        joined = "".join(" " + "  ".join(w) + " " for w in words if w)
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        per_text = np.fromiter(map(len, words), np.int64, count)
-        lengths = np.fromiter((len(w) + 2 for ws in words for w in ws), np.int64)
-        owners = np.repeat(np.arange(count, dtype=np.int64), per_text)
-        starts = np.cumsum(lengths) - lengths
-        found_rows: list[NDArray[np.int64]] = []
-        found_cols: list[NDArray[np.int64]] = []
-        for n in range(self.min_n, self.max_n + 1):
-            # Every n-gram inside a padded word; at min_n, a shorter word is one n-gram of its
-            # own (scikit-learn's "count a short word only once"), and it has none at larger n.
-            spans = np.maximum(lengths - n + 1, 1 if n == self.min_n else 0)
-            total = int(spans.sum())
-            if not total:
-                continue
-            ramp = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(spans) - spans, spans)
-            positions = np.repeat(starts, spans) + ramp
-            sizes = np.minimum(np.repeat(lengths, spans), n)
-            values = _hash_at(codes, positions, sizes, n)
-            index, hit = self._lookup(values)
-            found_rows.append(np.repeat(owners, spans)[hit])
-            found_cols.append(self.columns[index[hit]])
-        return self._matrix(count, found_rows, found_cols)
+        # Each word padded with a space on both sides, as scikit-learn pads it. N-grams never
+        # cross words, so all texts' padded words can sit end to end in one array.
+        pieces = []
+        for text in texts:
+            words = self.preprocess(text).split()
+            pieces.append(" " + "  ".join(words) + " " if words else "")
+        codes = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32)
+        size = codes.size
+        owners = np.repeat(np.arange(count), np.fromiter(map(len, pieces), np.int64, count))
+        # A padded word ends after a space that follows a letter (words hold no spaces).
+        space = codes == 32
+        ends = np.flatnonzero(space[1:] & ~space[:-1]) + 2
+        starts = np.concatenate((np.zeros(min(1, ends.size), dtype=np.int64), ends[:-1]))
+        lengths = ends - starts
+        left = np.repeat(ends, lengths) - np.arange(size)  # characters from here to the word's end
+        ranks = np.concatenate((self.rank[codes], np.zeros(self.max_n, np.uint16))).astype(
+            np.uint64
+        )
+        bits = np.uint64(self.bits)
+        rows: list[NDArray[np.int64]] = []
+        cols: list[NDArray[np.int64]] = []
+        keys = ranks[:size]
+        for n in range(1, self.max_n + 1):
+            if n > 1:
+                keys = (keys << bits) | ranks[n - 1 : n - 1 + size]
+            if n < self.min_n:
+                # A word shorter than min_n is one n-gram of its own (scikit-learn's "count a
+                # short word only once"); it has none of larger sizes.
+                at = starts[lengths == n]
+            elif n >= self.min_n:
+                at = np.flatnonzero(left >= n)
+            if at.size:
+                index, hit = self._lookup(keys[at] | (np.uint64(n) << _SIZE_SHIFT))
+                rows.append(owners[at[hit]])
+                cols.append(self.columns[index[hit]])
+        return self._matrix(count, rows, cols)
+
+    def _lookup(self, values: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Each key's position in self.keys, and whether it is there."""
+        slot = _slots(values)
+        low, high = self.first[slot], self.first[slot + 1]
+        index = np.minimum(low, self.keys.size - 1)
+        hit = (high > low) & (self.keys[index] == values)
+        for k in range(1, self.crowding):  # a slot shared by several keys: the next ones
+            more = ~hit & (high - low > k)
+            if not more.any():
+                break
+            again = low[more] + k
+            found = self.keys[again] == values[more]
+            index[more] = np.where(found, again, index[more])
+            hit[more] = found
+        return index, hit
 
     def _matrix(
         self, count: int, rows: list[NDArray[np.int64]], cols: list[NDArray[np.int64]]
     ) -> sparse.csr_matrix:
         row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        keys, counts = np.unique(row * self.width + col, return_counts=True)
-        row, col = keys // self.width, keys % self.width
-        tf = counts.astype(np.float64)
-        if self.sublinear:
-            tf = np.log(tf) + 1.0
-        data = tf * self.idf[col]
+        # Building the matrix sums the repeated (text, n-gram) pairs: the counts.
+        matrix = sparse.csr_matrix(
+            (np.ones(row.size), (row, col)), shape=(count, self.width), dtype=np.float64
+        )
+        matrix.sum_duplicates()
+        tf = np.log(matrix.data) + 1.0 if self.sublinear else matrix.data
+        data = tf * self.idf[matrix.indices]
         if self.norm == "l2":
-            norms = np.sqrt(np.bincount(row, weights=data * data, minlength=count))
+            owner = np.repeat(np.arange(count), np.diff(matrix.indptr))
+            norms = np.sqrt(np.bincount(owner, weights=data * data, minlength=count))
             norms[norms == 0] = 1.0
-            data = data / norms[row]
-        return sparse.csr_matrix((data, (row, col)), shape=(count, self.width))
+            data /= norms[owner]
+        matrix.data = data
+        return matrix
