@@ -51,8 +51,8 @@ _NON_LATIN_JOIN_RE = re.compile(f"[{_NON_LATIN}](?:(?=[{_LATIN}])|(?<=[{_LATIN}]
 
 # Emoji and pictographs (with ZWJ and variation selectors) put inside a name ("ИГ🔥ИЛ",
 # "Тали🇦🇫бан") or between its words ("Исламское ⚫ государство").
-# Bullets and middle dots too ("ДА•ИШ", "Ҳизб•ут•Таҳрир").
-_SYMBOL = "\u00b7\u2022\u2027\u2190-\u2bff\u200d\ufe0f\U0001f000-\U0001faff"
+# Bullets and middle dots too ("ДА•ИШ", "Ҳизб•ут•Таҳрир"), and underscores ("Tav_hid").
+_SYMBOL = "_\u00b7\u2022\u2027\u2190-\u2bff\u200d\ufe0f\U0001f000-\U0001faff"
 _SYMBOL_RE = re.compile(f"[{_SYMBOL}*]")
 _SYMBOL_IN_NAME_RE = re.compile(f"(?<=[^\\W\\d_])(?:( ?)[{_SYMBOL}]+( ?)|()\\*+())(?=[^\\W\\d_])")
 
@@ -77,6 +77,27 @@ def _drop_symbols(norm: Normalized) -> Normalized | None:
     return Normalized("".join(pieces), offsets)
 
 
+# A word cut into syllables by hyphens ("Ta-ly-ban", "Ис-лам-ское"): three pieces or more, none
+# longer than three letters and not all single letters ("кто-то", "аль-Каида" and "бок-о-бок" are not cut so).
+_SYLLABLES_RE = re.compile(r"(?<![^\W\d_-])[^\W\d_]{1,3}(?:-[^\W\d_]{1,3}){2,}(?![^\W\d_-])")
+
+
+def _join_syllables(norm: Normalized) -> Normalized | None:
+    """Hyphens deleted inside words cut into syllables."""
+    text = norm.text
+    keep = [True] * len(text)
+    for run in _SYLLABLES_RE.finditer(text):
+        if all(len(piece) == 1 for piece in run.group().split("-")):
+            continue  # letters spelled out: _join_spelled_out's, which also reads the case
+        for index in range(run.start(), run.end()):
+            if text[index] == "-":
+                keep[index] = False
+    if all(keep):
+        return None
+    kept = [index for index, flag in enumerate(keep) if flag]
+    return Normalized("".join(text[i] for i in kept), [norm.offsets[i] for i in kept])
+
+
 def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
     """Other readings of norm worth matching too; [] for the great majority of posts.
 
@@ -89,6 +110,10 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
         dropped = _drop_symbols(norm)
         if dropped is not None:
             return [dropped, *evasion_views(dropped, original)]
+    if "-" in text and _SYLLABLES_RE.search(text) is not None:
+        joined = _join_syllables(norm)
+        if joined is not None:
+            return [joined, *evasion_views(joined, original)]
     hinted = _SEPARATOR_OR_DIGIT_RE.search(text) is not None
     spaced = _SPACED_RE.search(text) is not None or _SPACED_AT_START_RE.match(text) is not None
     scripts = _scripts_meet(text)

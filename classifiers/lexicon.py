@@ -51,6 +51,7 @@ from classifiers.ordinary_words import is_ordinary
 from classifiers.spelling import (
     MIN_SINGLE,
     fold_name,
+    fold_word,
     folded_words,
     spelling_cache,
     split_words,
@@ -277,7 +278,8 @@ class LexiconTagger:
                 compiled = _compile_fold(lexicon, term)
                 if compiled is not None:
                     fold_key, fold_entry = compiled
-                    fold_keys.setdefault(fold_key, []).append(len(self._fold_entries))
+                    for key in (fold_key, *_construct_keys(term.term)):
+                        fold_keys.setdefault(key, []).append(len(self._fold_entries))
                     self._fold_entries.append(fold_entry)
         self._folded = _automaton(fold_keys)
         self._has_tiers = any(lexicon.tier != "flag" for lexicon in self.lexicons)
@@ -308,7 +310,12 @@ class LexiconTagger:
             seen = {(m.family, m.term, m.start, m.end) for m in matches}
             for view in views:
                 for match in self._find(view, text, spelled_out=True)[0]:
-                    if (match.family, match.term, match.start, match.end) not in seen:
+                    if (
+                        match.family,
+                        match.term,
+                        match.start,
+                        match.end,
+                    ) not in seen and _written_evasively(text, match.start, match.end):
                         seen.add((match.family, match.term, match.start, match.end))
                         matches.append(match)
                         evasive.add(match)
@@ -430,11 +437,13 @@ class LexiconTagger:
             if ending and not letters[0].isascii() and _MEMBER_SUFFIX.match("".join(ending)):
                 return True  # a member derivative in small letters ("идушники", "даишевские")
             if letters[0].isascii():
-                # Latin acronyms take no endings in small letters ("Ishida" is a name), and
-                # three small Latin letters are too often a word or a unit ("jak", "KiB").
-                if ending:
+                # Latin acronyms take no endings in small letters ("Ishida" is a name) but a
+                # Turkic case ending, and then only with context ("ishidga qo'shilgan ...
+                # sudlandi"); three small Latin letters are too often a word or a unit ("jak",
+                # "KiB").
+                if ending and not _TURKIC_CASE.fullmatch("".join(ending)):
                     return False
-                guarded = guarded or len(entry.case) == _MIN_ANY_CASE
+                guarded = guarded or bool(ending) or len(entry.case) == _MIN_ANY_CASE
             # An ending on a small-letter acronym may make an ordinary word ("ишидан": from
             # work, in Uzbek): only with context. In capitals throughout ("ИГИЛА") it may not.
             guarded = guarded or (bool(ending) and not all(c.isupper() for c in letters))
@@ -478,12 +487,20 @@ class LexiconTagger:
                 for i in indexes
                 if any(rest.startswith(e) for e in self._fold_entries[i].excludes)
             }
+            # A follower's or an adjective's suffix on the name ("Qaedist", "аль-каидовской",
+            # "Нусрачылар") makes it the organisation, as a context word would.
+            member = run_on > 0 and _member_derivative(
+                norm.text[words[end_index][1] : words[end_index][2]],
+                folded[last - length + 1 : last + 1].rsplit(" ", 1)[-1],
+            )
             for index in indexes:
                 entry = self._fold_entries[index]
-                if run_on > entry.ending or entry.lexicon.family in vetoed:
+                if (run_on > entry.ending and not member) or entry.lexicon.family in vetoed:
                     continue
-                if entry.needs_article and (
-                    run_on or not _ARTICLE_LAST.search(norm.text, 0, words[first_index][1])
+                if (
+                    entry.needs_article
+                    and not member
+                    and (run_on or not _ARTICLE_LAST.search(norm.text, 0, words[first_index][1]))
                 ):
                     continue  # "al-Qadr" (the Night of Power) is "kad" + r: no run-on
                 first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
@@ -521,11 +538,18 @@ class LexiconTagger:
         found = entry.pattern.match(folded, begin)
         if found is None:
             return None
+        first, stop = original_span(norm, text, start, found.end())
         if (entry.excludes and _excluded(entry, squeeze(folded[start : found.end()]))) or (
-            entry.phrases and _covered(folded, start, found.end(), entry.phrases)
+            entry.phrases
+            and _covered(folded, start, found.end(), entry.phrases)
+            # An acronym in capitals amid small letters is not the word an exclusion is written
+            # for ("сторонников ИДУ в [CITY]" is not the verb of «иду в»), unless all is capitals.
+            and not (
+                entry.case is not None
+                and _acronym_amid_small(norm, text, (start, found.end()), (first, stop), entry)
+            )
         ):
             return None
-        first, stop = original_span(norm, text, start, found.end())
         if entry.case is not None:
             if not self._acronym_fits(entry, norm, text, first, stop, start, spelled_out):
                 return None
@@ -547,6 +571,60 @@ class LexiconTagger:
 
 
 _WORD_END = re.compile(r"[^\W_]*")
+
+
+def _written_evasively(text: str, start: int, end: int) -> bool:
+    """Whether a name found only in an evasion reading is itself written so: with something
+    other than letters inside it (И🔥Г🔥И🔥Л, Ta-ly-ban, D4ESH), letters of two scripts (ДAИШ),
+    or in a hashtag (#TalibanNews). A plain word elsewhere in the post ("Сидели") is not."""
+    found = text[start:end]
+    if not found.isalpha():
+        return True
+    if len({char.isascii() for char in found}) > 1:
+        return True
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return start > 0 and text[start - 1] == "#"
+
+
+def _acronym_amid_small(
+    norm: Normalized, text: str, at: tuple[int, int], span: tuple[int, int], entry: _Entry
+) -> bool:
+    """Whether the acronym at span is in capitals and the rest of the exclusion phrase around
+    it in small letters ("ИДУ в", not the verb «иду в»; "ИГ РАН" stays the institute)."""
+    first, stop = span
+    letters = [c for c in text[first:stop] if c.isalpha()]
+    if len(letters) < 2 or not all(c.isupper() for c in letters):
+        return False
+    start, end = at
+    for phrase in entry.phrases:
+        found = norm.text.find(phrase, max(0, end - len(phrase)), start + len(phrase))
+        if found != -1 and found + len(phrase) >= end:
+            a, b = original_span(norm, text, found, found + len(phrase))
+            rest = [c for c in text[a:first] + text[stop:b] if c.isalpha()]
+            return bool(rest) and all(c.islower() for c in rest)
+    return False
+
+
+# Suffixes that make a follower or an adjective of a name, in the languages of the region:
+# English -ist/-is/-ism/-ite ("Qaedist", "Daeshis"), Russian -овец/-овский ("аль-каидовской"),
+# Turkic -chi/-çy/-чы with a plural and case chain ("Kaýdaçylar", "Нусрачылар").
+_NAME_MEMBER = re.compile(
+    r"(?:ists?|is|isms?|ites?"
+    r"|(?:ов|ев)?(?:ец|цы|цев|цам|цами|цах|ск(?:ий|ая|ое|ие|ой|ого|ому|их|им|ими|ую))"
+    r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6})"
+)
+# A member derivative's stem must be this long, so that short words folding like a name
+# ("qadis", judges, folds like "Qaeda") do not count.
+_MIN_MEMBER_STEM = 4
+
+
+def _member_derivative(word: str, key: str) -> bool:
+    """Whether word is a name's key followed by a follower's or an adjective's suffix."""
+    return any(
+        _NAME_MEMBER.fullmatch(word, cut) and fold_word(word[:cut]) == key
+        for cut in range(_MIN_MEMBER_STEM, len(word))
+    )
 
 
 def _unclear_name(match: TopicMatch, normalized_text: str, text: str) -> bool:
@@ -600,6 +678,9 @@ def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
     """Automaton key, which automaton, and entry for the term and each generated spelling."""
     text = normalize(term.term).text
     spellings = [(text, _case_pattern(term.term) if term.mode == "abbr" else None)]
+    if term.mode == "abbr":
+        for written in _acronym_forms(term.term):
+            spellings.append((normalize(written).text, _case_pattern(written)))
     if term.translit:
         for spelling in _translit_spellings(term, text):
             # Normalised like post text: Uzbek "yo" transliterates to "ё", which posts fold to "е".
@@ -612,7 +693,9 @@ def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
     excludes = frozenset(squeeze(phrase) for phrase in phrases)
     compiled = []
     for spelling, case in spellings:
-        key, joined, pattern, arabic_prefix = _compile_spelling(spelling, term)
+        key, joined, pattern, arabic_prefix = _compile_spelling(
+            spelling, term, members=lexicon.topic == "designated_org"
+        )
         ordinary = term.mode == "abbr" and (is_ordinary(term.term) or is_ordinary(spelling))
         entry = _Entry(lexicon, term, pattern, case, excludes, phrases, arabic_prefix, ordinary)
         compiled.append((key, joined, entry))
@@ -640,6 +723,66 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
         return None
     ending = _FOLD_STEM_ENDING if term.mode == "stem" or " " in key else _FOLD_WORD_ENDING
     return key, _FoldEntry(lexicon, term, ending, tuple(e for e in excludes if e), needs_article)
+
+
+# An article between two words of a name ("Jabhat al-Nusra"), which Arabic also writes as the
+# first word's case vowel u with the article, attached or assimilated: "Jabhatun Nusra",
+# "Jundul Khilafah", "Ҷабҳатуннусра", "Tahriru sh-Sham".
+_INNER_ARTICLE = re.compile(
+    f"(?<=[^\\W\\d_])[-\\s\u2010\u2011]+(?:{_ARTICLES})[-\\s\u2010\u2011]+(?=([^\\W\\d_]+))"
+)
+
+
+_SUN_LETTERS = frozenset({"t", "d", "r", "z", "s", "sh", "l", "n"})
+
+
+def _construct_keys(term: str) -> list[str]:
+    """The spelling keys of a name with its inner articles written in the construct state."""
+    text = normalize(term).text
+    found = _INNER_ARTICLE.search(text)
+    if found is None:
+        return []
+    # The article takes the sound of a "sun letter" after it (ush-Sham, ut-Tawhid, un-Nusra).
+    following = fold_word(found.group(1))
+    sun = following[:2] if following[:2] == "sh" else following[:1]
+    keys = []
+    for ending in {"un", "ul", f"u{sun}" if sun in _SUN_LETTERS else "ul"}:
+        for gap in (" ", ""):
+            key = fold_name(f"{text[: found.start()]}{ending}{gap}{text[found.end() :]}")
+            if key and key != fold_name(text):
+                keys.append(key)
+    return sorted(set(keys))
+
+
+# Latin letters of an acronym in Cyrillic, one for one (digraphs first).
+_ACRONYM_CYRILLIC = {
+    "sh": "ш", "ch": "ч", "kh": "х", "a": "а", "b": "б", "d": "д", "e": "е", "f": "ф",
+    "g": "г", "h": "х", "i": "и", "j": "ж", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о",
+    "p": "п", "q": "к", "r": "р", "s": "с", "t": "т", "u": "у", "v": "в", "w": "в", "z": "з",
+}  # fmt: skip
+_ACRONYM_LETTER = re.compile("sh|ch|kh|[a-z]", re.IGNORECASE)
+_TURKISH_DIGRAPH = re.compile("([SsCc])[Hh]")
+_TURKISH = {"S": "Ş", "s": "ş", "C": "Ç", "c": "ç"}
+
+
+def _acronym_forms(acronym: str) -> list[str]:
+    """Other ways to write a Latin acronym: Turkish and Turkmen ş and ç for sh and ch ("IShID":
+    "IŞID"); and an acronym in capitals and small letters, whose mix of cases no word has, in
+    Cyrillic letters with the same cases ("HuT": "ХуТ", "JaK": "ЖаК")."""
+    if not acronym.isascii() or not acronym.isalpha():
+        return []
+    forms = []
+    turkish = _TURKISH_DIGRAPH.sub(lambda m: _TURKISH[m.group(1)], acronym)
+    if turkish != acronym:
+        forms.append(turkish)
+    if not acronym.isupper() and not acronym.islower() and acronym[0].isupper():
+        forms.append(
+            "".join(
+                _ACRONYM_CYRILLIC[x.lower()].upper() if x[0].isupper() else _ACRONYM_CYRILLIC[x]
+                for x in _ACRONYM_LETTER.findall(acronym)
+            )
+        )
+    return forms
 
 
 def _translit_spellings(term: Term, text: str) -> list[str]:
@@ -680,7 +823,7 @@ class _LazyRegex:
 
 
 def _compile_spelling(
-    text: str, term: Term
+    text: str, term: Term, members: bool = False
 ) -> tuple[str, bool, _LazyRegex, re.Pattern[str] | None]:
     # Words are what spaces separate in the term; hyphens and apostrophes inside a word
     # ("аль-Каида", "Oʻzbekiston") are flexible gaps, but stem endings go only after words.
@@ -697,6 +840,9 @@ def _compile_spelling(
     # An acronym may take a Russian derivative or a Turkic suffix chain, after a hyphen or not
     # ("ИГИЛовцы", "КТЖшники", "IShIDchilar", "ИГ-шный").
     tail = f"(?:-?{_ABBR_ENDING})?" if term.mode == "abbr" else ""
+    if members and term.mode != "abbr" and len(words) == 1:
+        # A one-word name may take a follower's or an adjective's suffix ("Daeshis").
+        tail = f"(?:-?{_NAME_MEMBER.pattern})?"
     # Leading words of up to _BARE_WORD letters (prepositions, particles: "ба дасти", "mol
     # bilan") take no ending in a stem term; every later word and the last one may.
     bare = 0

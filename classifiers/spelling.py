@@ -12,7 +12,10 @@ a key that the usual variations share, and names are matched on those keys:
   final -at after two letters becomes -a (Katibat/Katiba, Jabhat/Jabha, Хилафат); Arabic ة is
   ه; a final -iy is -i (Buxoriy/Bukhari);
 * consonants written several ways are one: kh/x/х/ҳ/һ/h, q/қ/k, gh/ғ/g, j/dj/dzh/zh/ж/ҷ, w/v/у
-  before a consonant (Tawhid/Tavhid/Таухид), ts/ц/s, ph/f, th/t, dh/d; apostrophes, ъ and ь go;
+  before a consonant (Tawhid/Tavhid/Таухид), ts/ц/s, ph/f, th/t, dh/d, c before e, i or y
+  is s (Province/Провинс); apostrophes, ъ and ь go;
+* Arabizi, the chat spelling of Arabic in Latin letters with digits for the sounds Latin has no
+  letter for: 7 is h (ta7rir), 5 is kh; 3 (ayn) and 2 (hamza) go like apostrophes (qa3ida);
 * every vowel is one vowel (Jabhat/Jabhet/Джебхат, Tahrir/Tahreer, Taliban/Taleban/Talyban,
   Imam/Imom, Ansar/Ansor), y between consonants is a vowel, and doubled letters are single
   (Hayyat/Hayat, Ansarullah/Ansarulah).
@@ -54,10 +57,14 @@ _LATIN = {
 }  # fmt: skip
 _TABLE = str.maketrans(_CYRILLIC | _LATIN)
 _DIGRAPHS = re.compile(r"dzh|dj|zh|kh|gh|ph|th|dh|ts|ee|oo|ou|[xqwc]")
+_SOFT_C = re.compile(r"c(?=[eiy])")
 _DIGRAPH = {
     "dzh": "j", "dj": "j", "zh": "j", "kh": "h", "gh": "g", "ph": "f", "th": "t", "dh": "d",
     "ts": "s", "ee": "i", "oo": "u", "ou": "u", "x": "h", "q": "k", "w": "v", "c": "k",
 }  # fmt: skip
+# Arabizi digits that stand for a consonant (the others are dropped with every other digit).
+_ARABIZI = str.maketrans({"7": "h", "5": "kh"})
+_ARABIZI_RE = re.compile(r"[^\W\d_][57]|[57][^\W\d_]")
 _VOWELS = "aeiou"
 # u after a vowel and before a consonant is the w of Arabic (Таухид, Tauhid: Tawhid).
 _U_AS_W = re.compile(r"(?<=[aeiou])u(?=[^aeiouy\W])")
@@ -79,10 +86,14 @@ _DROPPED = frozenset({"al", "an", "ash", "as", "at", "ad", "ar", "az", "l"})
 _AND = frozenset({"va", "val", "vel"})
 _ARABIC_ARTICLE = re.compile("^[وف]?[بك]?ال|^[وف]?لل")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
-# Words as the fold sees them: what spaces, hyphens and underscores separate; fold_word then
+# Words as the fold sees them: what spaces, hyphens and underscores separate, and dots between
+# words ("Халифат.сарбаздары", "Ислам_жихад_бирлиги" are two and three words); fold_word then
 # keeps only the letters (and apostrophes: Hay'at, Oʻzbekiston). split_words is the fast
 # equivalent of _TOKEN, for the common case where no position is needed.
 _SEPARATORS = "-_\u2010\u2011\u2012\u2013\u2014\u2015"
+# A dot between two words of three letters or more separates them too; a dot inside shorter
+# pieces ("Ка.и.да", "Xu.ro.son") is a spelled-out name's, and goes with the other non-letters.
+_WORD_DOT = re.compile(r"(?<=[^\W\d_]{3})\.(?=[^\W\d_]{3})")
 _TOKEN = re.compile(f"[^\\s{re.escape(_SEPARATORS)}]+")
 _NOT_LETTER = re.compile(r"[^\w'’`]|[\d_]")
 
@@ -91,7 +102,8 @@ class _FoldCache(dict[str, str]):
     """word -> key; a missing word is folded on lookup, so hits never leave C."""
 
     def __missing__(self, word: str) -> str:
-        letters = _NOT_LETTER.sub("", word)
+        spelled = word.translate(_ARABIZI) if _ARABIZI_RE.search(word) is not None else word
+        letters = _NOT_LETTER.sub("", spelled)
         key = _fold_arabic(letters) if _ARABIC_LETTER.search(letters) else _fold_letters(letters)
         if len(self) >= _CACHE_LIMIT:
             self.clear()  # the same object: spelling_cache() callers keep a valid view
@@ -123,6 +135,7 @@ def _fold_letters(word: str) -> str:
     text = word.translate(_TABLE)
     if text == "ual":  # Russian «уаль»: "and the", as in «ат-Таухид уаль-Джихад»
         return "va"
+    text = _SOFT_C.sub("s", text)
     text = _DIGRAPHS.sub(lambda m: _DIGRAPH[m.group()], text)
     text = _U_AS_W.sub("v", text)
     text = _FINAL_IY.sub("i", text)
@@ -140,6 +153,8 @@ def _fold_letters(word: str) -> str:
 
 def split_words(text: str) -> list[str]:
     """The words of a normalised text as folded_words sees them, without their positions."""
+    if "." in text:
+        text = _WORD_DOT.sub(" ", text)
     for separator in _SEPARATORS:
         if separator in text:
             text = text.replace(separator, " ")
@@ -148,6 +163,8 @@ def split_words(text: str) -> list[str]:
 
 def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
     """(key, start, end) of each word of a normalised text that folds to something."""
+    if "." in text:
+        text = _WORD_DOT.sub(" ", text)  # one character for one: the positions stay
     for match in _TOKEN.finditer(text):
         key = fold_word(match.group())
         if key:

@@ -18,15 +18,17 @@ def _views(text: str) -> list[Normalized]:
     return views
 
 
-def _span_of(text: str, word: str) -> str:
-    """The original characters behind the first view's occurrence of word."""
+def _spans_of(text: str, word: str) -> set[str]:
+    """The original characters behind each view's first occurrence of word."""
     norm = normalize(text)
+    spans = set()
     for view in evasion_views(norm, text):
         start = view.text.find(word)
         if start >= 0:
             first, stop = original_span(view, text, start, start + len(word))
-            return text[first:stop]
-    raise AssertionError(f"{word!r} in no view of {text!r}")
+            spans.add(text[first:stop])
+    assert spans, f"{word!r} in no view of {text!r}"
+    return spans
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def _span_of(text: str, word: str) -> str:
 def test_spelled_out_letters_are_joined_with_spans_in_the_original(
     text: str, word: str, span: str
 ) -> None:
-    assert _span_of(text, word) == span
+    assert span in _spans_of(text, word)
 
 
 def test_spaced_letters_split_where_the_case_changes() -> None:
@@ -91,7 +93,7 @@ def test_camel_case_hashtags_are_split() -> None:
     ],
 )
 def test_mixed_words_are_read_in_one_script(text: str, word: str, span: str) -> None:
-    assert _span_of(text, word) == span
+    assert span in _spans_of(text, word)
 
 
 def test_only_mixed_words_are_folded() -> None:

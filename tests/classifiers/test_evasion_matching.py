@@ -356,3 +356,48 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # Arabizi: 7 is h, 3 and 2 go ("ta7rir", "qa3ida"); digits elsewhere are not letters.
+        ("hay2at ta7rir el sham 3amalet mo2tamar", True),
+        ("jab7at el nosra kanet hena", True),
+        ("bus 7 leaves at 5, platform 3", False),
+        # The article in the construct state: the first word's u with it, joined or assimilated.
+        ("Жабҳатун Нусра сафида жанг қилган фуқаро ҳибсга олинди.", True),
+        ("Ҷабҳатуннусра дар рӯйхат қарор дорад.", True),
+        ("Jundul Khilafah kanali yopildi.", True),
+        ("Жабҳаи мардумӣ ва Нусрат Раҳимов вохӯрданд.", False),
+        # A follower's or an adjective's suffix on a name; a judge's plural does not fold so.
+        ("A Qaedist cell was dismantled last week.", True),
+        ("Аналитик назвал ячейку аль-каидовской по почерку.", True),
+        ("Нусрачылар тууралуу маалымат жаңы баяндамада бар.", True),
+        ("Former Daeshis held in camps are being repatriated.", True),
+        ("The qadis of the old courts wrote in Persian.", False),
+        # English c before e or i is an s ("Province", «Провинс»).
+        ("Исламик Стейт Хорасан Провинс снова упомянута в отчёте", True),
+        ("Хорасан провинциясы бидай өсіреді.", False),
+        # A dot between words; a word cut into syllables by underscores or hyphens.
+        ("Халифат.сарбаздары каналы қайта ашылды", True),
+        ("Tav_hid va ji_hod katibasi yangi kanal ochdi", True),
+        ("Ta-ly-ban hökümeti täze karar kabul etdi", True),
+        ("Сидели бок-о-бок, кто-то пел.", False),
+        # An acronym in capitals amid small letters is not the verb an exclusion is for.
+        ("ФСБ сообщила о задержании сторонников ИДУ в [CITY].", True),
+        ("Я ИДУ В ШКОЛУ, ВСЕ НА СБОР!", False),
+        # Turkish and Turkmen ş for sh; a mixed-case Latin acronym in Cyrillic.
+        ("IŞID-iň agzalary barada täze maglumat çykdy.", True),
+        ("Суд по делу ХуТ перенесли на [NUMBER] число, сторонники ждут.", True),
+        ("Хутор Михайловский отметил праздник, на хуторе ярмарка.", False),
+        # A small-letter Latin acronym takes a Turkic case ending only with a context word.
+        ("ishidga qo'shilganlikda ayblanganlar sudlandi.", True),
+        ("ishidga borib keldi.", False),
+    ],
+)
+def test_rules_from_blind11s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
