@@ -48,7 +48,18 @@ from storage.records import split_designated
 
 BLIND_SETS = [
     Path(__file__).resolve().parents[1] / "tests" / "data" / name
-    for name in ("blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10")
+    for name in (
+        "blind3",
+        "blind4",
+        "blind5",
+        "blind6",
+        "blind7",
+        "blind8",
+        "blind9",
+        "blind10",
+        "blind11",
+        "blind12",
+    )
 ]
 
 POST_LENGTH = 280

@@ -82,6 +82,15 @@ def _drop_symbols(norm: Normalized) -> Normalized | None:
 _SYLLABLES_RE = re.compile(r"(?<![^\W\d_-])[^\W\d_]{1,3}(?:-[^\W\d_]{1,3}){2,}(?![^\W\d_-])")
 
 
+# An asterisk between letters most often hides a vowel ("Хизбут-Т*хрир"): one reading puts
+# a vowel of the word's alphabet there (the spelling fold makes every vowel one).
+_CENSORED_RE = re.compile(r"(?<=([^\W\d_]))\*(?=[^\W\d_])")
+
+
+def _vowel_for(found: re.Match[str]) -> str:
+    return "a" if found.group(1).isascii() else "а"
+
+
 def _join_syllables(norm: Normalized) -> Normalized | None:
     """Hyphens deleted inside words cut into syllables."""
     text = norm.text
@@ -109,7 +118,9 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
     if _SYMBOL_RE.search(text) is not None:
         dropped = _drop_symbols(norm)
         if dropped is not None:
-            return [dropped, *evasion_views(dropped, original)]
+            censored = _CENSORED_RE.sub(_vowel_for, text)
+            vowels = [Normalized(censored, norm.offsets)] if censored != text else []
+            return [dropped, *vowels, *evasion_views(dropped, original)]
     if "-" in text and _SYLLABLES_RE.search(text) is not None:
         joined = _join_syllables(norm)
         if joined is not None:
@@ -229,4 +240,38 @@ def _fold_mixed_words(norm: Normalized) -> list[Normalized]:
         folded = "".join(chars)
         if folded != norm.text and all(folded != view.text for view in views):
             views.append(Normalized(folded, norm.offsets))
+    arabizi = _arabizi_reading(norm, spans)
+    if arabizi is not None:
+        views.append(arabizi)
     return views
+
+
+# Arabizi, Arabic in Latin letters and digits: 7 is h; 3 (ayn) and 2 (hamza) are not written
+# in other transcriptions ("da3esh": "daesh").
+_ARABIZI_WORD_RE = re.compile(r"[a-z]*[237][a-z]+|[a-z]+[237][a-z]*")
+
+
+def _arabizi_reading(norm: Normalized, spans: list[tuple[int, int]]) -> Normalized | None:
+    text = norm.text
+    cut = [
+        (start, stop)
+        for start, stop in spans
+        if _ARABIZI_WORD_RE.fullmatch(text, start, stop) is not None
+    ]
+    if not cut:
+        return None
+    chars: list[str] = []
+    offsets: list[int] = []
+    previous = 0
+    for start, stop in cut:
+        chars.extend(text[previous:start])
+        offsets.extend(norm.offsets[previous:start])
+        for index in range(start, stop):
+            if text[index] in "23":
+                continue
+            chars.append("h" if text[index] == "7" else text[index])
+            offsets.append(norm.offsets[index])
+        previous = stop
+    chars.extend(text[previous:])
+    offsets.extend(norm.offsets[previous:])
+    return Normalized("".join(chars), offsets)

@@ -83,7 +83,10 @@ __all__ = [
 # folded after a hyphened article; «уаль» is "and the".
 # 9: Russian forms of the Taliban's name; member derivatives in small letters («идушники»);
 # Turkic case endings on Latin acronyms («HTSga»); capitals out of place («iSiS»).
-MATCHER_VERSION = "9"
+# 10 (from blind11 and blind12): Arabizi, soft c, the construct-state article, follower suffixes
+# on names, syllables and dots, ş/ç and Cyrillic forms of mixed-case acronyms, longer Turkic
+# chains, English names in Cyrillic title case, surnames, evasion readings must cover evasion.
+MATCHER_VERSION = "10"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -97,8 +100,8 @@ _GAP = _SEPARATOR_CLASS + "{0,3}"
 _ENDING = r"[^\W\d_]{0,5}"
 # Turkic languages chain suffixes (Uzbek "katiba-si-ning", Kazakh "мемлекет-тер-інің"): their
 # stem terms take up to eight letters after each word.
-_LONG_ENDING = r"[^\W\d_]{0,8}"
-_ABBR_ENDING = r"[^\W\d_]{1,6}"
+_LONG_ENDING = r"[^\W\d_]{0,12}"
+_ABBR_ENDING = r"[^\W\d_]{1,10}"
 _AGGLUTINATIVE = frozenset({"kk", "ky", "uz", "tk", "tt", "az", "ba"})
 # Automaton value of a disclaimer anchor, in place of an entry index.
 _ANCHOR = -1
@@ -142,7 +145,7 @@ _ARTICLES = "al|el|ul|an|ash|as|at|ad|ar|az|аль|эль|әл|ал|ан|аш|а
 _ARTICLE_FIRST = re.compile(f"(?:{_ARTICLES})[-\\s\u2010\u2011]")
 _ARTICLE_LAST = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})[-\u2010\u2011]$")
 _MIN_ARTICLE_KEY = 3
-_FOLD_STEM_ENDING = 8
+_FOLD_STEM_ENDING = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,9 @@ class _FoldEntry:
     # A one-word name too short for a key of its own ("al-Qaida": "kad") counts only after an
     # article in the text ("Al-Kaýda", "аль-Каеда").
     needs_article: bool = False
+    # A name matched in its own letters only in title case ("Islamic State", not "an Islamic
+    # state") counts in another alphabet only so too («Исламик Стейт»).
+    title_case: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +329,11 @@ class LexiconTagger:
             for view in (norm, *views):
                 matches.extend(self._find_folded(view, text, matches))
         if matches:
-            matches = [m for m in matches if not _unclear_name(m, norm.text, text)]
+            matches = [
+                m
+                for m in matches
+                if not _unclear_name(m, norm.text, text) and not _surname(m, text)
+            ]
         marks: list[Signal] = []
         if self._has_tiers and any(m.tier != "flag" for m in matches):
             cues = [m for m in matches if m.tier == "cue"]
@@ -430,10 +440,11 @@ class LexiconTagger:
             if (
                 not ending
                 and len(acronym) >= 4
-                and acronym[0].islower()
-                and any(c.isupper() for c in acronym[1:])
+                and any(c.isupper() for c in acronym)
+                and any(c.islower() for c in acronym)
+                and not (acronym[0].isupper() and all(c.islower() for c in acronym[1:]))
             ):
-                return True  # capitals out of place ("iSiS"), written to dodge a filter
+                return True  # capitals out of place ("iSiS", "IsIs"), written to dodge a filter
             if ending and not letters[0].isascii() and _MEMBER_SUFFIX.match("".join(ending)):
                 return True  # a member derivative in small letters ("идушники", "даишевские")
             if letters[0].isascii():
@@ -500,10 +511,12 @@ class LexiconTagger:
                 if (
                     entry.needs_article
                     and not member
-                    and (run_on or not _ARTICLE_LAST.search(norm.text, 0, words[first_index][1]))
+                    and (run_on or not _article_before(norm.text, words[first_index]))
                 ):
                     continue  # "al-Qadr" (the Night of Power) is "kad" + r: no run-on
                 first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
+                if entry.title_case and not _title_case_elsewhere(text[first:stop]):
+                    continue
                 family = entry.lexicon.family
                 if any(
                     m.family == family and m.start < stop and first < m.end
@@ -573,6 +586,54 @@ class LexiconTagger:
 _WORD_END = re.compile(r"[^\W_]*")
 
 
+# Surnames of the region are names with -ov/-ev/-in ("Талибов", "Nusratov"): a capitalised
+# word so formed inside a sentence is a person, not the plural of a name's noun.
+_SURNAME = re.compile(r"(?:[оеё]в|ин)(?:а|у|ым|ой|ом|ой|ых)?|(?:o|e)v(?:a|u)?", re.IGNORECASE)
+_SENTENCE_END = frozenset(".!?…\n")
+
+
+def _surname(match: TopicMatch, text: str) -> bool:
+    if match.topic != "designated_org":
+        return False
+    end = _WORD_END.match(text, match.end)
+    words = text[match.start : end.end() if end else match.end].split()
+    if not all(w[:1].isupper() and w[1:].islower() for w in words):
+        return False
+    word = words[-1]
+    if len(word) < 5 or not any(_SURNAME.fullmatch(word, cut) for cut in range(3, len(word))):
+        return False
+    if len(words) > 1:
+        return True  # a given name and a surname ("Islom Davlatov")
+    before = text[: match.start].rstrip()
+    return bool(before) and before[-1] not in _SENTENCE_END
+
+
+_ARABIZI_DIGIT = re.compile(r"[^\W\d_][23579]|[23579][^\W\d_]")
+_ARTICLE_WORD = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})\\s$")
+
+
+def _article_before(folded: str, word: tuple[str, int, int]) -> bool:
+    """An article joined to the word by a hyphen ("Al-Kaýda"); in Arabizi, where digits write
+    Arabic sounds ("el qa3ida"), the article is a word of its own."""
+    _, start, end = word
+    if _ARTICLE_LAST.search(folded, 0, start) is not None:
+        return True
+    return (
+        _ARABIZI_DIGIT.search(folded, start, end) is not None
+        and _ARTICLE_WORD.search(folded, 0, start) is not None
+    )
+
+
+def _title_case_elsewhere(found: str) -> bool:
+    """Words each with a capital first, in letters other than Latin («Исламик Стейт»)."""
+    words = split_words(found)
+    return (
+        len(words) > 1
+        and all(word[:1].isupper() for word in words)
+        and not any(char.isascii() and char.isalpha() for char in found)
+    )
+
+
 def _written_evasively(text: str, start: int, end: int) -> bool:
     """Whether a name found only in an evasion reading is itself written so: with something
     other than letters inside it (И🔥Г🔥И🔥Л, Ta-ly-ban, D4ESH), letters of two scripts (ДAИШ),
@@ -612,7 +673,8 @@ def _acronym_amid_small(
 _NAME_MEMBER = re.compile(
     r"(?:ists?|is|isms?|ites?"
     r"|(?:ов|ев)?(?:ец|цы|цев|цам|цами|цах|ск(?:ий|ая|ое|ие|ой|ого|ому|их|им|ими|ую))"
-    r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6})"
+    r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6}"
+    r"|и[её]н[^\W\d_]{0,4})"
 )
 # A member derivative's stem must be this long, so that short words folding like a name
 # ("qadis", judges, folds like "Qaeda") do not count.
@@ -709,7 +771,8 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
     nor a name one of whose exclusions folds to the same key (the plural "исламские
     государства" folds like "исламское государство": that name stays with the exact matcher).
     """
-    if term.mode == "abbr":
+    title_case = term.mode == "abbr" and " " in term.term and term.term.istitle()
+    if term.mode == "abbr" and not title_case:
         return None
     normalized = normalize(term.term).text
     key = fold_name(normalized)
@@ -722,7 +785,9 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
     if any(key.startswith(e) or (e.startswith(key) and len(e) - len(key) <= 2) for e in excludes):
         return None
     ending = _FOLD_STEM_ENDING if term.mode == "stem" or " " in key else _FOLD_WORD_ENDING
-    return key, _FoldEntry(lexicon, term, ending, tuple(e for e in excludes if e), needs_article)
+    return key, _FoldEntry(
+        lexicon, term, ending, tuple(e for e in excludes if e), needs_article, title_case
+    )
 
 
 # An article between two words of a name ("Jabhat al-Nusra"), which Arabic also writes as the

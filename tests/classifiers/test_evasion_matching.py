@@ -401,3 +401,37 @@ def test_rules_from_blind11s_misses_count_the_forms_and_not_their_look_alikes(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # Arabizi: the article as a word of its own, and 3 and 2 unwritten inside a word.
+        ("tanzim el qa3ida rja3 3al akhbar", True),
+        ("ya jama3a shefto el khabar 3an da3esh?", True),
+        ("el 3ada kanet 7elwa", False),
+        # An asterisk hides a vowel; a plain word elsewhere is no evasion.
+        ("Хизбут-Т*хрир чатына қосылыңдар деген спам", True),
+        ("Сидели бок-о-бок *", False),
+        # Capitals out of place, in any order; the goddess in title case is not.
+        ("the IsIs account is back with a new name", True),
+        ("Isis was an Egyptian goddess.", False),
+        # Longer Turkic chains and followers' suffixes on acronyms and short names.
+        ("Мурдагы игилчилердин үй-бүлөлөрү мекенине кайтарылды.", True),
+        ("Ислам мемлекетіндегілердің отбасылары туралы жаңа деректер.", True),
+        ("Хизбутшылар жабық чаттарда жиналған.", True),
+        ("Ҳизбутиён паёмҳои худро паҳн мекарданд.", True),
+        # An English name in Cyrillic title case counts; in small letters it is a meme.
+        ("Ну и что там этот Исламик Стейт опять заявил?", True),
+        ("исламик стейт это просто мем из чата", False),
+        # A capitalised -ov/-ev word inside a sentence, or after a given name, is a surname.
+        ("Тренер Талибов отметил прогресс юниоров.", False),
+        ("Islom Davlatov bugun shaxmat turnirida g'olib bo'ldi.", False),
+        ("Власти осудили талибов за запрет.", True),
+    ],
+)
+def test_rules_from_blind12s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
