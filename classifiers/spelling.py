@@ -93,7 +93,7 @@ _ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
 _SEPARATORS = "-_\u2010\u2011\u2012\u2013\u2014\u2015"
 # A dot between two words of three letters or more separates them too; a dot inside shorter
 # pieces ("Ка.и.да", "Xu.ro.son") is a spelled-out name's, and goes with the other non-letters.
-_WORD_DOT = re.compile(r"(?<=[^\W\d_]{3})\.(?=[^\W\d_]{3})")
+_WORD_DOT = re.compile(r"\.(?=[^\W\d_]{3})(?<=[^\W\d_]{3}\.)")  # the dot first: a fast scan
 _TOKEN = re.compile(f"[^\\s{re.escape(_SEPARATORS)}]+")
 _NOT_LETTER = re.compile(r"[^\w'’`]|[\d_]")
 
