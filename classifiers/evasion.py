@@ -91,6 +91,41 @@ def _vowel_for(found: re.Match[str]) -> str:
     return "a" if found.group(1).isascii() else "а"
 
 
+# English letters by their names in Cyrillic, joined by hyphens: an acronym said aloud
+# ("Ай-Эс-Кей-Пи": ISKP, "Эйч-Ти-Эс": HTS).
+_LETTER_NAMES = {
+    "эй": "a", "би": "b", "си": "c", "ди": "d", "эф": "f", "джи": "g", "эйч": "h", "ай": "i",
+    "джей": "j", "кей": "k", "эл": "l", "эм": "m", "эн": "n", "оу": "o", "пи": "p", "кью": "q",
+    "ар": "r", "эс": "s", "ти": "t", "ю": "u", "ви": "v", "дабл-ю": "w", "экс": "x", "уай": "y",
+    "зед": "z", "зи": "z",
+}  # fmt: skip
+_LETTER_NAME = "|".join(sorted(map(re.escape, _LETTER_NAMES), key=len, reverse=True))
+_SAID_ALOUD_RE = re.compile(
+    f"(?<![^\\W\\d_])(?:{_LETTER_NAME})(?:-(?:{_LETTER_NAME})){{2,}}(?![^\\W\\d_])"
+)
+_LETTER_NAME_RE = re.compile(_LETTER_NAME)
+
+
+def _read_letter_names(norm: Normalized) -> Normalized | None:
+    """Acronyms said aloud in Cyrillic read as their Latin letters."""
+    text = norm.text
+    chars: list[str] = []
+    offsets: list[int] = []
+    previous = 0
+    for run in _SAID_ALOUD_RE.finditer(text):
+        chars.extend(text[previous : run.start()])
+        offsets.extend(norm.offsets[previous : run.start()])
+        for name in _LETTER_NAME_RE.finditer(text, run.start(), run.end()):
+            chars.append(_LETTER_NAMES[name.group()])
+            offsets.append(norm.offsets[name.start()])
+        previous = run.end()
+    if not previous:
+        return None
+    chars.extend(text[previous:])
+    offsets.extend(norm.offsets[previous:])
+    return Normalized("".join(chars), offsets)
+
+
 def _join_syllables(norm: Normalized) -> Normalized | None:
     """Hyphens deleted inside words cut into syllables."""
     text = norm.text
@@ -121,6 +156,10 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
             censored = _CENSORED_RE.sub(_vowel_for, text)
             vowels = [Normalized(censored, norm.offsets)] if censored != text else []
             return [dropped, *vowels, *evasion_views(dropped, original)]
+    if "-" in text and _SAID_ALOUD_RE.search(text) is not None:
+        said = _read_letter_names(norm)
+        if said is not None:
+            return [said, *evasion_views(said, original)]
     if "-" in text and _SYLLABLES_RE.search(text) is not None:
         joined = _join_syllables(norm)
         if joined is not None:

@@ -554,7 +554,7 @@ class LexiconTagger:
         first, stop = original_span(norm, text, start, found.end())
         if (entry.excludes and _excluded(entry, squeeze(folded[start : found.end()]))) or (
             entry.phrases
-            and _covered(folded, start, found.end(), entry.phrases)
+            and _covered(folded, start, found.end(), entry.phrases, entry.term.mode == "stem")
             # An acronym in capitals amid small letters is not the word an exclusion is written
             # for ("сторонников ИДУ в [CITY]" is not the verb of «иду в»), unless all is capitals.
             and not (
@@ -674,7 +674,7 @@ _NAME_MEMBER = re.compile(
     r"(?:ists?|is|isms?|ites?"
     r"|(?:ов|ев)?(?:ец|цы|цев|цам|цами|цах|ск(?:ий|ая|ое|ие|ой|ого|ому|их|им|ими|ую))"
     r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6}"
-    r"|и[её]н[^\W\d_]{0,4})"
+    r"|и[её]н[^\W\d_]{0,4}|ӣ)"
 )
 # A member derivative's stem must be this long, so that short words folding like a name
 # ("qadis", judges, folds like "Qaeda") do not count.
@@ -964,12 +964,17 @@ def _excluded(entry: _Entry, matched: str) -> bool:
     return entry.term.mode == "stem" and any(matched.startswith(e) for e in entry.excludes)
 
 
-def _covered(folded: str, start: int, end: int, phrases: tuple[str, ...]) -> bool:
+def _covered(
+    folded: str, start: int, end: int, phrases: tuple[str, ...], stem: bool = False
+) -> bool:
     """True when one of the phrases occurs in folded around the whole of [start, end)."""
     for phrase in phrases:
         found = folded.find(phrase, max(0, end - len(phrase)), start + len(phrase))
         while found != -1:
-            if found + len(phrase) >= end:
+            after = found + len(phrase)
+            # Whole words, except a stem term's, whose exclusions take endings as it does:
+            # «иду в» does not cover "Иду вышло"; «вилояти хуросони разави» covers «разавии».
+            if after >= end and (stem or not folded[after : after + 1].isalnum()):
                 return True
             found = folded.find(phrase, found + 1, start + len(phrase))
     return False

@@ -16,6 +16,7 @@ a key that the usual variations share, and names are matched on those keys:
   is s (Province/Провинс); apostrophes, ъ and ь go;
 * Arabizi, the chat spelling of Arabic in Latin letters with digits for the sounds Latin has no
   letter for: 7 is h (ta7rir), 5 is kh; 3 (ayn) and 2 (hamza) go like apostrophes (qa3ida);
+* a y after a consonant before a vowel, the softness of я and ю, goes (Даулят/Dawlat);
 * every vowel is one vowel (Jabhat/Jabhet/Джебхат, Tahrir/Tahreer, Taliban/Taleban/Talyban,
   Imam/Imom, Ansar/Ansor), y between consonants is a vowel, and doubled letters are single
   (Hayyat/Hayat, Ansarullah/Ansarulah).
@@ -75,6 +76,8 @@ _I_AS_Y = re.compile(r"(?<=[aeiou])i(?=[aeiou])")
 # A final vowel of a longer word goes: Tajik/Persian izafet (Ҳизби Таҳрир), case endings
 # (Нусры, jihodi), Uzbek possessives.
 _FINAL_VOWEL = re.compile(r"(?<=\w{3})a$")
+# A y between a consonant and a vowel is the softness of Cyrillic я, ю ("Даулят": Dawlat).
+_SOFT_Y = re.compile(r"(?<=[^aeiouy\W])y(?=[aeiou])")
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")
 _FINAL_AT = re.compile(r"(?<=\w\w)[ae]ti?$")
 _FINAL_IY = re.compile(r"iy$")
@@ -137,6 +140,7 @@ def _fold_letters(word: str) -> str:
         return "va"
     text = _SOFT_C.sub("s", text)
     text = _DIGRAPHS.sub(lambda m: _DIGRAPH[m.group()], text)
+    text = _SOFT_Y.sub("", text)
     text = _U_AS_W.sub("v", text)
     text = _FINAL_IY.sub("i", text)
     text = _FINAL_H.sub("", text)

@@ -435,3 +435,25 @@ def test_rules_from_blind12s_misses_count_the_forms_and_not_their_look_alikes(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # An acronym said aloud, its English letters' names in Cyrillic joined by hyphens.
+        ("Эйч-Ти-Эс объявила о самороспуске, пишут СМИ.", True),
+        ("Аналитики пишут про Ай-Эс-Кей-Пи и их каналы.", True),
+        ("Би-Би-Си сообщает о погоде, Эм-Ти-Ви показал клип.", False),
+        # An exclusion phrase covers whole words only (except a stem term's, which take endings).
+        ("Интервью с бывшим членом Иду вышло на канале.", True),
+        ("Ҳайати тоҷик ба вилояти Хуросони Разавии Эрон сафар кард.", False),
+        # The softness of я after a consonant («Даулят»); ӣ makes a Tajik adjective of a name.
+        ("Ролик с символикой «Даулят аль-Исламия» удалили.", True),
+        ("Адабиёти ҳизбутӣ дар хонаи ӯ ёфт шуд.", True),
+    ],
+)
+def test_rules_from_blind13s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
