@@ -124,7 +124,7 @@ _MAX_CAPITAL_ENDING = 3
 # "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
 # the organisation reading clear, as a context word would.
 _MEMBER_SUFFIX = re.compile(
-    r"(?:ш?ник|[ое]вц|[ое]вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci)", re.IGNORECASE
+    r"(?:ш?ник|[ое]?вц|[ое]?вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н)", re.IGNORECASE
 )
 # A Turkic case ending on a Latin acronym in capitals ("HTSga", "IMUning", "TTP-den"): the
 # acronym's everyday English readings (a screening method, a sensor) take none.
@@ -261,7 +261,15 @@ class LexiconTagger:
         keys: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
         seen: set[tuple[object, ...]] = set()
         for lexicon in self.lexicons:
-            for term in lexicon.terms:
+            written = {term.term for term in lexicon.terms}
+            initials = [
+                derived
+                for term in lexicon.terms
+                if lexicon.topic == "designated_org"
+                for derived in _initials(term)
+                if derived.term not in written
+            ]
+            for term in (*lexicon.terms, *initials):
                 for key, joined, entry in _compile(lexicon, term):
                     identity = (
                         key,
@@ -828,6 +836,46 @@ _ACRONYM_CYRILLIC = {
 _ACRONYM_LETTER = re.compile("sh|ch|kh|[a-z]", re.IGNORECASE)
 _TURKISH_DIGRAPH = re.compile("([SsCc])[Hh]")
 _TURKISH = {"S": "Ş", "s": "ş", "C": "Ç", "c": "ç"}
+
+
+# Words a name's acronym leaves out, and the article before a word ("al-Tawhid": T).
+_NOT_INITIALS = frozenset({"of", "and", "the", "i", "и", "va", "wa", "ва", "оф", "da"})
+_ARTICLE_PIECE = re.compile(
+    f"^(?:{_ARTICLES}|wal|val|уаль|валь|ut|ul|ud|ут|ул|уль)[-‐‑]", re.IGNORECASE
+)
+# Names in English have their acronyms in the lexicons already, written by hand; Arabic
+# writes none.
+_NO_INITIALS = frozenset({"en", "ar", "fa"})
+_MIN_INITIALS = 3
+
+
+def _initials(term: Term) -> list[Term]:
+    """The acronym of a name of three words or more, in its own letters ("Исламская партия
+    Туркестана": ИПТ, "Oʻzbekiston islomiy harakati": OʻIH), counted only with context: an
+    acronym so made may well be something else's too."""
+    if term.mode == "abbr" or not set(term.lang).isdisjoint(_NO_INITIALS):
+        return []
+    letters = []
+    for word in term.term.split():
+        word = _ARTICLE_PIECE.sub("", word)
+        if word.casefold() in _NOT_INITIALS or not word[:1].isalpha():
+            continue
+        letters.append(word[:2] if word[1:2] in "ʻʼ'’" else word[:1])
+    if len(letters) < _MIN_INITIALS:
+        return []
+    acronym = "".join(letters).upper()
+    if not all(c.isupper() for c in acronym if c.isalpha() and c not in "ʻʼ"):
+        return []
+    return [
+        Term(
+            term=acronym,
+            lang=term.lang,
+            mode="abbr",
+            needs_context=True,
+            translit=False,
+            note=f"initials of «{term.term}» (classifiers.lexicon._initials)",
+        )
+    ]
 
 
 def _acronym_forms(acronym: str) -> list[str]:

@@ -457,3 +457,23 @@ def test_rules_from_blind13s_misses_count_the_forms_and_not_their_look_alikes(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # The initials of a name of three words or more, with context only.
+        ("Лидер ИПТа выступил с обращением к сторонникам.", True),
+        ("Индекс ИПТ вырос на 3% за квартал.", False),
+        ("Sobiq OʻIHga a'zo bo'lgan [NAME] afv etildi, sudlandi.", True),
+        # Followers' suffixes after an acronym ending in a vowel, and Tajik -иён.
+        ("Бывший идувец рассказал журналистам о лагерях.", True),
+        ("Доишиёни собиқ ба ватан баргардонида шуданд.", True),
+        ("Я иду в магазин, вечером приду.", False),
+    ],
+)
+def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
