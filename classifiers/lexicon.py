@@ -146,6 +146,7 @@ _ARTICLE_FIRST = re.compile(f"(?:{_ARTICLES})[-\\s\u2010\u2011]")
 _ARTICLE_LAST = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})[-\u2010\u2011]$")
 _MIN_ARTICLE_KEY = 3
 _FOLD_STEM_ENDING = 12
+_FOLD_START = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +297,11 @@ class LexiconTagger:
                         fold_keys.setdefault(key, []).append(len(self._fold_entries))
                     self._fold_entries.append(fold_entry)
         self._folded = _automaton(fold_keys)
+        # Every key begins with a word's first letters: a post none of whose words begins so
+        # needs no look-up on keys (most posts).
+        self._fold_start = min((len(key) for key in fold_keys), default=0)
+        self._fold_start = min(self._fold_start, _FOLD_START)
+        self._fold_starts = frozenset(key[: self._fold_start] for key in fold_keys)
         self._has_tiers = any(lexicon.tier != "flag" for lexicon in self.lexicons)
         # Disclaimer phrases are looked for only in posts where the automaton saw their anchor.
         for anchor in ANCHORS:
@@ -478,7 +484,11 @@ class LexiconTagger:
         """Names matched on spelling keys that no other reading found (classifiers.spelling)."""
         assert self._folded is not None
         # Most words are in the fold's cache: look them up without a call.
-        folded = " ".join(filter(None, map(spelling_cache().__getitem__, split_words(norm.text))))
+        keys = [key for key in map(spelling_cache().__getitem__, split_words(norm.text)) if key]
+        known, size = self._fold_starts, self._fold_start
+        if not any(key[:size] in known for key in keys):
+            return []
+        folded = " ".join(keys)
         hits = list(self._folded.iter(folded))
         if not hits:
             return []
