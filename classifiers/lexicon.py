@@ -444,8 +444,11 @@ class LexiconTagger:
             # Only acronyms (one word in capitals) go in any case; a name in abbr mode for its
             # case ("Islamic State", not "an Islamic state") keeps it.
             term = entry.term.term
-            if len(entry.case) < _MIN_ANY_CASE or " " in term or not term.isupper():
+            if " " in term or not term.isupper():
                 return False
+            if len(entry.case) < _MIN_ANY_CASE:
+                # Two letters in small letters are a word unless marked as banned ("иг*").
+                return text[stop : stop + 1] == "*" and found.isalpha()
             letters = [c for c in found if c.isalpha()]
             ending = letters[len(entry.case) :]
             if len(ending) > _MAX_CAPITAL_ENDING and all(c.isupper() for c in ending):

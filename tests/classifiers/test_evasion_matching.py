@@ -477,3 +477,21 @@ def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # The asterisk Russian media put after a banned organisation's name, in any case.
+        ("Ещё одного вербовщика иг* задержали в [CITY].", True),
+        ("Пост в иг набрал лайки, подписчиков стало больше.", False),
+        # Context in Tajik (membership, convicted) and Russian (investigation).
+        ("Суд [NAME]-ро барои узвият дар ҲИУ ба [NUMBER] сол маҳкум кард.", True),
+        ("Следствие выяснило, что [NAME] был связан с Иду ещё в двухтысячных.", True),
+    ],
+)
+def test_rules_from_blind15s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
