@@ -120,6 +120,22 @@ _MAX_ARABIC_PREFIX = 4
 _MIN_ANY_CASE = 3
 _BARE_WORD = 3
 _MAX_CAPITAL_ENDING = 3
+_MIN_BARE_ACRONYM = 4
+# Case endings a Russian acronym takes ("ИГИЛа", "ИГИЛом"), and Turkic and Tajik ones in
+# Cyrillic ("ИГИЛге", "ДАИШтин", "ҲИУ-ро").
+_RUSSIAN_CASE = re.compile(r"(?:а|у|ом|е|ы|ов|ам|ами|ах)")
+_TURKIC_CASE_CYRILLIC = re.compile(
+    r"(?:[гкқғ][аеә]|[дт][аеә]|[дтн][аеә]н|[дтн][ыі]ң|[дтн][иы]н|[дтн]ин[иг]|нинг|[дтн][ыіи]|ро"
+    r"|л[аеә]р[^\W\d_]{0,6}|д[аеә]ги|[дт][аеә]гы)"
+)
+
+
+def _case_ending(ending: str, langs: Sequence[str]) -> bool:
+    if _TURKIC_CASE.fullmatch(ending) or _TURKIC_CASE_CYRILLIC.fullmatch(ending):
+        return True
+    return "ru" in langs and _RUSSIAN_CASE.fullmatch(ending) is not None
+
+
 # A derivative naming a member or follower of what the acronym names ("ИДУшники", "ТИПовцы",
 # "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
 # the organisation reading clear, as a context word would.
@@ -464,6 +480,16 @@ class LexiconTagger:
                 return True  # capitals out of place ("iSiS", "IsIs"), written to dodge a filter
             if ending and not letters[0].isascii() and _MEMBER_SUFFIX.match("".join(ending)):
                 return True  # a member derivative in small letters ("идушники", "даишевские")
+            if (
+                ending
+                and len(acronym) >= _MIN_BARE_ACRONYM
+                and not entry.ordinary
+                and _case_ending("".join(ending).lower(), entry.term.lang)
+            ):
+                # An acronym of four letters or more that is no word, with a case ending of
+                # its language: "игила", "игилге", "iskpning", "Ishiddan" ("Ishida", a name,
+                # takes no case ending; "ишидан", from work, takes none the list has).
+                return True
             if letters[0].isascii():
                 # Latin acronyms take no endings in small letters ("Ishida" is a name) but a
                 # Turkic case ending, and then only with context ("ishidga qo'shilgan ...

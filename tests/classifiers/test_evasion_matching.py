@@ -393,7 +393,7 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("Хутор Михайловский отметил праздник, на хуторе ярмарка.", False),
         # A small-letter Latin acronym takes a Turkic case ending only with a context word.
         ("ishidga qo'shilganlikda ayblanganlar sudlandi.", True),
-        ("ishidga borib keldi.", False),
+        ("Ishida san bugun keldi.", False),
     ],
 )
 def test_rules_from_blind11s_misses_count_the_forms_and_not_their_look_alikes(
@@ -485,6 +485,12 @@ def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
         # The asterisk Russian media put after a banned organisation's name, in any case.
         ("Ещё одного вербовщика иг* задержали в [CITY].", True),
         ("Пост в иг набрал лайки, подписчиков стало больше.", False),
+        # An acronym of four letters or more that is no word takes its language's case
+        # endings in small letters; an Uzbek word that looks so ("ishida": in his work) does not.
+        ("Канал репостил ролики игила, жалуется пользователь.", True),
+        ("iskpning oʻzbek tilidagi kanallari bloklandi.", True),
+        ("Ishida san bugun keldi, ishida ham omad.", False),
+        ("ишидан қайтди, ишида ҳам омад.", False),
         # Context in Tajik (membership, convicted) and Russian (investigation).
         ("Суд [NAME]-ро барои узвият дар ҲИУ ба [NUMBER] сол маҳкум кард.", True),
         ("Следствие выяснило, что [NAME] был связан с Иду ещё в двухтысячных.", True),
