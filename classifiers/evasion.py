@@ -91,6 +91,14 @@ def _vowel_for(found: re.Match[str]) -> str:
     return "a" if found.group(1).isascii() else "а"
 
 
+# "!" and "|" between letters stand for i ("Tal!ban", "Тол!бон", "Is|s").
+_LEET_I_RE = re.compile(r"(?<=([^\W\d_]))[!|](?=[^\W\d_])")
+
+
+def _i_for(found: re.Match[str]) -> str:
+    return "i" if found.group(1).isascii() else "и"
+
+
 # English letters by their names in Cyrillic, joined by hyphens: an acronym said aloud
 # ("Ай-Эс-Кей-Пи": ISKP, "Эйч-Ти-Эс": HTS).
 _LETTER_NAMES = {
@@ -156,6 +164,9 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
             censored = _CENSORED_RE.sub(_vowel_for, text)
             vowels = [Normalized(censored, norm.offsets)] if censored != text else []
             return [dropped, *vowels, *evasion_views(dropped, original)]
+    if ("!" in text or "|" in text) and _LEET_I_RE.search(text) is not None:
+        read = Normalized(_LEET_I_RE.sub(_i_for, text), norm.offsets)
+        return [read, *evasion_views(read, original)]
     if "-" in text and _SAID_ALOUD_RE.search(text) is not None:
         said = _read_letter_names(norm)
         if said is not None:

@@ -470,6 +470,9 @@ class LexiconTagger:
             if len(ending) > _MAX_CAPITAL_ENDING and all(c.isupper() for c in ending):
                 return False
             acronym = letters[: len(entry.case)]
+            # An ordinary word is not written in capitals: "ИГИЛА" is the acronym, whatever
+            # «игил» (a Tuvan instrument) is in small letters.
+            guarded = guarded and not all(c.isupper() for c in acronym)
             if (
                 not ending
                 and len(acronym) >= 4
@@ -483,7 +486,7 @@ class LexiconTagger:
             if (
                 ending
                 and len(acronym) >= _MIN_BARE_ACRONYM
-                and not entry.ordinary
+                and not guarded
                 and _case_ending("".join(ending).lower(), entry.term.lang)
             ):
                 # An acronym of four letters or more that is no word, with a case ending of
@@ -841,7 +844,7 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
 # first word's case vowel u with the article, attached or assimilated: "Jabhatun Nusra",
 # "Jundul Khilafah", "Ҷабҳатуннусра", "Tahriru sh-Sham".
 _INNER_ARTICLE = re.compile(
-    f"(?<=[^\\W\\d_])[-\\s\u2010\u2011]+(?:{_ARTICLES})[-\\s\u2010\u2011]+(?=([^\\W\\d_]+))"
+    f"(?<=[^\\W\\d_])[-\\s\u2010\u2011]+(?:{_ARTICLES}|ut|ут)[-\\s\u2010\u2011]+(?=([^\\W\\d_]+))"
 )
 
 

@@ -30,12 +30,18 @@ DICTIONARIES = ("en_US", "ru_RU", "kk_KZ", "uz_UZ", "ar")
 _PACKAGES = ("hunspell-en-us", "hunspell-ru", "hunspell-kk", "hunspell-uz", "hunspell-ar")
 
 
+# Words and names the dictionaries lack, written by hand, each with its source.
+EXTRA_WORDS = DEFAULT_LEXICON_DIR.parent / "ordinary_words_extra.yaml"
+
+
 @functools.cache
-def _words(path: Path = ORDINARY_WORDS) -> frozenset[str]:
-    if not path.is_file():
-        return frozenset()
-    data = yaml_text.safe_load(path.read_text(encoding="utf-8")) or {}
-    return frozenset(str(word).casefold() for word in data.get("words", {}))
+def _words(path: Path = ORDINARY_WORDS, extra: Path = EXTRA_WORDS) -> frozenset[str]:
+    words: set[str] = set()
+    for source in (path, extra):
+        if source.is_file():
+            data = yaml_text.safe_load(source.read_text(encoding="utf-8")) or {}
+            words.update(str(word).casefold() for word in data.get("words", {}))
+    return frozenset(words)
 
 
 def is_ordinary(acronym: str) -> bool:

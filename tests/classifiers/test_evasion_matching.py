@@ -93,17 +93,27 @@ def test_abbreviations_take_small_letter_endings_and_lower_case_hashtags(
     assert _found(tagger, text) == [("ИГИЛ", span)]
 
 
-@pytest.mark.parametrize("text", ["ИГИЛОВЦЫ", "ИГИЛДАИШ", "#isis", "Isis", "My cat Isis"])
+@pytest.mark.parametrize(
+    "text", ["ИГИЛОВЦЫ", "ИГИЛДАИШ", "#isis", "Isis", "My cat Isis", "игил", "Игил звучит"]
+)
 def test_capital_run_ons_and_acronyms_that_are_names_need_more(
     tagger: LexiconTagger, text: str
 ) -> None:
-    # "ISIS" in small letters is also a name (the goddess, a river, a cat): it counts only
-    # with context, and four capitals after an acronym make another word.
+    # "ISIS" in small letters is also a name (the goddess, a river, a cat), «игил» a Tuvan
+    # instrument: they count only with context, and four capitals after an acronym make
+    # another word.
     assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS", "ИСИС")] == []
 
 
 @pytest.mark.parametrize(
-    "text", ["ИГИЛА", "игил", "Игил опять", "игиловцы в Сирии", "Isis claimed the attack"]
+    "text",
+    [
+        "ИГИЛА",
+        "игил взял ответственность",
+        "Игил опять, теракт",
+        "игиловцы в Сирии",
+        "Isis claimed the attack",
+    ],
 )
 def test_acronyms_that_are_no_ordinary_word_match_in_any_case(
     tagger: LexiconTagger, text: str
@@ -487,7 +497,7 @@ def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
         ("Пост в иг набрал лайки, подписчиков стало больше.", False),
         # An acronym of four letters or more that is no word takes its language's case
         # endings in small letters; an Uzbek word that looks so ("ishida": in his work) does not.
-        ("Канал репостил ролики игила, жалуется пользователь.", True),
+        ("Канал репостил ролики игила, вербовщик задержан.", True),
         ("iskpning oʻzbek tilidagi kanallari bloklandi.", True),
         ("Ishida san bugun keldi, ishida ham omad.", False),
         ("ишидан қайтди, ишида ҳам омад.", False),
@@ -497,6 +507,27 @@ def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
     ],
 )
 def test_rules_from_blind15s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # "!" between letters stands for i; an exclamation before a word does not.
+        ("Tal!ban wekilleri gepleşige gatnaşdy.", True),
+        ("Привет!Как дела, всё хорошо?", False),
+        # Words and names the dictionaries lack (configs/ordinary_words_extra.yaml) need context.
+        ("Мастер из Тувы показал, как делают игил, смычковый инструмент.", False),
+        ("Isil [NAME] won the regional chess open in [CITY].", False),
+        ("Сторонники игил задержаны в [CITY].", True),
+        # The construct state after «ut» too: a Tajik follower of the joined name.
+        ("Ҳизбутаҳририён дар [CITY] боздошт шуданд.", True),
+    ],
+)
+def test_rules_from_blind16s_misses_count_the_forms_and_not_their_look_alikes(
     text: str, counted: bool
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
