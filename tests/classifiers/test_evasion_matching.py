@@ -532,3 +532,21 @@ def test_rules_from_blind16s_misses_count_the_forms_and_not_their_look_alikes(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # An acronym that is also a bank's name and a unit counts only with context.
+        ("The KIB branch in [CITY] changes its opening hours from Monday.", False),
+        ("KIB militants claimed the attack near [CITY].", True),
+        # Daesh as it is said, with its Russian endings; the verb «даёшь» is not it.
+        ("В [CITY] осуждён сторонник Даеша.", True),
+        ("Даёшь стране угля! Даешь молодёжь!", False),
+    ],
+)
+def test_rules_from_blind17s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
