@@ -140,7 +140,8 @@ def _case_ending(ending: str, langs: Sequence[str]) -> bool:
 # "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
 # the organisation reading clear, as a context word would.
 _MEMBER_SUFFIX = re.compile(
-    r"(?:ш?ник|[ое]?вц|[ое]?вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н)", re.IGNORECASE
+    r"(?:ш?ник|[ое]?вц|[ое]?вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н|изаци|izati|isati|ers?\b)",
+    re.IGNORECASE,
 )
 # A Turkic case ending on a Latin acronym in capitals ("HTSga", "IMUning", "TTP-den"): the
 # acronym's everyday English readings (a screening method, a sensor) take none.

@@ -550,3 +550,20 @@ def test_rules_from_blind17s_misses_count_the_forms_and_not_their_look_alikes(
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        # -ization and -ers make derivatives of an acronym; a plural -s does not.
+        ("Автор пишет об «игилизации» местных группировок.", True),
+        ("Analysts describe the HTS-ization of local councils.", True),
+        ("Former TTPers surrendered in [CITY], police said.", True),
+        ("TTPs of the attackers were documented in the report.", False),
+    ],
+)
+def test_rules_from_blind18s_misses_count_the_forms_and_not_their_look_alikes(
+    text: str, counted: bool
+) -> None:
+    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
+    assert bool(found) is counted, found
