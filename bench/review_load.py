@@ -596,6 +596,8 @@ def main() -> None:
 
 
 GOAL_MS = 100.0
+# Round trips to PostgreSQL of "next item" and "submit label" (tests/review/test_round_trips.py).
+PG_TRIPS = (9, 19)
 
 
 def verdict(results: list[Result]) -> str:
@@ -647,14 +649,22 @@ rather than a join over the sample, and runs one statement built once; SQLite wr
 process queue on one lock instead of SQLite's sleeping busy handler; the item page right after
 a claim only reads its lease. In one process at 100,000 items the claim's SQL took 25–35 ms
 before (growing with every item done) and under 1 ms after; the queue page's count, which
-checked every item, took 0.4–1.5 s. PostgreSQL misses the goal here even with the machine
-otherwise quiet (p95 146 and 196 ms in a run at load average 3.9, most of it this run's own
-processes). Sampled with py-spy, its server held the GIL a quarter of the time; the request
-threads spent 64% of their time waiting for PostgreSQL's answers, spread over about 30
-statements per label and next item (session, sample, wellbeing events, lease, item, audit
-chain, settle, claim; none above 6%), and 8% waiting for a pooled connection (SQLAlchemy keeps
-5, opens up to 10 more under load and closes them again). Fewer statements per page and a pool
-as large as the team are what is left to do.
+checked every item, took 0.4–1.5 s.
+
+On PostgreSQL what a request costs is its round trips: its thread waits for every answer, and
+under load waits again for the GIL after each. Sampled with py-spy (before 2026-12-03), the
+request threads spent 64% of their time waiting for PostgreSQL, over 19 round trips for the
+item page and 29 for a label with the next claim, no statement above 6%. Now they are
+{PG_TRIPS[0]} and {PG_TRIPS[1]} (`tests/review/test_round_trips.py` keeps them
+there): reads run in autocommit (`review/connections.py`: no BEGIN and ROLLBACK around them,
+and psycopg, which drops its prepared statements at every ROLLBACK, now keeps them, so a
+statement run often is planned once per connection); the post comes with its tags in one
+query, the wellbeing events with the audit's newest id in one, a labelled item's settled and
+filled marks in one read and one write; the statements every page runs are built once (building
+one and its cache key took 0.1–0.2 ms of CPU, held with the GIL); the session is read in the
+same worker thread as the page, not one trip to the thread pool before it. The server keeps 20
+connections open, as many as the team. The audit chain is as it was (its lock, its tail read and its insert, in the
+transaction of what it records).
 {stress}
 Read back from the database after both runs:
 

@@ -211,15 +211,11 @@ def requires(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Re
     """
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
+        def guarded(request: Request, form: dict[str, str]) -> Response:
             settings = _settings(request)
             token = request.cookies.get(COOKIE)
-            session = await run_in_threadpool(
-                auth.session_for, settings.engine, token, settings.clock()
-            )
-            form: dict[str, str] = {}
+            session = auth.session_for(settings.engine, token, settings.clock())
             if request.method == "POST":
-                form = await _read_form(request)
                 if session is None:
                     return _error(settings, 403, "Sign in first.", None)
                 if not _same_origin(request) or not auth.csrf_matches(
@@ -232,7 +228,12 @@ def requires(role: Role) -> Callable[[Handler], Callable[[Request], Awaitable[Re
                 return RedirectResponse("/login", status_code=303)
             if session.user.role < role:
                 return _error(settings, 403, "Your role may not open this page.", session)
-            return await run_in_threadpool(handler, Ctx(request, settings, session, form))
+            return handler(Ctx(request, settings, session, form))
+
+        async def endpoint(request: Request) -> Response:
+            form = await _read_form(request) if request.method == "POST" else {}
+            # The session and the handler in one trip to a worker thread, not two.
+            return await run_in_threadpool(guarded, request, form)
 
         endpoint.__name__ = handler.__name__
         return endpoint

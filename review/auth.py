@@ -9,6 +9,7 @@ window; past the limit, sign-in is refused before the password is even checked.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -19,10 +20,11 @@ from enum import IntEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Select, String, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crawler.errors import InputError
+from review.connections import autocommit
 from storage.engine import utc_naive, utc_now
 from storage.models import ReviewLoginAttempt, ReviewSession, ReviewUser
 
@@ -210,6 +212,24 @@ def start_session(engine: Engine, user: User, now: datetime | None = None) -> st
     return token
 
 
+@functools.cache
+def _session_query() -> Select[str, datetime, datetime, datetime, int, str, str]:
+    """A session's row by its key (:s_key), with its user's. Built once: every request runs it."""
+    return (
+        select(
+            ReviewSession.csrf,
+            ReviewSession.created_at,
+            ReviewSession.expires_at,
+            ReviewSession.seen_at,
+            ReviewUser.id,
+            ReviewUser.name,
+            ReviewUser.role,
+        )
+        .join(ReviewUser, ReviewUser.id == ReviewSession.user_id)
+        .where(ReviewSession.id == bindparam("s_key", type_=String()), ReviewUser.active.is_(True))
+    )
+
+
 def session_for(
     engine: Engine, token: str | None, now: datetime | None = None
 ) -> SessionInfo | None:
@@ -218,26 +238,14 @@ def session_for(
         return None
     now = utc_naive(now) if now is not None else utc_now()
     key = _digest(token)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                ReviewSession.csrf,
-                ReviewSession.created_at,
-                ReviewSession.expires_at,
-                ReviewSession.seen_at,
-                ReviewUser.id,
-                ReviewUser.name,
-                ReviewUser.role,
-            )
-            .join(ReviewUser, ReviewUser.id == ReviewSession.user_id)
-            .where(ReviewSession.id == key, ReviewUser.active.is_(True))
-        ).first()
-    if row is None or utc_naive(row.expires_at) <= now:
-        return None
-    if now - utc_naive(row.seen_at) > timedelta(minutes=1):
-        # Move the idle expiry on at most once a minute: one write per page would be wasteful.
-        expires = min(now + SESSION_IDLE, utc_naive(row.created_at) + SESSION_MAX)
-        with engine.begin() as conn:
+    with autocommit(engine) as conn:
+        row = conn.execute(_session_query(), {"s_key": key}).first()
+        if row is None or utc_naive(row.expires_at) <= now:
+            return None
+        if now - utc_naive(row.seen_at) > timedelta(minutes=1):
+            # Move the idle expiry on at most once a minute: one write per page would be
+            # wasteful. One statement, on the same connection.
+            expires = min(now + SESSION_IDLE, utc_naive(row.created_at) + SESSION_MAX)
             conn.execute(
                 update(ReviewSession)
                 .where(ReviewSession.id == key)

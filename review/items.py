@@ -8,15 +8,29 @@ text on both sides of the cut).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Engine, delete, exists, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 
 from classifiers.base import TOPICS
 from crawler.errors import VemeterError
 from review.auth import User
+from review.connections import autocommit
 from review.queue import LABELS, write_transaction
 from storage import audit
 from storage.engine import utc_naive
@@ -107,31 +121,40 @@ def _spans(evidence: object, topic: str) -> Iterable[tuple[int, int, str]]:
             yield start, end, topic
 
 
+@functools.cache
+def _item_query() -> Select[*tuple[Any, ...]]:
+    """The post of item :i_item with its topic tags, in one query: one row per tag (a post has a
+    few), or one row with no tag. Built once: every item page runs it."""
+    return (
+        select(
+            ReviewItem.id,
+            ReviewItem.views.label("item_views"),
+            Post.platform,
+            Post.source,
+            Post.target,
+            Post.published_at,
+            Post.language,
+            Post.script,
+            Post.views,
+            Post.url,
+            Post.text,
+            Tag.id.label("tag_id"),
+            Tag.label.label("tag_label"),
+            Tag.evidence.label("tag_evidence"),
+        )
+        .join(Post, Post.id == ReviewItem.post_pk)
+        .outerjoin(Tag, and_(Tag.post_pk == Post.id, Tag.kind == "topic"))
+        .where(ReviewItem.id == bindparam("i_item", type_=BigInteger()))
+    )
+
+
 def load_item(engine: Engine, item_id: int) -> ItemView | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                ReviewItem.id,
-                ReviewItem.views.label("item_views"),
-                Post.id.label("post_pk"),
-                Post.platform,
-                Post.source,
-                Post.target,
-                Post.published_at,
-                Post.language,
-                Post.script,
-                Post.views,
-                Post.url,
-                Post.text,
-            )
-            .join(Post, Post.id == ReviewItem.post_pk)
-            .where(ReviewItem.id == item_id)
-        ).first()
-        if row is None:
-            return None
-        tags = conn.execute(
-            select(Tag.label, Tag.evidence).where(Tag.post_pk == row.post_pk, Tag.kind == "topic")
-        ).all()
+    with autocommit(engine) as conn:
+        rows = conn.execute(_item_query(), {"i_item": item_id}).all()
+    if not rows:
+        return None
+    row = rows[0]
+    tags = [(r.tag_label, r.tag_evidence) for r in rows if r.tag_id is not None]
     text = row.text or ""
     topics = sorted({str(label) for label, _ in tags if label in TOPIC_NAMES})
     spans = [span for label, ev in tags for span in _spans(ev, str(label))]

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CompoundSelect,
     Connection,
     DateTime,
     Engine,
@@ -59,11 +60,11 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.errors import VemeterError
 from review.auth import User
+from review.connections import autocommit
 from storage import audit
 from storage.engine import insert_for, utc_naive
 from storage.models import ReviewItem, ReviewLabel, ReviewLease, ReviewSample, ReviewSkip
-from storage.review import NO, UNSURE, YES
-from storage.review_labels import _settle
+from storage.review import NO, UNSURE, YES, resolve
 from storage.topics import ANY_TOPIC
 
 __all__ = [
@@ -131,10 +132,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.commit()
 
 
+_NEWEST_SAMPLE = select(func.max(ReviewSample.id))  # built once: every label runs it
+
+
 def current_sample(engine: Engine) -> int | None:
     """The newest review sample, or None when none was drawn."""
-    with engine.connect() as conn:
-        value = conn.execute(select(func.max(ReviewSample.id))).scalar_one_or_none()
+    with autocommit(engine) as conn:
+        value = conn.execute(_NEWEST_SAMPLE).scalar_one_or_none()
     return int(value) if value is not None else None
 
 
@@ -161,21 +165,24 @@ def reviewers_of(conn: Connection, item_id: int, now: datetime) -> dict[str, int
     return out
 
 
+# An item's leases and its labellers (built once: every claim runs it).
+_REVIEWERS: CompoundSelect[*tuple[Any, ...]] = union_all(
+    select(
+        ReviewLease.reviewer, ReviewLease.slot, ReviewLease.done_at, ReviewLease.expires_at
+    ).where(ReviewLease.item_id == bindparam("r_item", type_=BigInteger())),
+    select(ReviewLabel.reviewer, null(), null(), null()).where(
+        ReviewLabel.item_id == bindparam("r_item", type_=BigInteger()),
+        ReviewLabel.adjudication.is_(False),
+    ),
+)
+
+
 def _reviewers_now(
     conn: Connection, item_id: int, now: datetime
 ) -> tuple[dict[str, int | None], bool]:
     """`reviewers_of` in one query (a round trip less on PostgreSQL), and whether an expired
     lease not done is on the item (a slot to free)."""
-    rows: Sequence[Any] = conn.execute(
-        union_all(
-            select(
-                ReviewLease.reviewer, ReviewLease.slot, ReviewLease.done_at, ReviewLease.expires_at
-            ).where(ReviewLease.item_id == item_id),
-            select(ReviewLabel.reviewer, null(), null(), null()).where(
-                ReviewLabel.item_id == item_id, ReviewLabel.adjudication.is_(False)
-            ),
-        )
-    ).all()
+    rows: Sequence[Any] = conn.execute(_REVIEWERS, {"r_item": item_id}).all()
     out: dict[str, int | None] = {}
     expired = False
     for reviewer, slot, done_at, expires_at in rows:
@@ -186,6 +193,17 @@ def _reviewers_now(
         else:
             expired = True
     return out, expired
+
+
+@functools.cache
+def _held_query() -> Select[datetime]:
+    """The expiry of the user's live lease on the item; built once (every item page runs it)."""
+    return select(ReviewLease.expires_at).where(
+        ReviewLease.item_id == bindparam("h_item", type_=BigInteger()),
+        ReviewLease.user_id == bindparam("h_user", type_=BigInteger()),
+        ReviewLease.done_at.is_(None),
+        ReviewLease.expires_at > bindparam("h_now", type_=DateTime(timezone=True)),
+    )
 
 
 def held_lease(engine: Engine, user: User, item_id: int, now: datetime) -> bool:
@@ -201,8 +219,10 @@ def held_lease(engine: Engine, user: User, item_id: int, now: datetime) -> bool:
         ReviewLease.done_at.is_(None),
         ReviewLease.expires_at > now,
     )
-    with engine.connect() as conn:
-        expires = conn.execute(select(ReviewLease.expires_at).where(*mine)).scalar_one_or_none()
+    with autocommit(engine) as conn:
+        expires = conn.execute(
+            _held_query(), {"h_item": item_id, "h_user": user.id, "h_now": now}
+        ).scalar_one_or_none()
     if expires is None:
         return False
     if utc_naive(expires) >= now + LEASE_TIME - RENEW_AFTER:
@@ -212,18 +232,18 @@ def held_lease(engine: Engine, user: User, item_id: int, now: datetime) -> bool:
     return bool(done.rowcount)
 
 
+# The items of a user's live leases not done (built once: every claim runs it).
+_OPEN_LEASES = select(ReviewLease.item_id).where(
+    ReviewLease.user_id == bindparam("o_user", type_=BigInteger()),
+    ReviewLease.done_at.is_(None),
+    ReviewLease.expires_at > bindparam("o_now", type_=DateTime(timezone=True)),
+)
+
+
 def _own_live_lease(conn: Connection, user: User, sample_id: int, now: datetime) -> int | None:
     # The user's open leases first (their index), then which of those items is in the sample:
     # one join would let a planner without statistics walk the whole sample instead.
-    held = list(
-        conn.execute(
-            select(ReviewLease.item_id).where(
-                ReviewLease.user_id == user.id,
-                ReviewLease.done_at.is_(None),
-                ReviewLease.expires_at > now,
-            )
-        ).scalars()
-    )
+    held = list(conn.execute(_OPEN_LEASES, {"o_user": user.id, "o_now": now}).scalars())
     if not held:
         return None
     return conn.execute(
@@ -368,6 +388,26 @@ def _lock_item(conn: Connection, engine: Engine, item_id: int) -> int | None:
     return None if double is None else _k(bool(double))
 
 
+# An item's labels in the order stored (built once: every label runs it).
+_ITEM_LABELS = (
+    select(ReviewLabel.reviewer, ReviewLabel.topic, ReviewLabel.label, ReviewLabel.adjudication)
+    .where(ReviewLabel.item_id == bindparam("l_item", type_=BigInteger()))
+    .order_by(ReviewLabel.created_at, ReviewLabel.id)
+)
+
+
+def _settle_labelled(conn: Connection, item_id: int, k: int) -> None:
+    """After a label: the item's settled state (as `storage.review_labels._settle` decides it,
+    from its overall labels in the order stored) and, with its K-th reviewer, its `filled`
+    mark (later claims pass over it; never taken off). One read and one write for both."""
+    rows = conn.execute(_ITEM_LABELS, {"l_item": item_id}).all()
+    given = [(str(label), bool(adj)) for _, topic, label, adj in rows if topic == ANY_TOPIC]
+    values: dict[str, bool] = {"settled": resolve(given) in (YES, NO)}
+    if len({str(r) for r, _, _, adj in rows if not adj}) >= k:
+        values["filled"] = True
+    conn.execute(update(ReviewItem).where(ReviewItem.id == item_id).values(**values))
+
+
 def submit(
     engine: Engine,
     user: User,
@@ -420,17 +460,7 @@ def submit(
             )
         except IntegrityError:
             raise AlreadyLabelled(f"{user.name} labelled item {item_id} already") from None
-        labellers = (
-            select(func.count(distinct(ReviewLabel.reviewer)))
-            .where(ReviewLabel.item_id == item_id, ReviewLabel.adjudication.is_(False))
-            .scalar_subquery()
-        )
-        conn.execute(  # with its K-th reviewer the item is done: later claims pass over it
-            update(ReviewItem)
-            .where(ReviewItem.id == item_id, labellers >= (k or 1))
-            .values(filled=True)
-        )
-        _settle(conn, [item_id])
+        _settle_labelled(conn, item_id, k or 1)
         # Last: on PostgreSQL the audit chain's lock is held from here to the commit, and every
         # writer of the app waits for it. A reviewer labels an item once (the unique key
         # above), so there is no old value.

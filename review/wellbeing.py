@@ -18,16 +18,32 @@ a row's id is visible only after every lower id is.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Connection,
+    DateTime,
+    Engine,
+    String,
+    bindparam,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
+from review.connections import autocommit
 from storage.engine import utc_naive
 from storage.models import ReviewAudit
 
@@ -230,24 +246,15 @@ class EventCache:
         """`load_events(engine, user, since)`, from what was read before plus the new rows."""
         with self._lock:
             seen = self._users.get(user)
-        with engine.connect() as conn:
-            top = int(conn.execute(select(func.max(ReviewAudit.id))).scalar() or 0)
-            if seen is None or since < seen.floor or top < seen.last:
-                rows = conn.execute(
-                    select(*_COLUMNS)
-                    .where(ReviewAudit.user_name == user, ReviewAudit.at >= since)
-                    .where(ReviewAudit.id <= top)
-                    .order_by(ReviewAudit.id)
-                ).all()
-                seen = _Seen(since, top, tuple(_event(*r) for r in rows))
-            elif top > seen.last:
-                rows = conn.execute(
-                    select(*_COLUMNS)
-                    .where(ReviewAudit.id > seen.last, ReviewAudit.id <= top)
-                    .where(ReviewAudit.user_name == user)
-                    .order_by(ReviewAudit.id)
-                ).all()
-                seen = _Seen(seen.floor, top, seen.events + tuple(_event(*r) for r in rows))
+        with autocommit(engine) as conn:
+            if seen is None or since < seen.floor:
+                seen = _read(conn, user, since, None)
+            else:
+                newer = _read(conn, user, seen.floor, seen.last)
+                if newer.last < seen.last:  # the table is not the one read before: read it all
+                    seen = _read(conn, user, since, None)
+                elif newer.last > seen.last:
+                    seen = _Seen(seen.floor, newer.last, seen.events + newer.events)
         if since > seen.floor:  # the window moved on (a new day): forget what fell out of it
             seen = _Seen(since, seen.last, tuple(e for e in seen.events if e.at >= since))
         with self._lock:
@@ -255,6 +262,36 @@ class EventCache:
             if held is None or held.last <= seen.last:
                 self._users[user] = seen
         return list(seen.events)
+
+
+def _read(conn: Connection, user: str, since: datetime, after: int | None) -> _Seen:
+    """`user`'s rows from `since` (`after` None), or those with an id above `after`, with the
+    highest id of the table, in one statement: one snapshot (a row of `user` committed a moment
+    later has a higher id than the one returned, and is read next time)."""
+    if after is None:
+        params: dict[str, object] = {"e_user": user, "e_since": since}
+    else:
+        params = {"e_user": user, "e_after": after}
+    rows: list[Any] = sorted(
+        conn.execute(_events_query(after is None), params).all(), key=lambda r: (r[0], r[1] or 0)
+    )
+    last = int(rows[0][1] or 0)
+    return _Seen(since, last, tuple(_event(*r[2:]) for r in rows[1:]))
+
+
+@functools.cache
+def _events_query(from_time: bool) -> CompoundSelect[*tuple[Any, ...]]:
+    """A user's rows (:e_user) from a time (:e_since) or above an id (:e_after), and a row
+    (kind 0) with the table's highest id. Built once: every page runs one of the two."""
+    mine = select(literal(1).label("kind"), ReviewAudit.id, *_COLUMNS).where(
+        ReviewAudit.user_name == bindparam("e_user", type_=String())
+    )
+    if from_time:
+        mine = mine.where(ReviewAudit.at >= bindparam("e_since", type_=DateTime(timezone=True)))
+    else:
+        mine = mine.where(ReviewAudit.id > bindparam("e_after", type_=BigInteger()))
+    top = select(literal(0), func.max(ReviewAudit.id), null(), null(), null(), null())
+    return union_all(mine, top)
 
 
 def window(now: datetime, limits: Limits, session_start: datetime | None) -> datetime:
