@@ -93,7 +93,8 @@ def main() -> None:
             check.append(run(["import", str(data), "--config", str(config), "--check"], directory))
             full.append(run(["import", str(data), "--config", str(config)], directory))
             print(f"round {round_no + 1}: check {args.rows / check[-1]:,.0f} rows/s, "
-                  f"import {args.rows / full[-1]:,.0f} rows/s", flush=True)  # fmt: skip
+                  f"import {args.rows / full[-1]:,.0f} rows/s "
+                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
     check_rate = args.rows / statistics.median(check)
     full_rate = args.rows / statistics.median(full)
     print(
@@ -110,7 +111,9 @@ def write_doc(rows: int, bad: int, check_rate: float, full_rate: float, rounds: 
 {rows:,} rows ({bad:,} malformed, reported by line and quarantined), short multilingual posts, median of
 {rounds} rounds, wall time of the whole command (start-up included), {os.cpu_count()} cores,
 measured {time.strftime("%Y-%m-%d")}. Baseline: `--check` reads and validates every row and
-stores nothing; the import also classifies and stores, in two writer processes.
+stores nothing; the import also classifies and stores, in two writer processes (the second
+forked from the first once its classifier is built). Load average at the end:
+{os.getloadavg()[0]:.1f} (other work on the machine slows the import more than the baseline).
 
 | run | rows/s |
 |---|---:|

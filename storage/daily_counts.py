@@ -36,6 +36,13 @@ def keys(
     return [(*where, topic, day) for topic in (ANY_TOPIC, *(sorted(set(topics)) or [NO_TOPIC]))]
 
 
+_SQLITE_UPSERT = (
+    f"INSERT INTO daily_counts ({', '.join(COLUMNS)}, posts, flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    f" ON CONFLICT ({', '.join(COLUMNS)}) DO UPDATE SET posts = daily_counts.posts + excluded.posts,"
+    " flagged = daily_counts.flagged + excluded.flagged"
+)
+
+
 def add(conn: Connection, posts: Mapping[Key, int], flagged: Mapping[Key, int]) -> None:
     """Add these deltas (negative to move posts away); rows left with no post are deleted."""
     # In key order: two writers adding to the same rows lock them in the same order (no
@@ -43,6 +50,33 @@ def add(conn: Connection, posts: Mapping[Key, int], flagged: Mapping[Key, int]) 
     changed = sorted(k for k, n in posts.items() if n or flagged.get(k, 0))
     if not changed:
         return
+    if conn.dialect.name == "sqlite" and all(type(k[5]) is date for k in changed):
+        # The driver's executemany with tuples; days as SQLAlchemy's SQLite Date writes them.
+        conn.exec_driver_sql(
+            _SQLITE_UPSERT,
+            [(*k[:5], k[5].isoformat(), posts[k], flagged.get(k, 0)) for k in changed],
+        )
+    else:
+        _add_core(conn, changed, posts, flagged)
+    emptied = [
+        {f"k_{name}": value for name, value in zip(COLUMNS, k, strict=True)}
+        for k in changed
+        if posts[k] < 0
+    ]
+    if emptied:
+        conn.execute(
+            delete(DailyCount).where(
+                DailyCount.posts <= 0,
+                *[getattr(DailyCount, name) == bindparam(f"k_{name}") for name in COLUMNS],
+            ),
+            emptied,
+        )
+
+
+def _add_core(
+    conn: Connection, changed: list[Key], posts: Mapping[Key, int], flagged: Mapping[Key, int]
+) -> None:
+    """`add`'s upsert through SQLAlchemy's types (PostgreSQL)."""
     rows: list[dict[str, Any]] = [
         {**dict(zip(COLUMNS, k, strict=True)), "posts": posts[k], "flagged": flagged.get(k, 0)}
         for k in changed
@@ -58,16 +92,3 @@ def add(conn: Connection, posts: Mapping[Key, int], flagged: Mapping[Key, int]) 
         ),
         rows,
     )
-    emptied = [
-        {f"k_{name}": value for name, value in zip(COLUMNS, k, strict=True)}
-        for k in changed
-        if posts[k] < 0
-    ]
-    if emptied:
-        conn.execute(
-            delete(DailyCount).where(
-                DailyCount.posts <= 0,
-                *[getattr(DailyCount, name) == bindparam(f"k_{name}") for name in COLUMNS],
-            ),
-            emptied,
-        )
