@@ -13,6 +13,7 @@ from pathlib import Path
 
 import ahocorasick
 
+from classifiers import tagger_cache
 from classifiers.base import Signal, TopicMatch
 from classifiers.confusables import DIGIT_LIKE
 from classifiers.content import (
@@ -214,16 +215,22 @@ def build_tagger(
     # --reclassify`) reuses it while none of its files has changed.
     key = (spelling_keys, _file_stamps(names), _file_stamps(content_paths))
     tagger = _BUILT.get(key)
+    # Another process may have compiled the shipped lexicons already (classifiers.tagger_cache).
+    on_disk = None not in key and tagger_cache.shipped([*names, *content_paths])
+    if tagger is None and on_disk:
+        tagger = tagger_cache.load(key, LexiconTagger)
     if tagger is None:
         tagger = LexiconTagger(
             load_lexicons(names),
             spelling_keys=spelling_keys,
             content=load_content_lexicons(content_paths) if content_paths else (),
         )
-        if None not in key:
-            if len(_BUILT) >= _BUILT_LIMIT:
-                _BUILT.clear()
-            _BUILT[key] = tagger
+        if on_disk:
+            tagger_cache.store(key, tagger)
+    if None not in key and key not in _BUILT:
+        if len(_BUILT) >= _BUILT_LIMIT:
+            _BUILT.clear()
+        _BUILT[key] = tagger
     return tagger
 
 
