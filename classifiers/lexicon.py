@@ -646,7 +646,7 @@ _WORD_END = re.compile(r"[^\W_]*")
 
 # Surnames of the region are names with -ov/-ev/-in ("Талибов", "Nusratov"): a capitalised
 # word so formed inside a sentence is a person, not the plural of a name's noun.
-_SURNAME = re.compile(r"(?:[оеё]в|ин)(?:а|у|ым|ой|ом|ой|ых)?|(?:o|e)v(?:a|u)?", re.IGNORECASE)
+_SURNAME = re.compile(r"(?:[оеё]в|ин)(?:а|у|ым|ой|ом|ых)?|[oe]v[au]?", re.IGNORECASE)
 _SENTENCE_END = frozenset(".!?…\n")
 
 

@@ -7,8 +7,9 @@ made from: the lexicon and content files, the shared configs (context words, ord
 and the source of the `classifiers` package, so a change to any of them is a new file. A file
 that cannot be read or written is ignored (the tagger is built as before).
 
-The cache lives in $VEMETER_CACHE_DIR, else $XDG_CACHE_HOME/vemeter, else ~/.cache/vemeter;
-VEMETER_CACHE_DIR=off turns it off. Only taggers of the shipped files are kept.
+The files sit in the folder py3langid's unpacked model uses (fast_langid.model_cache_dir:
+$VEMETER_CACHE_DIR, else $XDG_CACHE_HOME/vemeter, else ~/.cache/vemeter); deleting it is always
+safe. Only taggers of the shipped files are kept.
 """
 
 from __future__ import annotations
@@ -21,20 +22,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CACHE_ENV", "cache_dir", "load", "store"]
+from classifiers.fast_langid import model_cache_dir
 
-CACHE_ENV = "VEMETER_CACHE_DIR"
+__all__ = ["load", "shipped", "store"]
+
 _PACKAGE = Path(__file__).resolve().parent
 _CONFIGS = _PACKAGE.parent / "configs"
-
-
-def cache_dir() -> Path | None:
-    """Where compiled taggers are kept; None when the cache is off."""
-    chosen = os.environ.get(CACHE_ENV)
-    if chosen is not None:
-        return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vemeter"
 
 
 def shipped(paths: list[Path]) -> bool:
@@ -52,12 +45,10 @@ def _code_digest() -> bytes:
 
 
 def _path(key: tuple[object, ...]) -> Path | None:
-    folder = cache_dir()
-    if folder is None:
-        return None
     try:
+        folder = model_cache_dir()
         name = hashlib.blake2b(repr(key).encode() + _code_digest(), digest_size=16).hexdigest()
-    except OSError:
+    except (OSError, RuntimeError):  # no home folder to keep it in
         return None
     return folder / f"tagger-{name}.pickle"
 

@@ -371,6 +371,7 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
 @pytest.mark.parametrize(
     ("text", "counted"),
     [
+        # From blind11's misses (each set's rules were written after its first run):
         # Arabizi: 7 is h, 3 and 2 go ("ta7rir", "qa3ida"); digits elsewhere are not letters.
         ("hay2at ta7rir el sham 3amalet mo2tamar", True),
         ("jab7at el nosra kanet hena", True),
@@ -404,18 +405,7 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         # A small-letter Latin acronym takes a Turkic case ending only with a context word.
         ("ishidga qo'shilganlikda ayblanganlar sudlandi.", True),
         ("Ishida san bugun keldi.", False),
-    ],
-)
-def test_rules_from_blind11s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind12's misses:
         # Arabizi: the article as a word of its own, and 3 and 2 unwritten inside a word.
         ("tanzim el qa3ida rja3 3al akhbar", True),
         ("ya jama3a shefto el khabar 3an da3esh?", True),
@@ -438,18 +428,7 @@ def test_rules_from_blind11s_misses_count_the_forms_and_not_their_look_alikes(
         ("Тренер Талибов отметил прогресс юниоров.", False),
         ("Islom Davlatov bugun shaxmat turnirida g'olib bo'ldi.", False),
         ("Власти осудили талибов за запрет.", True),
-    ],
-)
-def test_rules_from_blind12s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind13's misses:
         # An acronym said aloud, its English letters' names in Cyrillic joined by hyphens.
         ("Эйч-Ти-Эс объявила о самороспуске, пишут СМИ.", True),
         ("Аналитики пишут про Ай-Эс-Кей-Пи и их каналы.", True),
@@ -460,18 +439,7 @@ def test_rules_from_blind12s_misses_count_the_forms_and_not_their_look_alikes(
         # The softness of я after a consonant («Даулят»); ӣ makes a Tajik adjective of a name.
         ("Ролик с символикой «Даулят аль-Исламия» удалили.", True),
         ("Адабиёти ҳизбутӣ дар хонаи ӯ ёфт шуд.", True),
-    ],
-)
-def test_rules_from_blind13s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind14's misses:
         # The initials of a name of three words or more, with context only.
         ("Лидер ИПТа выступил с обращением к сторонникам.", True),
         ("Индекс ИПТ вырос на 3% за квартал.", False),
@@ -480,18 +448,7 @@ def test_rules_from_blind13s_misses_count_the_forms_and_not_their_look_alikes(
         ("Бывший идувец рассказал журналистам о лагерях.", True),
         ("Доишиёни собиқ ба ватан баргардонида шуданд.", True),
         ("Я иду в магазин, вечером приду.", False),
-    ],
-)
-def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind15's misses:
         # The asterisk Russian media put after a banned organisation's name, in any case.
         ("Ещё одного вербовщика иг* задержали в [CITY].", True),
         ("Пост в иг набрал лайки, подписчиков стало больше.", False),
@@ -504,18 +461,7 @@ def test_rules_from_blind14s_misses_count_the_forms_and_not_their_look_alikes(
         # Context in Tajik (membership, convicted) and Russian (investigation).
         ("Суд [NAME]-ро барои узвият дар ҲИУ ба [NUMBER] сол маҳкум кард.", True),
         ("Следствие выяснило, что [NAME] был связан с Иду ещё в двухтысячных.", True),
-    ],
-)
-def test_rules_from_blind15s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind16's misses:
         # "!" between letters stands for i; an exclamation before a word does not.
         ("Tal!ban wekilleri gepleşige gatnaşdy.", True),
         ("Привет!Как дела, всё хорошо?", False),
@@ -525,36 +471,14 @@ def test_rules_from_blind15s_misses_count_the_forms_and_not_their_look_alikes(
         ("Сторонники игил задержаны в [CITY].", True),
         # The construct state after «ut» too: a Tajik follower of the joined name.
         ("Ҳизбутаҳририён дар [CITY] боздошт шуданд.", True),
-    ],
-)
-def test_rules_from_blind16s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind17's misses:
         # An acronym that is also a bank's name and a unit counts only with context.
         ("The KIB branch in [CITY] changes its opening hours from Monday.", False),
         ("KIB militants claimed the attack near [CITY].", True),
         # Daesh as it is said, with its Russian endings; the verb «даёшь» is not it.
         ("В [CITY] осуждён сторонник Даеша.", True),
         ("Даёшь стране угля! Даешь молодёжь!", False),
-    ],
-)
-def test_rules_from_blind17s_misses_count_the_forms_and_not_their_look_alikes(
-    text: str, counted: bool
-) -> None:
-    found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
-    assert bool(found) is counted, found
-
-
-@pytest.mark.parametrize(
-    ("text", "counted"),
-    [
+        # From blind18's misses:
         # -ization and -ers make derivatives of an acronym; a plural -s does not.
         ("Автор пишет об «игилизации» местных группировок.", True),
         ("Analysts describe the HTS-ization of local councils.", True),
@@ -562,7 +486,7 @@ def test_rules_from_blind17s_misses_count_the_forms_and_not_their_look_alikes(
         ("TTPs of the attackers were documented in the report.", False),
     ],
 )
-def test_rules_from_blind18s_misses_count_the_forms_and_not_their_look_alikes(
+def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_alikes(
     text: str, counted: bool
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
