@@ -59,6 +59,13 @@ BLIND_SETS = [
         "blind10",
         "blind11",
         "blind12",
+        "blind13",
+        "blind14",
+        "blind15",
+        "blind16",
+        "blind17",
+        "blind18",
+        "blind19",
     )
 ]
 

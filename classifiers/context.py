@@ -31,9 +31,10 @@ def _stems(key: str) -> list[str]:
 
 
 def _start_of_word(stems: list[str]) -> re.Pattern[str]:
-    # At the start of a word, or after Arabic clitics and the article.
+    # At the start of a word (an apostrophe inside an Uzbek word is a letter: «qo'ng'iroq»
+    # holds no «iroq»), or after Arabic clitics and the article.
     alternatives = "|".join(re.escape(stem) for stem in stems)
-    return re.compile(f"(?<![^\\W_])(?:[وفبكل]{{0,2}}(?:ال)?)?(?:{alternatives})")
+    return re.compile(f"(?<![^\\W_])(?<!\\w['ʻʼ‘’])(?:[وفبكل]{{0,2}}(?:ال)?)?(?:{alternatives})")
 
 
 @functools.cache
@@ -60,7 +61,10 @@ def unclear(family: str | None, found: str, word: str, normalized_text: str) -> 
     lacks: the word is also an ordinary word and the post has a word of that sense (Tajik
     «толибони синфи 9»: the students of class 9), or the name is written out in words in a
     post about a historic state (the Abbasid "Islamic state")."""
-    homonym = any(
+    letters = [c for c in found if c.isalpha()]
+    # An ordinary word is not written in capitals: «ИГИЛ» is the acronym next to a concert.
+    in_capitals = len(letters) > 1 and all(c.isupper() for c in letters)
+    homonym = not in_capitals and any(
         word.removeprefix("و").startswith(name) and ordinary.search(normalized_text)
         for name, ordinary in _homonyms().items()
     )

@@ -141,7 +141,7 @@ def _case_ending(ending: str, langs: Sequence[str]) -> bool:
 # "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
 # the organisation reading clear, as a context word would.
 _MEMBER_SUFFIX = re.compile(
-    r"(?:ш?ник|[ое]?вц|[ое]?вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н|изаци|izati|isati|ers?\b)",
+    r"(?:ш?ник|шн[аыоие]|[ое]?вц|[ое]?вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н|изаци|izati|isati|ers?\b)",
     re.IGNORECASE,
 )
 # A Turkic case ending on a Latin acronym in capitals ("HTSga", "IMUning", "TTP-den"): the
@@ -468,8 +468,14 @@ class LexiconTagger:
             # Only acronyms (one word in capitals) go in any case; a name in abbr mode for its
             # case ("Islamic State", not "an Islamic state") keeps it.
             term = entry.term.term
-            if " " in term or not term.isupper():
+            if " " in term:
                 return False
+            if not term.isupper():
+                # A mixed-case acronym ("HuT", "KiB") in small letters only, then with context:
+                # "hut" and "kib" are words and units.
+                if len(found) != len(entry.case) or not found.isalpha() or not found.islower():
+                    return False
+                return spelled_out or has_context(norm.text)
             if len(entry.case) < _MIN_ANY_CASE:
                 # Two letters in small letters are a word unless marked as banned ("иг*").
                 return text[stop : stop + 1] == "*" and found.isalpha()

@@ -94,14 +94,33 @@ def test_abbreviations_take_small_letter_endings_and_lower_case_hashtags(
 
 
 @pytest.mark.parametrize(
-    "text", ["ИГИЛОВЦЫ", "ИГИЛДАИШ", "#isis", "Isis", "My cat Isis", "игил", "Игил звучит"]
+    "text",
+    ["игил опять взял на себя", "в чате снова пишут про игил", "ИГИЛ и концерт"],
+)
+def test_small_letter_igil_is_the_acronym_outside_music(tagger: LexiconTagger, text: str) -> None:
+    # The instrument's words veto the small-letter form only; capitals are always the acronym.
+    assert [term for term, _ in _found(tagger, text) if term == "ИГИЛ"] == ["ИГИЛ"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ИГИЛОВЦЫ",
+        "ИГИЛДАИШ",
+        "#isis",
+        "Isis",
+        "My cat Isis",
+        "Игил звучит",
+        "на фестивале играл тувинский игил",
+        "Эл игилиги үчүн көпүрө ачылды",
+    ],
 )
 def test_capital_run_ons_and_acronyms_that_are_names_need_more(
     tagger: LexiconTagger, text: str
 ) -> None:
-    # "ISIS" in small letters is also a name (the goddess, a river, a cat), «игил» a Tuvan
-    # instrument: they count only with context, and four capitals after an acronym make
-    # another word.
+    # "ISIS" in small letters is also a name (the goddess, a river, a cat): it counts only
+    # with context. «игил» is a Tuvan instrument in a post about music, and «игилик» Kyrgyz
+    # for welfare; four capitals after an acronym make another word.
     assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS", "ИСИС")] == []
 
 
@@ -484,6 +503,24 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("Analysts describe the HTS-ization of local councils.", True),
         ("Former TTPers surrendered in [CITY], police said.", True),
         ("TTPs of the attackers were documented in the report.", False),
+        # Before blind19, from the acronym misses of blind3-18:
+        # «игил» in small letters is the acronym except next to the instrument's words.
+        ("кто-нибудь знает что там у игил с новостями?", True),
+        ("Мастер показал, как делают игил, смычковый инструмент.", False),
+        # A mixed-case acronym in small letters, with context only.
+        ("three hut members arrested in [CITY]", True),
+        ("Found an old hut in the mountains, great spot for camping", False),
+        # An Uzbek apostrophe is inside a word: «qo'ng'iroq» (a call) holds no «iroq» (Iraq).
+        ("U ishidan kech qaytdi, shuning uchun qo'ng'iroq qilmadi.", False),
+        # «-шный» makes an adjective of an acronym in capitals; ИГ-Хорасан is ISIS-K.
+        ("ИГ-шный флаг на аватарке", True),
+        ("Финансиста ИГ-Хорасана задержали в [CITY].", True),
+        # Members' names: Uzbek «hizbchilar», English «Tahriris».
+        ("Hizbchilar ishi boʻyicha sud majlisi boʻlib oʻtdi.", True),
+        ("The Tahriris in [CITY] deny any link to violence.", True),
+        # Joining, in the Turkic languages, makes a Latin acronym's reading clear.
+        ("HTShga qo'shilgan o'zbeklar haqida maqola", True),
+        ("HTS codes for the parcels changed this week", False),
     ],
 )
 def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_alikes(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.pool import MAX_ATTEMPTS
 from spiders.fakes.vk import FakeVK
 from spiders.fakes.vk_data import synthetic_scenario
 from tests.conftest import POSTGRES_URL
@@ -90,7 +91,17 @@ def test_pool_survives_ten_kills_with_exact_counts_and_the_shared_limit(tmp_path
                     jobs_of: dict[int, list[int]] = {}
                     for pid, job in busy:
                         jobs_of.setdefault(int(pid), []).append(int(job))
-                    victims = [w for w in runner.live() if w.pid in jobs_of]
+                    # A job killed MAX_ATTEMPTS times fails by design: spare a job its last try.
+                    hits: dict[int, int] = {}
+                    for _, _, hit_jobs in kills:
+                        for job in hit_jobs:
+                            hits[job] = hits.get(job, 0) + 1
+                    victims = [
+                        w
+                        for w in runner.live()
+                        if w.pid in jobs_of
+                        and all(hits.get(j, 0) < MAX_ATTEMPTS - 1 for j in jobs_of[w.pid])
+                    ]
                     if not victims:
                         if rows(engine, "SELECT status FROM scheduled_runs") == [("ok",)]:
                             break  # all done before ten kills: the assertion below says so
@@ -102,6 +113,7 @@ def test_pool_survives_ten_kills_with_exact_counts_and_the_shared_limit(tmp_path
                 # Then a clean stop: SIGTERM to a worker that is running a crawl. It stops the
                 # crawl, puts the job back in the queue and exits 0; another worker finishes it.
                 stopped: tuple[int, int | None, list[int]] | None = None
+                stop_codes: list[int | None] = []
                 while stopped is None and time.monotonic() < deadline:
                     busy = rows(
                         engine,
@@ -115,8 +127,18 @@ def test_pool_survives_ten_kills_with_exact_counts_and_the_shared_limit(tmp_path
                         worker = live[pid]
                         worker.process.send_signal(signal.SIGTERM)
                         code = worker.process.wait(timeout=90)
-                        stopped = (pid, code, [j for p, j in mine if p == pid])
+                        stop_codes.append(code)
+                        its_jobs = [j for p, j in mine if p == pid]
                         runner.start()
+                        # A crawl that ended on its own while the signal was on its way is not a
+                        # stop: it finished ok. Try the next running one.
+                        ended_as = rows(
+                            engine,
+                            "SELECT status FROM pool_attempts WHERE pid = :pid",
+                            pid=pid,
+                        )
+                        if any(st == "requeued" for (st,) in ended_as):
+                            stopped = (pid, code, its_jobs)
                     else:
                         time.sleep(0.5)
                 ended = runner.wait_all(timeout=max(120.0, deadline - time.monotonic()))
@@ -213,7 +235,7 @@ def test_pool_survives_ten_kills_with_exact_counts_and_the_shared_limit(tmp_path
         assert not late, late
         assert not failures, failures
         # The stopped worker: exit code 0, its job back in the queue and finished by another.
-        assert stop_code == 0, logs
+        assert stop_code == 0 and all(c == 0 for c in stop_codes), (stop_codes, logs)
         assert requeued and all(st == "requeued" for _, st in requeued), requeued
         for job in stop_jobs:
             assert finished[job][1] != stop_pid
