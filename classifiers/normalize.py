@@ -76,6 +76,8 @@ _CLEAN_INVISIBLE_RE = re.compile("[\u200b\u2060\ufeff\u00ad]")
 _CLEAN_HSPACE_RE = re.compile(r"[^\S\n]+")
 _CLEAN_BLANKS_RE = re.compile(r" ?\n ?")
 _CLEAN_MANY_LINES_RE = re.compile(r"\n{3,}")
+# Anything the four above (or a carriage return) would change; a single space is left as it is.
+_CLEAN_NEEDED_RE = re.compile("[\u200b\u2060\ufeff\u00ad\r]|[^\\S\n ]| {2}| \n|\n |\n{3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,12 @@ def squeeze(normalized_text: str) -> str:
 
 def clean_text(text: str) -> str:
     """Cheap clean-up for storage: NFC, no invisible characters, tidy spaces, line breaks kept."""
+    if _CLEAN_NEEDED_RE.search(text) is None and unicodedata.is_normalized("NFC", text):
+        return text.strip()  # most posts: nothing below would change them
+    return _clean_text(text)
+
+
+def _clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _CLEAN_INVISIBLE_RE.sub("", text)
     text = _CLEAN_HSPACE_RE.sub(" ", text)

@@ -628,6 +628,19 @@ class BackgroundStore:
         self.versions: dict[str, str] = {}
         self.error: str | None = None
         self.unsaved = 0
+        # Batches given to this writer and batches it has reported (counted by the reader
+        # thread): what it still holds, for StorePool to feed the least busy writer.
+        self.given = 0
+        self.reported = 0
+        self.ended = False  # the writer's pipe closed: it takes no more batches
+
+    @property
+    def holding(self) -> int:
+        return self.given - self.reported
+
+    def _put(self, batch: object) -> None:
+        self.given += 1
+        self._queue.put(batch)
 
     def _feed(self) -> None:
         while True:
@@ -644,11 +657,14 @@ class BackgroundStore:
             try:
                 message = self._from.recv()
             except (EOFError, OSError):
+                self.ended = True
                 self._results.put(("eof",))
                 return
             if message[0] == "pid" and isinstance(self._process, ForkedWriter):
                 self._process.pid = message[1]  # known at once: abort() may need it
                 continue
+            if message[0] == "batch":
+                self.reported += 1
             self._results.put(message)
             if message[0] == "done":
                 return
@@ -671,7 +687,7 @@ class BackgroundStore:
         """Queue `item` (from `line` of an imported file, if it came from one)."""
         _add(self._pending, item, line)
         if _full(self._pending, self._batch_size):
-            self._queue.put(_message(self._pending))
+            self._put(_message(self._pending))
             self._pending = Batch([])
 
     def poll(self) -> BatchResult:
@@ -702,7 +718,7 @@ class BackgroundStore:
 
     def close(self) -> BatchResult:
         if self._pending.items:
-            self._queue.put(_message(self._pending))
+            self._put(_message(self._pending))
             self._pending = Batch([])
         self._queue.put(None)
         while not self._take(self._results.get()):
@@ -724,7 +740,10 @@ if __name__ == "__main__":
 
 
 class StorePool:
-    """Several writer processes behind BackgroundStore's interface, fed batches in turn.
+    """Several writer processes behind BackgroundStore's interface, each batch to the writer
+    that holds the fewest (ties in turn): a writer slowed down (by the database's lock, by
+    another process on its core) gets less, all of them finish together, and a writer that
+    died gets nothing more.
 
     For imports, where reading rows is cheap and classification is the bottleneck; a crawl
     keeps one writer so the crawling process has a core of its own. The writers after the
@@ -751,10 +770,16 @@ class StorePool:
     def submit(self, item: PostItem, line: int | None = None) -> None:
         _add(self._pending, item, line)
         if _full(self._pending, self._batch_size):
-            store = self._stores[self._next % len(self._stores)]
-            self._next += 1
-            store._queue.put(_message(self._pending))
+            self._least_busy()._put(_message(self._pending))
             self._pending = Batch([])
+
+    def _least_busy(self) -> BackgroundStore:
+        """The writer holding the fewest batches (ties in turn); a writer that has ended only
+        when all have (its batches are then reported lost by close())."""
+        count = len(self._stores)
+        turn = [self._stores[(self._next + k) % count] for k in range(count)]
+        self._next += 1
+        return min([s for s in turn if not s.ended] or turn, key=lambda store: store.holding)
 
     def poll(self) -> BatchResult:
         totals = BatchResult()
@@ -771,7 +796,7 @@ class StorePool:
     def close(self) -> BatchResult:
         self.closed = True
         if self._pending.items:
-            self._stores[0]._queue.put(_message(self._pending))
+            self._least_busy()._put(_message(self._pending))
             self._pending = Batch([])
         totals = BatchResult()
         for store in self._stores:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from classifiers.normalize import clean_text, normalize, original_span, squeeze
+from classifiers.normalize import _clean_text, clean_text, normalize, original_span, squeeze
 
 
 def _check_offsets(original: str) -> None:
@@ -109,3 +111,21 @@ def test_clean_text_keeps_line_breaks() -> None:
 
 def test_clean_text_keeps_persian_zero_width_non_joiner() -> None:
     assert clean_text("می\u200cخواهم") == "می\u200cخواهم"
+
+
+# Words and every kind of space and invisible mark the clean-up handles, in any order.
+_PIECES = ["ab", "ж", "é", "e\u0301", " ", "  ", "\n", "\r\n", "\t", "\u00a0", "\u200b", "\u00ad",
+           "\u200c", "\u2003"]  # fmt: skip
+
+
+# Mostly the pieces of ordinary posts, which take the fast path unless one of them needs work.
+_COMMON = ["ab", "ж", "é", " ", "  ", "\n", "\n\n", "\n\n\n", " \n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.lists(st.sampled_from(_COMMON)), st.lists(st.sampled_from(_PIECES))).map("".join)
+)
+def test_clean_text_skips_only_texts_the_full_clean_up_leaves_alone(text: str) -> None:
+    # The fast path (nothing to change) must give what the four substitutions give.
+    assert clean_text(text) == _clean_text(text)

@@ -81,7 +81,9 @@ def test_the_second_writer_is_forked_from_the_first_and_stores_its_batches(
         pool.submit(item)
     totals = pool.close()
     assert (totals.new, totals.error, pool.error) == (20, None, None)
-    assert [store.totals.new for store in pool._stores] == [10, 10]  # batches in turn
+    # Each batch to the writer holding the fewest: both store some.
+    assert sum(store.totals.new for store in pool._stores) == 20
+    assert all(store.totals.new >= 5 for store in pool._stores)
     assert pool._stores[1].versions == pool._stores[0].versions != {}
     engine = open_database(url)
     with engine.connect() as conn:
@@ -103,12 +105,15 @@ def test_a_killed_forked_writer_is_reported_and_the_other_stores_on(tmp_path: Pa
     pid = forked_pid(pool)
     os.kill(pid, signal.SIGKILL)
     assert gone(pid)
+    deadline = time.monotonic() + 30
+    while not pool._stores[1].ended and time.monotonic() < deadline:
+        time.sleep(0.01)  # its pipe's end reaches the pool's reader thread
     for item in items(0, 20):
         pool.submit(item)
     totals = pool.close()  # returns: nothing waits on the dead writer
     assert pool.error == "the writer process died"
-    assert totals.new == 10  # the first writer's two batches
+    assert totals.new == 20  # every batch went to the writer still alive
     engine = open_database(url)
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(Post)).scalar_one() == 10
+        assert conn.execute(select(func.count()).select_from(Post)).scalar_one() == 20
     engine.dispose()
