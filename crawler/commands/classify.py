@@ -26,13 +26,13 @@ from rich.console import Console
 from crawler.commands.options import SinceOpt, UntilOpt, parse_date
 from crawler.commands.output import Format, render
 from crawler.errors import ConfigError, InputError
-from storage.records import Designated, split_designated
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from classifiers.post import PostClassifier
     from crawler.config import ProjectConfig
+    from storage.records import Designated
 
 # Below this probability the identifier counts as unsure and a line's `lang` hint is used.
 HINT_BELOW = 0.5
@@ -278,6 +278,8 @@ def result_row(
     designated: Designated | None = None,
 ) -> dict[str, Any]:
     """The output line of one post (result: a classifiers.Classification), as a crawl stores it."""
+    from storage.records import split_designated
+
     language, source = result.language, "model"
     if hint and (language == "und" or result.language_probability < HINT_BELOW):
         language, source = hint, "hint"
