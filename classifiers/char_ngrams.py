@@ -28,6 +28,8 @@ _SIZE_SHIFT = np.uint64(_KEY_BITS)
 _SLOT_BITS = 20
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
 _UNICODE = 0x110000
+# A batch's (text, n-gram) pairs are numbered in 32 bits below this many.
+_NARROW_PAIRS = 1 << 32
 
 
 def _slots(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
@@ -58,7 +60,10 @@ class FastCharNgrams:
         self.keys, self.columns = keys[order], columns[order]
         # Where each slot's keys begin in self.keys: most slots hold one key or none, so a
         # lookup is two reads instead of a binary search's seventeen.
-        self.first = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1))
+        # Kept in 32 bits: half the memory for the lookups' scattered reads.
+        self.first = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1)).astype(
+            np.int32
+        )
         self.crowding = int(np.diff(self.first).max(initial=1))
 
     def _key(self, term: str) -> int:
@@ -140,17 +145,27 @@ class FastCharNgrams:
     ) -> sparse.csr_matrix:
         row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         col = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        # Building the matrix sums the repeated (text, n-gram) pairs: the counts.
-        matrix = sparse.csr_matrix(
-            (np.ones(row.size), (row, col)), shape=(count, self.width), dtype=np.float64
-        )
-        matrix.sum_duplicates()
-        tf = np.log(matrix.data) + 1.0 if self.sublinear else matrix.data
-        data = tf * self.idf[matrix.indices]
+        # Each (text, n-gram) pair as one number, sorted: equal pairs side by side, their run
+        # the count. In 32 bits when the batch allows (a batch of 256 texts does), where NumPy
+        # sorts ~2x faster than in 64; ~3x faster than scipy's COO to CSR with its duplicates.
+        kind: Any = np.int64 if count * self.width >= _NARROW_PAIRS else np.uint32
+        pairs: NDArray[Any] = row.astype(kind) * kind(self.width) + col.astype(kind)
+        pairs.sort()
+        first = np.ones(pairs.size, dtype=np.bool_)
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+        at = np.flatnonzero(first)
+        counts = np.diff(np.append(at, pairs.size)).astype(np.float64)
+        unique = pairs[at]
+        owner = (unique // self.width).astype(np.int64)
+        indices = (unique % self.width).astype(np.int32)
+        indptr = np.searchsorted(owner, np.arange(count + 1)).astype(np.int32)
+        tf = np.log(counts) + 1.0 if self.sublinear else counts
+        data = tf * self.idf[indices]
         if self.norm == "l2":
-            owner = np.repeat(np.arange(count), np.diff(matrix.indptr))
             norms = np.sqrt(np.bincount(owner, weights=data * data, minlength=count))
             norms[norms == 0] = 1.0
             data /= norms[owner]
-        matrix.data = data
+        matrix = sparse.csr_matrix((data, indices, indptr), shape=(count, self.width))
+        matrix.has_sorted_indices = True
+        matrix.has_canonical_format = True
         return matrix

@@ -53,6 +53,15 @@ def test_the_model_features_are_scikit_learns(fitted: TfidfVectorizer) -> None:
     assert_same(fitted, texts)
 
 
+def test_a_batch_too_big_for_32_bit_pairs_gives_the_same_features(
+    fitted: TfidfVectorizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classifiers import char_ngrams
+
+    monkeypatch.setattr(char_ngrams, "_NARROW_PAIRS", 0)  # as if texts x vocabulary >= 2**32
+    assert_same(fitted, corpus_texts(300)[::3])
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(TEXTS, min_size=1, max_size=8))
 def test_any_text_gives_the_same_features(fitted: TfidfVectorizer, texts: list[str]) -> None:
