@@ -66,6 +66,7 @@ BLIND_SETS = [
         "blind17",
         "blind18",
         "blind19",
+        "blind20",
     )
 ]
 

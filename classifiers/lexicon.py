@@ -51,11 +51,13 @@ from classifiers.normalize import (
 from classifiers.ordinary_words import is_ordinary
 from classifiers.spelling import (
     MIN_SINGLE,
+    NameStarts,
     fold_name,
     fold_word,
     folded_words,
     spelling_cache,
     split_words,
+    vowel_classes,
 )
 
 __all__ = [
@@ -87,7 +89,11 @@ __all__ = [
 # 10 (from blind11 and blind12): Arabizi, soft c, the construct-state article, follower suffixes
 # on names, syllables and dots, ş/ç and Cyrillic forms of mixed-case acronyms, longer Turkic
 # chains, English names in Cyrillic title case, surnames, evasion readings must cover evasion.
-MATCHER_VERSION = "10"
+# 11 (from blind13-blind20): small-letter «игил» beside no instrument word, mixed-case acronyms
+# in small letters with context, an apostrophe inside an Uzbek word hides no context stem,
+# «-шный» after capitals; short names found on their key after an article need their vowels
+# ("an-Nasr" is not "an-Nusra").
+MATCHER_VERSION = "11"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -164,7 +170,6 @@ _ARTICLE_FIRST = re.compile(f"(?:{_ARTICLES})[-\\s\u2010\u2011]")
 _ARTICLE_LAST = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})[-\u2010\u2011]$")
 _MIN_ARTICLE_KEY = 3
 _FOLD_STEM_ENDING = 12
-_FOLD_START = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +185,9 @@ class _FoldEntry:
     # A name matched in its own letters only in title case ("Islamic State", not "an Islamic
     # state") counts in another alphabet only so too («Исламик Стейт»).
     title_case: bool = False
+    # A needs_article name's vowels by class (spelling.vowel_classes): its key is short, so the
+    # vowels it folds away must be there ("an-Nasr" is not "an-Nusra", "an-Nabi" not "an-Naba").
+    vowels: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,11 +329,8 @@ class LexiconTagger:
                         fold_keys.setdefault(key, []).append(len(self._fold_entries))
                     self._fold_entries.append(fold_entry)
         self._folded = _automaton(fold_keys)
-        # Every key begins with a word's first letters: a post none of whose words begins so
-        # needs no look-up on keys (most posts).
-        self._fold_start = min((len(key) for key in fold_keys), default=0)
-        self._fold_start = min(self._fold_start, _FOLD_START)
-        self._fold_starts = frozenset(key[: self._fold_start] for key in fold_keys)
+        # A post none of whose words can begin a key needs no look-up on keys (most posts).
+        self._name_starts = NameStarts(fold_keys)
         self._has_tiers = any(lexicon.tier != "flag" for lexicon in self.lexicons)
         # Disclaimer phrases are looked for only in posts where the automaton saw their anchor.
         for anchor in ANCHORS:
@@ -529,11 +534,11 @@ class LexiconTagger:
     ) -> list[TopicMatch]:
         """Names matched on spelling keys that no other reading found (classifiers.spelling)."""
         assert self._folded is not None
-        # Most words are in the fold's cache: look them up without a call.
-        keys = [key for key in map(spelling_cache().__getitem__, split_words(norm.text)) if key]
-        known, size = self._fold_starts, self._fold_start
-        if not any(key[:size] in known for key in keys):
+        # Most words are in the caches: looked up without a call.
+        words_of_post = split_words(norm.text)
+        if not any(map(self._name_starts.__getitem__, words_of_post)):
             return []
+        keys = [key for key in map(spelling_cache().__getitem__, words_of_post) if key]
         folded = " ".join(keys)
         hits = list(self._folded.iter(folded))
         if not hits:
@@ -579,6 +584,14 @@ class LexiconTagger:
                 ):
                     continue  # "al-Qadr" (the Night of Power) is "kad" + r: no run-on
                 first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
+                if (
+                    entry.needs_article
+                    and not member
+                    and not _vowels_fit(
+                        entry.vowels, norm.text, words[first_index], text[first:stop]
+                    )
+                ):
+                    continue
                 if entry.title_case and not _title_case_elsewhere(text[first:stop]):
                     continue
                 family = entry.lexicon.family
@@ -685,6 +698,33 @@ def _article_before(folded: str, word: tuple[str, int, int]) -> bool:
     return (
         _ARABIZI_DIGIT.search(folded, start, end) is not None
         and _ARTICLE_WORD.search(folded, 0, start) is not None
+    )
+
+
+# Anything but letters and the marks names are written with, between two letters.
+_SYMBOL_INSIDE = re.compile("(?<=[^\\W\\d_])[^\\w\\s'’ʻʼ`-]+(?=[^\\W\\d_])|[\\d_]")
+# A Russian case ending in place of a name's last vowel: «Нусры», «Нусре», «Нусрой», «Каиды»;
+# и only where Russian spelling wants it for ы (after к, г, х and the hushing letters).
+_RUSSIAN_CASE_VOWEL = re.compile("(?:[ыеу]|ой|ою|(?<=[кгхжшщч])и)$")
+
+
+def _vowels_fit(name: str, folded: str, word: tuple[str, int, int], written: str) -> bool:
+    """A short name found on its key is written with its vowels (by class), or in Cyrillic
+    with a Russian case ending for its last one. Words in other letters (Arabic, where vowels
+    go unwritten) are not checked, nor words written with a symbol inside ("аль-К⚫ида": it
+    may stand for a vowel)."""
+    letters = "".join(char for char in folded[word[1] : word[2]] if char.isalpha())
+    if not name or not letters or any(char >= "\u0530" for char in letters):
+        return True
+    if _SYMBOL_INSIDE.search(written) is not None:
+        return True
+    found = vowel_classes(letters)
+    if found == name:
+        return True
+    return (
+        len(found) == len(name)
+        and found[:-1] == name[:-1]
+        and _RUSSIAN_CASE_VOWEL.search(letters) is not None
     )
 
 
@@ -849,8 +889,13 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
     if any(key.startswith(e) or (e.startswith(key) and len(e) - len(key) <= 2) for e in excludes):
         return None
     ending = _FOLD_STEM_ENDING if term.mode == "stem" or " " in key else _FOLD_WORD_ENDING
+    vowels = ""
+    if needs_article:
+        article = _ARTICLE_FIRST.match(normalized)
+        assert article is not None
+        vowels = vowel_classes("".join(c for c in normalized[article.end() :] if c.isalpha()))
     return key, _FoldEntry(
-        lexicon, term, ending, tuple(e for e in excludes if e), needs_article, title_case
+        lexicon, term, ending, tuple(e for e in excludes if e), needs_article, title_case, vowels
     )
 
 

@@ -28,15 +28,17 @@ keys (short folded words such as "dash" are ordinary words); acronyms never are.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 __all__ = [
     "MIN_SINGLE",
+    "NameStarts",
     "fold_name",
     "fold_word",
     "folded_words",
     "spelling_cache",
     "split_words",
+    "vowel_classes",
 ]
 
 MIN_SINGLE = 7
@@ -115,6 +117,61 @@ class _FoldCache(dict[str, str]):
 
 
 _cache = _FoldCache()
+
+
+class NameStarts(dict[str, bool]):
+    """word -> whether a name's key can begin at it: a one-word key is a prefix of the word's
+    key (an ending may follow), or the word's key is the first word of a longer one. Looked up
+    with the words of a post, it tells in a few dict reads that no name's key can be found
+    there (most posts), before the keys are joined and searched; a missing word is worked out
+    on lookup."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        super().__init__()
+        keys = list(keys)
+        self._firsts = frozenset(key.split(" ", 1)[0] for key in keys if " " in key)
+        self._whole = frozenset(key for key in keys if " " not in key)
+        self._shortest = max(1, min(map(len, self._whole), default=1))
+
+    def __missing__(self, word: str) -> bool:
+        key = _cache[word]
+        fits = key in self._firsts or any(
+            key[:size] in self._whole for size in range(self._shortest, len(key) + 1)
+        )
+        if len(self) >= _CACHE_LIMIT:
+            self.clear()
+        self[word] = fits
+        return fits
+
+
+# Vowels by the three classes a short name keeps apart (classifiers.lexicon._vowels_fit):
+# "u" sounds, "i" sounds (e too: Qaida / Qaeda / Каеда) and the rest (a, o, ä: Qaida / Qoida).
+_VOWEL_CLASS = {
+    **dict.fromkeys("aoäəåаоәөяё", "a"),
+    **dict.fromkeys("eiıyéиыіэеӣй", "i"),
+    **dict.fromkeys("uüūүуӯұю", "u"),
+}
+
+
+def vowel_classes(word: str) -> str:
+    """The vowels of a casefolded word by class, in order ("нусра": "ua", "qa'ida": "aia").
+
+    A u or y (й) right after a vowel is a glide, not a vowel of its own ("Daula" and "Dawla",
+    "Azayim" and "Azaim" keep the same vowels), and so is the u of "qu" ("Al-Quaida").
+    """
+    classes: list[str] = []
+    after_vowel = False
+    previous = ""
+    for char in word:
+        kind = _VOWEL_CLASS.get(char)
+        if kind is None or (after_vowel and char in "uуyй") or (char == "u" and previous == "q"):
+            after_vowel = False
+            previous = char
+            continue
+        previous = char
+        classes.append(kind)
+        after_vowel = True
+    return "".join(classes)
 
 
 def spelling_cache() -> dict[str, str]:

@@ -528,3 +528,36 @@ def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_ali
 ) -> None:
     found = [m for m in SHIPPED().tag(text) if m.topic == "designated_org"]
     assert bool(found) is counted, found
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        # blind20's look-alikes: the football club and the word "victory" fold like «Нусра».
+        ("Роналду оформил дубль за «Аль-Наср».", None),
+        ("Эртага «Насаф» «Ал-Наср» билан учрашади.", None),
+        ("Al-Nasr club won the cup.", None),
+        ("ал-Нусра взяла город", "hayat_tahrir_al_sham"),
+        ("боевики ал-Нусры", "hayat_tahrir_al_sham"),  # a Russian case ending for the a
+        # The Prophet, his mosque and his Companions are not the outlets an-Naba and as-Sahab.
+        ("Мавлид ан-Наби отмечают в [CITY].", None),
+        ("Mawlid an-Nabi celebrations in [CITY]", None),
+        ("Паломники молились в мечети ан-Набави.", None),
+        ("Masjid an-Nabawi was full.", None),
+        ("Рассказы о жизни ас-Сахаба", None),
+        ("Аль-Азам", None),  # "the greatest" (Imam al-A'zam) is not the outlet al-Azaim
+        ("газета ан-Наба вышла снова", "propaganda_outlets"),
+        ("новое видео «Ас-Сахаб»", "propaganda_outlets"),
+        ("аль-Азаим выпустил ролик", "propaganda_outlets"),
+        # Other vowels of the same class, glides and "qu" still fold to the name.
+        ("аль-Каеде приписали нападение", "al_qaida"),
+        ("Al-Quaida still exists", "al_qaida"),
+        ("ad-Daula announced", "islamic_state"),
+        ("аль-К⚫ида снова выпустила обращение", "al_qaida"),  # a symbol for a vowel
+    ],
+)
+def test_short_names_found_on_their_key_keep_their_vowels(text: str, family: str | None) -> None:
+    families = {m.family for m in SHIPPED().tag(text)}
+    assert (family in families) if family else not families & {
+        "hayat_tahrir_al_sham", "propaganda_outlets", "al_qaida", "isil_khorasan"
+    }, families  # fmt: skip

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifiers.normalize import normalize
 from classifiers.spelling import fold_name
@@ -94,3 +98,47 @@ def test_the_tagger_keeps_look_alikes_out(shipped: object, text: str) -> None:
 
     assert isinstance(shipped, LexiconTagger)
     assert [m for m in shipped.tag(text) if m.topic == "designated_org"] == []
+
+
+def _name_words() -> list[str]:
+    from classifiers.lexicon_files import DEFAULT_LEXICON_DIR, load_lexicons
+
+    words = {
+        word
+        for lexicon in load_lexicons([DEFAULT_LEXICON_DIR])
+        if lexicon.topic == "designated_org"
+        for term in lexicon.terms
+        for word in term.term.split()
+    }
+    return sorted(words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([*_name_words(), "детский", "сад", "обу", "ҳаво", "the", "ва"]),
+            st.sampled_from(["", "", "лар", "ning", "а", "ов", "ga", "ist"]),
+            st.sampled_from([" ", " ", ", ", ". ", "-"]),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_words_filter_drops_no_name_the_keys_would_find(
+    shipped: object, pieces: list[tuple[str, str, str]]
+) -> None:
+    """NameStarts passes over posts where no key can begin: the same matches as looking up
+    the keys of every post."""
+    from classifiers.lexicon import LexiconTagger
+
+    assert isinstance(shipped, LexiconTagger)
+    text = "".join(word + ending + gap for word, ending, gap in pieces).strip()
+    filtered = shipped.tag(text)
+    starts = shipped._name_starts
+    shipped._name_starts = defaultdict(lambda: True)  # type: ignore[assignment]
+    try:
+        everything = shipped.tag(text)
+    finally:
+        shipped._name_starts = starts
+    assert filtered == everything
