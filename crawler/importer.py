@@ -51,6 +51,7 @@ from crawler.storing import (
 )
 from crawler.validation import CountError, parse_count
 from crawler.version import vemeter_version
+from crawler.writer_processes import IMPORT_WRITERS, Channel, close_channels
 from storage.engine import open_database
 from storage.quarantine import QuarantineEntry, describe_error, record_quarantine
 from storage.records import PostRecord, TagRecord
@@ -450,14 +451,35 @@ def import_file(
     platform: str | None = None,
     source: str | None = None,
     progress: Callable[[int], None] | None = None,
-    workers: int = 2,
+    workers: int = IMPORT_WRITERS,
     check: bool = False,
+    channels: list[Channel] | None = None,
 ) -> ImportResult:
     """Import `path` into the project's database; returns counts and the bad rows.
 
     Bad rows are quarantined in the run (and listed, by line, in the result); the good ones are
     stored. With `check`, rows are read and validated only: nothing is classified or stored.
+    `channels`: writers started already (crawler.writer_processes.start_writers), used in place
+    of `workers` new ones, and ended here when they are not needed.
     """
+    try:
+        return _import_file(config, path, fmt, platform, source, progress, workers, check, channels)
+    finally:
+        if channels is not None:
+            close_channels([c for c in channels if not c[1].closed])
+
+
+def _import_file(
+    config: ProjectConfig,
+    path: Path,
+    fmt: str | None,
+    platform: str | None,
+    source: str | None,
+    progress: Callable[[int], None] | None,
+    workers: int,
+    check: bool,
+    channels: list[Channel] | None,
+) -> ImportResult:
     fmt = detect_format(path, fmt)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
@@ -477,7 +499,7 @@ def import_file(
     # migrations below. Rows of an unsaved file are classified already and need none.
     pool = None if result.replayed else StorePool(
         StoreSpec.for_config(config, PENDING_RUN, Path(os.devnull)), batch_size=config.imports.batch_size,
-        workers=workers,
+        workers=workers, channels=channels,
     )  # fmt: skip
     try:
         check_classifiers(config)

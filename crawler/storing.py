@@ -14,7 +14,6 @@ nothing sends posts to the unsaved file, with no more text than privacy.keep_tex
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import fcntl
 import json
@@ -22,10 +21,8 @@ import logging
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler.items import PostItem
+from crawler.writer_processes import Channel, ForkedWriter, start_writers
 from storage.quarantine import QuarantineEntry, describe_error, record_quarantine
 from storage.records import Designated, PostRecord, TagRecord, build_record, input_tags
 from storage.validation import (
@@ -468,7 +466,10 @@ def main() -> None:
         for i in range(0, len(fds), 2)
     ]
     inbox, outbox = pairs[0]
-    spec = inbox.recv()
+    try:
+        spec = inbox.recv()
+    except EOFError:  # started early and never used (crawler.writer_processes.close_channels)
+        return
     loaded = load_classifier(spec)
     if len(pairs) > 1:
         fork_writers(loaded, pairs[1:], others=[pairs[0]])
@@ -543,64 +544,6 @@ def _message(batch: Batch) -> list[PostItem] | Batch:
     return batch if batch.lines is not None else batch.items
 
 
-class ForkedWriter:
-    """A writer forked by the first writer of a StorePool (fork_writers): no child of this
-    process, so it is ended by its pid, which it sends first, and waited for until it is gone."""
-
-    def __init__(self) -> None:
-        self.pid: int | None = None
-
-    def kill(self) -> None:
-        if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Until the process is gone (its exit code is its parent's to know: None)."""
-        deadline = time.monotonic() + (60.0 if timeout is None else timeout)
-        while self.pid is not None and time.monotonic() < deadline:
-            try:
-                os.kill(self.pid, 0)
-                with open(f"/proc/{self.pid}/stat", "rb") as stat:  # a zombie has ended too
-                    if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
-                        return None
-            except (ProcessLookupError, FileNotFoundError):
-                return None
-            except OSError:  # no /proc: the signal test alone
-                pass
-            time.sleep(0.01)
-        return None
-
-
-_Channel = tuple["subprocess.Popen[bytes] | ForkedWriter", Connection, Connection]
-
-
-def start_writers(count: int) -> list[_Channel]:
-    """`count` writers behind one process: the first is `python -m crawler.storing`, the others
-    are forked from it once its classifier is built (fork_writers). One (process, to, from)
-    channel each."""
-    ends: list[int] = []
-    keep: list[tuple[int, int]] = []
-    for _ in range(count):
-        to_r, to_w = os.pipe()
-        from_r, from_w = os.pipe()
-        ends += [to_r, from_w]
-        keep.append((to_w, from_r))
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.storing", *map(str, ends)],
-            pass_fds=ends, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    finally:
-        for fd in ends:
-            os.close(fd)
-    return [
-        (process if n == 0 else ForkedWriter(), Connection(to_w, readable=False),
-         Connection(from_r, writable=False))
-        for n, (to_w, from_r) in enumerate(keep)
-    ]  # fmt: skip
-
-
 class BackgroundStore:
     """A writer process fed with batches of items; `close()` flushes and returns the totals.
 
@@ -609,7 +552,7 @@ class BackgroundStore:
     """
 
     def __init__(
-        self, spec: StoreSpec, batch_size: int = 500, channel: _Channel | None = None
+        self, spec: StoreSpec, batch_size: int = 500, channel: Channel | None = None
     ) -> None:
         self.spec = spec
         self._batch_size = batch_size
@@ -750,11 +693,19 @@ class StorePool:
     first are forked from it once its classifier is built (start_writers, fork_writers).
     """
 
-    def __init__(self, spec: StoreSpec, batch_size: int = 500, workers: int = 2) -> None:
+    def __init__(
+        self,
+        spec: StoreSpec,
+        batch_size: int = 500,
+        workers: int = 2,
+        channels: list[Channel] | None = None,
+    ) -> None:
         self.spec = spec
-        # One classifier build for all: the writers after the first are forked from it.
+        # One classifier build for all: the writers after the first are forked from it. They
+        # may have been started already (channels: crawler.writer_processes.start_writers).
         self._stores = [
-            BackgroundStore(spec, batch_size, channel) for channel in start_writers(max(1, workers))
+            BackgroundStore(spec, batch_size, channel)
+            for channel in channels or start_writers(max(1, workers))
         ]
         self._batch_size = batch_size
         self._pending = Batch([])

@@ -74,3 +74,61 @@ def test_an_import_stopped_by_a_config_error_leaves_no_writer_running(tmp_path: 
         import_file(load_config(config), rows_file(tmp_path / "rows.jsonl", 5))
     assert writers_alive() == []
     assert not (tmp_path / "p.db").exists()  # stopped before the database was opened
+
+
+def test_writers_started_early_and_never_used_end_quietly(tmp_path: Path) -> None:
+    """The CLI starts an import's writers before it reads the config; a config error (or
+    --check) then ends them: each reads the end of its pipe and exits, with no traceback."""
+    import subprocess
+
+    from crawler.writer_processes import close_channels, start_writers
+
+    channels = start_writers(2)
+    first = channels[0][0]
+    assert isinstance(first, subprocess.Popen) and writers_alive() == [first.pid]
+    close_channels(channels)
+    assert first.returncode == 0 and writers_alive() == []
+
+
+@pytest.mark.e2e
+def test_an_import_uses_the_writers_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from crawler import storing
+    from crawler.writer_processes import start_writers
+
+    def no_more_writers(count: int) -> None:
+        raise AssertionError(f"{count} more writers started")
+
+    monkeypatch.setattr(storing, "start_writers", no_more_writers)
+
+    config = tmp_path / "p.yaml"
+    config.write_text("project: p\nstorage: {url: 'sqlite:///p.db'}\nimport: {batch_size: 7}\n")
+    channels = start_writers(2)
+    first = channels[0][0]
+    assert isinstance(first, subprocess.Popen)
+    result = import_file(
+        load_config(config), rows_file(tmp_path / "r.jsonl", 30), channels=channels
+    )
+    assert (result.new, result.error) == (30, None)
+    assert first.poll() is not None and writers_alive() == []
+    # --check stores nothing and needs no writers: the ones given are ended.
+    channels = start_writers(2)
+    checked = import_file(
+        load_config(config), rows_file(tmp_path / "c.jsonl", 5), check=True, channels=channels
+    )
+    assert checked.rows == 5 and writers_alive() == []
+
+
+def test_the_import_command_ends_its_early_writers_on_a_config_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from crawler.commands.app import app
+
+    (tmp_path / "p.yaml").write_text("project: p\nstorage: {url: 3}\n")
+    rows = rows_file(tmp_path / "rows.jsonl", 3)
+    result = CliRunner().invoke(app, ["import", str(rows), "--config", str(tmp_path / "p.yaml")])
+    assert result.exit_code != 0 and "storage.url" in str(result.exception)
+    assert writers_alive() == []
