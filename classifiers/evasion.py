@@ -175,6 +175,9 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
         joined = _join_syllables(norm)
         if joined is not None:
             return [joined, *evasion_views(joined, original)]
+    if "ال " in text and _SPACED_ARTICLE_RE.search(text) is not None:
+        joined = _join_spaced_article(norm)
+        return [joined, *evasion_views(joined, original)]
     hinted = _SEPARATOR_OR_DIGIT_RE.search(text) is not None
     spaced = _SPACED_RE.search(text) is not None or _SPACED_AT_START_RE.match(text) is not None
     scripts = _scripts_meet(text)
@@ -193,6 +196,20 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
     if mixed or (base is not norm and MIXED_RE.search(base.text) is not None):
         views.extend(_fold_mixed_words(base))
     return views
+
+
+# The Arabic article written as a word of its own ("ال قاعدة"), which Arabic never does.
+_SPACED_ARTICLE_RE = re.compile("(?<![\\w\u0600-\u06ff])ال (?=[\u0621-\u064a])")
+
+
+def _join_spaced_article(norm: Normalized) -> Normalized:
+    """The article joined to the word after it: "ال قاعدة" reads "القاعدة"."""
+    text = norm.text
+    keep = [True] * len(text)
+    for found in _SPACED_ARTICLE_RE.finditer(text):
+        keep[found.end() - 1] = False
+    kept = [index for index, flag in enumerate(keep) if flag]
+    return Normalized("".join(text[i] for i in kept), [norm.offsets[i] for i in kept])
 
 
 def _scripts_meet(text: str) -> bool:
@@ -247,14 +264,26 @@ def _pieces_by_case(
     return pieces
 
 
+# "and" (with the article: "wal") at the end of a hashtag's word, after three letters or more.
+_JOINED_AND_RE = re.compile("(?:va|wa|ва|val|wal|вал|ul|уль)$")
+_MIN_BEFORE_AND = 3
+
+
 def _split_camel_hashtags(norm: Normalized, original: str) -> Normalized | None:
     """Put a space where a hashtag goes from a small letter to a capital ("#TalibanNews")."""
     cuts: list[int] = []
     for tag in _HASHTAG_RE.finditer(norm.text):
+        start = tag.start() + 1
         for index in range(tag.start() + 2, tag.end()):
             before = original[norm.offsets[index - 1]]
             if before.islower() and original[norm.offsets[index]].isupper():
+                # "and" in small letters before the capital is a word of its own:
+                # "#TavhidvaJihod" is "Tavhid va Jihod".
+                joined = _JOINED_AND_RE.search(norm.text, start, index)
+                if joined is not None and joined.start() - start >= _MIN_BEFORE_AND:
+                    cuts.append(joined.start())
                 cuts.append(index)
+                start = index
     if not cuts:
         return None
     pieces: list[str] = []

@@ -521,6 +521,16 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         # Joining, in the Turkic languages, makes a Latin acronym's reading clear.
         ("HTShga qo'shilgan o'zbeklar haqida maqola", True),
         ("HTS codes for the parcels changed this week", False),
+        # After blind20: the Arabic article written apart is an evasion ("ال قاعدة");
+        ("قالت الشرطة إن المتهم على صلة بتنظيم ال قاعدة.", True),
+        ("هذه قاعدة نحوية مهمة للطلاب.", False),
+        # "and" in small letters inside a camel-case hashtag is a word of its own;
+        ("#TavhidvaJihod haqida yangi maqola", True),
+        ("#JavaScript darslari bugun boshlanadi", False),
+        # Uzbek "explosion" in Cyrillic as context; Kyrgyz with the loan «союз».
+        ("ТТПнинг вакили [NAME] портлашга алоқаси йўқлигини айтди.", True),
+        ("ТТП касаллиги ҳақида шифокор маслаҳати", False),
+        ("Ислам жихад союзунун мүчөсү кармалды.", True),
     ],
 )
 def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_alikes(
