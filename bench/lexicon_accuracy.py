@@ -67,6 +67,7 @@ BLIND_SETS = [
         "blind18",
         "blind19",
         "blind20",
+        "blind21",
     )
 ]
 
