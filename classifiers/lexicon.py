@@ -95,7 +95,9 @@ __all__ = [
 # ("an-Nasr" is not "an-Nusra").
 # 12 (from blind20's misses): the Arabic article written apart ("ال قاعدة"), "and" in small
 # letters inside a camel-case hashtag ("#TavhidvaJihod").
-MATCHER_VERSION = "12"
+# 13 (from blind21's misses): a Turkic case ending after a short name's own letters
+# ("әл-Каидаға"); Arabic keys read ت for ة at a word's end (جبهت) and ئ as أ (هيأة).
+MATCHER_VERSION = "13"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -554,6 +556,7 @@ class LexiconTagger:
             position += len(key) + 1
         matches: list[TopicMatch] = []
         for last, (length, indexes, _) in hits:
+            key = folded[last - length + 1 : last + 1]
             first_index = starts.get(last - length + 1)
             if first_index is None:
                 continue  # not at the start of a word
@@ -575,6 +578,13 @@ class LexiconTagger:
                 norm.text[words[end_index][1] : words[end_index][2]],
                 folded[last - length + 1 : last + 1].rsplit(" ", 1)[-1],
             )
+            # A short name's own letters before a Turkic case ending ("әл-Каидаға",
+            # "Ал-Каидага"): the stem the vowels are checked on; None if the word runs on else.
+            stem = (
+                _stem_before_case(norm.text[words[end_index][1] : words[end_index][2]], key)
+                if run_on and first_index == end_index
+                else None
+            )
             for index in indexes:
                 entry = self._fold_entries[index]
                 if (run_on > entry.ending and not member) or entry.lexicon.family in vetoed:
@@ -582,7 +592,10 @@ class LexiconTagger:
                 if (
                     entry.needs_article
                     and not member
-                    and (run_on or not _article_before(norm.text, words[first_index]))
+                    and (
+                        (run_on and stem is None)
+                        or not _article_before(norm.text, words[first_index])
+                    )
                 ):
                     continue  # "al-Qadr" (the Night of Power) is "kad" + r: no run-on
                 first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
@@ -590,7 +603,9 @@ class LexiconTagger:
                     entry.needs_article
                     and not member
                     and not _vowels_fit(
-                        entry.vowels, norm.text, words[first_index], text[first:stop]
+                        entry.vowels,
+                        stem or norm.text[words[first_index][1] : words[first_index][2]],
+                        text[first:stop],
                     )
                 ):
                     continue
@@ -710,12 +725,25 @@ _SYMBOL_INSIDE = re.compile("(?<=[^\\W\\d_])[^\\w\\s'’ʻʼ`-]+(?=[^\\W\\d_])|[
 _RUSSIAN_CASE_VOWEL = re.compile("(?:[ыеу]|ой|ою|(?<=[кгхжшщч])и)$")
 
 
-def _vowels_fit(name: str, folded: str, word: tuple[str, int, int], written: str) -> bool:
+def _stem_before_case(word: str, key: str) -> str | None:
+    """The word without a Turkic case ending (up to four letters) when what is left has the
+    name's spelling key exactly: "каидаға" -> "каида" for the key of al-Qaida."""
+    letters = "".join(char for char in word if char.isalpha())
+    for cut in range(len(letters) - 1, max(1, len(letters) - 5), -1):
+        ending = letters[cut:]
+        if (
+            _TURKIC_CASE.fullmatch(ending) or _TURKIC_CASE_CYRILLIC.fullmatch(ending)
+        ) and fold_word(letters[:cut]) == key:
+            return letters[:cut]
+    return None
+
+
+def _vowels_fit(name: str, word: str, written: str) -> bool:
     """A short name found on its key is written with its vowels (by class), or in Cyrillic
     with a Russian case ending for its last one. Words in other letters (Arabic, where vowels
     go unwritten) are not checked, nor words written with a symbol inside ("аль-К⚫ида": it
     may stand for a vowel)."""
-    letters = "".join(char for char in folded[word[1] : word[2]] if char.isalpha())
+    letters = "".join(char for char in word if char.isalpha())
     if not name or not letters or any(char >= "\u0530" for char in letters):
         return True
     if _SYMBOL_INSIDE.search(written) is not None:

@@ -184,11 +184,19 @@ def fold_word(word: str) -> str:
     return _cache[word]
 
 
+_MIN_OPEN_T = 4
+
+
 def _fold_arabic(word: str) -> str:
     stripped = _ARABIC_ARTICLE.sub("", word)
     if len(stripped) < 2:
         stripped = word
-    return stripped.replace("ة", "ه").replace("ى", "ي")
+    # ة and ى as written informally; the hamza on a yeh seat as on an alef (هيئة, هيأة); a ta
+    # marbuta written as an open t, as in the construct state (جبهت النصرة).
+    stripped = stripped.replace("ة", "ه").replace("ى", "ي").replace("ئ", "ا")
+    if len(stripped) >= _MIN_OPEN_T and stripped.endswith("ت"):
+        stripped = stripped[:-1] + "ه"
+    return stripped
 
 
 def _fold_letters(word: str) -> str:

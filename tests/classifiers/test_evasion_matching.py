@@ -531,6 +531,10 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("ТТПнинг вакили [NAME] портлашга алоқаси йўқлигини айтди.", True),
         ("ТТП касаллиги ҳақида шифокор маслаҳати", False),
         ("Ислам жихад союзунун мүчөсү кармалды.", True),
+        # After blind21: Arabic ت for ة in the construct state, the hamza on an alef seat.
+        ("كتب صحفي أن جبهت النصرة كانت تسيطر على المعبر.", True),
+        ("أعلنت هيأة تحرير الشام حل عدد من فصائلها.", True),
+        ("قالت نصرت إن الجماعات المحلية تعمل بجد.", False),
     ],
 )
 def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_alikes(
@@ -564,6 +568,11 @@ def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_ali
         ("Al-Quaida still exists", "al_qaida"),
         ("ad-Daula announced", "islamic_state"),
         ("аль-К⚫ида снова выпустила обращение", "al_qaida"),  # a symbol for a vowel
+        # A Turkic case ending after the name's own letters (blind19, blind21), not after others.
+        ("Тергеушілер [NAME] әл-Каидаға ақша аударған-аудармағанын анықтап жатыр.", "al_qaida"),
+        ("Ал-Каидага байланышы бар деп шектелген жаран кармалды.", "al_qaida"),
+        ("ал-Кадрда намаз оқылды", None),  # the Night of Power
+        ("Достарым ан-Насрға барды", None),
     ],
 )
 def test_short_names_found_on_their_key_keep_their_vowels(text: str, family: str | None) -> None:
