@@ -68,6 +68,7 @@ BLIND_SETS = [
         "blind19",
         "blind20",
         "blind21",
+        "blind22",
         "blind23",
     )
 ]

@@ -535,6 +535,11 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("كتب صحفي أن جبهت النصرة كانت تسيطر على المعبر.", True),
         ("أعلنت هيأة تحرير الشام حل عدد من فصائلها.", True),
         ("قالت نصرت إن الجماعات المحلية تعمل بجد.", False),
+        # After blind22: КИБ is also a bank's initials (context needed; Kyrgyz «тобу», its
+        # group, is context); Iran's Razavi Khorasan province in Tajik, spelt «Ризавӣ» too.
+        ("КИБ банкының мобильді қосымшасы жаңарды, енді аударым комиссиясыз.", False),
+        ("Эксперттер Киб тобунун [CITY] шаарындагы таасири азайганын айтышат.", True),
+        ("Вилояти Хуросони Ризавӣ бо вилояти Хатлон созишнома имзо кард.", False),
     ],
 )
 def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_alikes(
