@@ -70,6 +70,7 @@ BLIND_SETS = [
         "blind21",
         "blind22",
         "blind23",
+        "blind24",
     )
 ]
 
