@@ -10,7 +10,7 @@ from classifiers import yaml_text
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
 from classifiers.normalize import normalize
 
-__all__ = ["CONTEXT", "HISTORIC_FAMILIES", "has_context", "unclear"]
+__all__ = ["CONTEXT", "HISTORIC_FAMILIES", "has_context", "reports_on", "unclear"]
 
 CONTEXT = DEFAULT_LEXICON_DIR.parent / "context.yaml"
 
@@ -54,6 +54,12 @@ def _homonyms() -> dict[str, re.Pattern[str]]:
 def has_context(normalized_text: str) -> bool:
     """Whether a normalised post has a word that makes an acronym's militant reading clear."""
     return _pattern().search(normalized_text) is not None
+
+
+def reports_on(normalized_text: str) -> bool:
+    """Whether a normalised post reads as someone else reporting (researchers, analysts, a
+    study, a platform's takedown): configs/context.yaml, reporting."""
+    return _pattern("reporting").search(normalized_text) is not None
 
 
 def unclear(family: str | None, found: str, word: str, normalized_text: str) -> bool:

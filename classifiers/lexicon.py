@@ -27,7 +27,7 @@ from classifiers.content import (
     typed_matches,
     typed_of,
 )
-from classifiers.context import has_context, unclear
+from classifiers.context import has_context, reports_on, unclear
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import transliterations
@@ -97,7 +97,12 @@ __all__ = [
 # letters inside a camel-case hashtag ("#TavhidvaJihod").
 # 13 (from blind21's misses): a Turkic case ending after a short name's own letters
 # ("әл-Каидаға"); Arabic keys read ت for ة at a word's end (جبهت) and ئ as أ (هيأة).
-MATCHER_VERSION = "13"
+# 14 (from blind23 and blind24): an outlet named in a post reporting on it (researchers,
+# analysts, a takedown: configs/context.yaml, reporting) is a borderline mark, not a tag.
+MATCHER_VERSION = "14"
+# The family of configs/lexicons/outlets.yaml: an outlet named in a post that reports on it
+# (context.reports_on) is a borderline mark, not perpetrator content.
+OUTLETS_FAMILY = "propaganda_outlets"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -382,9 +387,17 @@ class LexiconTagger:
                 if not _unclear_name(m, norm.text, text) and not _surname(m, text)
             ]
         marks: list[Signal] = []
+        if any(m.family == OUTLETS_FAMILY for m in matches) and reports_on(norm.text):
+            # Researchers or a platform reporting on an outlet: news about it, not its content.
+            marks = [
+                Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])
+                for m in matches
+                if m.family == OUTLETS_FAMILY
+            ]
+            matches = [m for m in matches if m.family != OUTLETS_FAMILY]
         if self._has_tiers and any(m.tier != "flag" for m in matches):
             cues = [m for m in matches if m.tier == "cue"]
-            marks = [
+            marks += [
                 Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])
                 for m in matches
                 if m.tier == "candidate"

@@ -585,3 +585,23 @@ def test_short_names_found_on_their_key_keep_their_vowels(text: str, family: str
     assert (family in families) if family else not families & {
         "hayat_tahrir_al_sham", "propaganda_outlets", "al_qaida", "isil_khorasan"
     }, families  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "content"),
+    [
+        # Researchers, analysts or a platform reporting on an outlet: news about it.
+        ("Researchers find Al-Azaim built backup channel networks to survive takedowns", False),
+        ("Аналитики: «Аль-Азаим» выпускает материалы на таджикском языке", False),
+        ("Телеграм удалил сеть каналов, связанных с «Аль-Азаим»*", False),
+        # The outlet's own reports and releases stay perpetrator content.
+        ("Агентство «Амак» сообщило о новом нападении, подробностей пока нет", True),
+        ("new issue of al-Naba [LINK]", True),
+        ("Amaq News Agency reports a new attack, details soon [LINK]", True),
+    ],
+)
+def test_an_outlet_in_a_report_about_it_is_a_borderline_mark(text: str, content: bool) -> None:
+    matches, signals = SHIPPED().tag_with_signals(text)
+    tagged = any(m.family == "propaganda_outlets" for m in matches)
+    marked = any(s.name == "borderline_perpetrator_content" for s in signals)
+    assert (tagged, marked) == (content, not content), (matches, signals)
