@@ -574,7 +574,7 @@ class LexiconTagger:
             if first_index is None:
                 continue  # not at the start of a word
             # The word the key ends in, and how far the text's word runs on past the key.
-            end_index = first_index + folded[last - length + 1 : last + 1].count(" ")
+            end_index = first_index + key.count(" ")
             key_end_word = words[end_index][0]
             word_start = sum(len(k) + 1 for k, _, _ in words[:end_index])
             run_on = len(key_end_word) - (last + 1 - word_start)
@@ -589,7 +589,7 @@ class LexiconTagger:
             # "Нусрачылар") makes it the organisation, as a context word would.
             member = run_on > 0 and _member_derivative(
                 norm.text[words[end_index][1] : words[end_index][2]],
-                folded[last - length + 1 : last + 1].rsplit(" ", 1)[-1],
+                key.rsplit(" ", 1)[-1],
             )
             # A short name's own letters before a Turkic case ending ("әл-Каидаға",
             # "Ал-Каидага"): the stem the vowels are checked on; None if the word runs on else.
