@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from pathlib import Path
 
@@ -10,7 +11,16 @@ from classifiers import yaml_text
 from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
 from classifiers.normalize import normalize
 
-__all__ = ["CONTEXT", "HISTORIC_FAMILIES", "has_context", "reports_on", "unclear"]
+__all__ = [
+    "CONTEXT",
+    "HISTORIC_FAMILIES",
+    "digest",
+    "everyday",
+    "has_context",
+    "in_register",
+    "reports_on",
+    "unclear",
+]
 
 CONTEXT = DEFAULT_LEXICON_DIR.parent / "context.yaml"
 
@@ -18,6 +28,12 @@ CONTEXT = DEFAULT_LEXICON_DIR.parent / "context.yaml"
 # Families with a name that is also a historic state or province ("Islamic state" of the
 # Abbasids, the historic Wilayat Khorasan): their names in words need context next to history.
 HISTORIC_FAMILIES = frozenset({"islamic_state", "isil_khorasan"})
+
+
+@functools.cache
+def digest(path: Path = CONTEXT) -> str:
+    """A digest of the context words (part of the lexicon's version: they decide tags)."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
 
 
 @functools.cache
@@ -60,6 +76,24 @@ def reports_on(normalized_text: str) -> bool:
     """Whether a normalised post reads as someone else reporting (researchers, analysts, a
     study, a platform's takedown): configs/context.yaml, reporting."""
     return _pattern("reporting").search(normalized_text) is not None
+
+
+def everyday(normalized_text: str) -> tuple[int, int] | None:
+    """The span of the first word of an everyday domain in a normalised post (food, sport,
+    weddings, weather...: configs/context.yaml, everyday), or None."""
+    found = _pattern("everyday").search(normalized_text)
+    if found is None:
+        return None
+    end = found.end()
+    while end < len(normalized_text) and normalized_text[end].isalnum():
+        end += 1
+    return found.start(), end
+
+
+def in_register(normalized_text: str) -> bool:
+    """Whether a normalised post has a word of the militant register (configs/context.yaml,
+    register): jihad, mujahid, taghut, hijra, "those who understand understood"..."""
+    return _pattern("register").search(normalized_text) is not None
 
 
 def unclear(family: str | None, found: str, word: str, normalized_text: str) -> bool:

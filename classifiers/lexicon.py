@@ -27,6 +27,7 @@ from classifiers.content import (
     typed_matches,
     typed_of,
 )
+from classifiers.context import digest as context_digest
 from classifiers.context import has_context, reports_on, unclear
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
@@ -99,7 +100,10 @@ __all__ = [
 # ("әл-Каидаға"); Arabic keys read ت for ة at a word's end (جبهت) and ئ as أ (هيأة).
 # 14 (from blind23 and blind24): an outlet named in a post reporting on it (researchers,
 # analysts, a takedown: configs/context.yaml, reporting) is a borderline mark, not a tag.
-MATCHER_VERSION = "14"
+# 15 (from blind24): a topic only the model finds, in a post of everyday life without the
+# militant register, is a borderline mark (classifiers.everyday); configs/context.yaml is part
+# of the version's hash.
+MATCHER_VERSION = "15"
 # The family of configs/lexicons/outlets.yaml: an outlet named in a post that reports on it
 # (context.reports_on) is a borderline mark, not perpetrator content.
 OUTLETS_FAMILY = "propaganda_outlets"
@@ -230,7 +234,8 @@ def build_tagger(
     names = list(lexicon_paths or [DEFAULT_LEXICON_DIR])
     # A tagger is read-only once built, so one process (a test worker, `classify
     # --reclassify`) reuses it while none of its files has changed.
-    key = (spelling_keys, _file_stamps(names), _file_stamps(content_paths))
+    # The context words are part of the version (content_hash), so of the key too.
+    key = (spelling_keys, _file_stamps(names), _file_stamps(content_paths), context_digest())
     tagger = _BUILT.get(key)
     # Another process may have compiled the shipped lexicons already (classifiers.tagger_cache).
     on_disk = None not in key and tagger_cache.shipped([*names, *content_paths])
@@ -867,6 +872,8 @@ def content_hash(
         records.append(json.dumps(sorted(rules.items()), ensure_ascii=False))
     if typed:
         records.append(json.dumps(sorted(typed.items()), ensure_ascii=False))
+    # The context words decide tags too (acronyms' context, reporting, everyday life).
+    records.append(context_digest())
     return hashlib.sha256("\n".join(records).encode()).hexdigest()[:8]
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, cast, get_args
 from classifiers.base import TOPICS, Classification, Signal, TopicMatch
 from classifiers.content import RULES_FAMILY
 from classifiers.designations import DEFAULT_CHOICE, Designations
+from classifiers.everyday import everyday_veto, vetoed
 from classifiers.language import Engine, LanguageIdentifier, LanguageResult, Prior
 from classifiers.lexicon import build_tagger
 
@@ -80,7 +81,12 @@ class PostClassifier:
         """
         if self.model is None or self.topics == "lexicon":
             return ()
-        return self.model.flagged_topics(result.scores)
+        flagged = self.model.flagged_topics(result.scores)
+        if flagged and vetoed(result.signals):
+            # Everyday context without the militant register (classifiers.everyday): only the
+            # topics a rule also found stand.
+            return tuple(t for t in flagged if t in result.topics)
+        return flagged
 
     def _confirmed(
         self,
@@ -107,6 +113,19 @@ class PostClassifier:
                 kept.append(m)
         return kept, signals
 
+    def _checked(
+        self, text: str, scores: tuple[tuple[str, float], ...]
+    ) -> tuple[list[TopicMatch], list[Signal]]:
+        """The lexicon's matches and signals, with the model's verdict on the rules' hits
+        (_confirmed) and everyday context marked on the model's own (classifiers.everyday)."""
+        matches, signals = self._confirmed(text, self._tag(text), scores)
+        if self.model is not None and self.topics != "lexicon":
+            found = {m.topic for m in matches}
+            model_only = [t for t in self.model.flagged_topics(scores) if t not in found]
+            if model_only:
+                signals = [*signals, *everyday_veto(text, model_only, matches)]
+        return matches, signals
+
     def _tag(self, text: str) -> tuple[list[TopicMatch], list[Signal]]:
         """Lexicon matches (names, outlets, content rules) and signals (disclaimers, evasive
         spellings, borderline marks)."""
@@ -118,7 +137,7 @@ class PostClassifier:
         """Identify the language of text and find its lexicon matches."""
         language = self.language.identify(text, prior=prior, source=source)
         scores = self.model.predict([text])[0] if self.model else ()
-        return _result(language, self._confirmed(text, self._tag(text), scores), scores)
+        return _result(language, self._checked(text, scores), scores)
 
     def classify_many(
         self,
@@ -133,10 +152,7 @@ class PostClassifier:
         """
         languages = self.language.identify_many(texts, priors=priors, sources=sources)
         scores = self.model.predict(texts) if self.model else [()] * len(texts)
-        tagged = [
-            self._confirmed(text, self._tag(text), score)
-            for text, score in zip(texts, scores, strict=True)
-        ]
+        tagged = [self._checked(text, score) for text, score in zip(texts, scores, strict=True)]
         return [
             _result(language, found, score)
             for found, language, score in zip(tagged, languages, scores, strict=True)
