@@ -19,13 +19,16 @@ from collections.abc import Iterable
 
 from classifiers import context
 from classifiers.base import Signal, TopicMatch
-from classifiers.lexicon import OUTLETS_FAMILY
+from classifiers.lexicon_files import OUTLETS_FAMILY
 from classifiers.normalize import normalize
 
-__all__ = ["EVERYDAY", "REGISTER_EMOJI", "everyday_veto", "vetoed"]
+__all__ = ["EVERYDAY", "EVERYDAY_EMOJI", "REGISTER_EMOJI", "everyday_veto", "vetoed"]
 
 # The signal naming the everyday word that turned the model's topics into borderline marks.
 EVERYDAY = "everyday_context"
+# Sport, dishes, weddings and nature: an emoji of these is an everyday word too (not cakes,
+# pans or books, which content posts use as code: «торт» 🎂, «Oshxona» darslari 🍳).
+EVERYDAY_EMOJI = frozenset("⚽🏀🏐🏈🎾🏒🥊🥋🏆🥇🥈🥉🏅⛹🍕🍔🌯🥙🍲🥟🍚🍛🍜🍝🥗🥘🎈💍👰🤵🌷🌻🌸🐦🎣")
 # The black flag and a pistol stand for the register on their own (a raised finger, a bomb or
 # fireworks are everyday emoji too).
 REGISTER_EMOJI = frozenset("🏴🔫")
@@ -47,10 +50,15 @@ def everyday_veto(
         return []
     norm = normalize(text)
     found = context.everyday(norm.text)
-    if found is None or _register(text, norm.text):
+    if found is not None:
+        span = (norm.offsets[found[0]], norm.offsets[found[1] - 1] + 1)
+    else:
+        emoji = next((i for i, c in enumerate(text) if c in EVERYDAY_EMOJI), None)
+        if emoji is None:
+            return []
+        span = (emoji, emoji + 1)
+    if _register(text, norm.text):
         return []
-    start, end = found
-    span = (norm.offsets[start], norm.offsets[end - 1] + 1)
     word = text[span[0] : span[1]]
     return [
         Signal(EVERYDAY, *span, word),

@@ -32,8 +32,10 @@ from classifiers.context import has_context, reports_on, unclear
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import transliterations
+from classifiers.everyday import everyday_veto
 from classifiers.lexicon_files import (
     DEFAULT_LEXICON_DIR,
+    OUTLETS_FAMILY,
     Layer,
     Lexicon,
     LexiconError,
@@ -103,10 +105,11 @@ __all__ = [
 # 15 (from blind24): a topic only the model finds, in a post of everyday life without the
 # militant register, is a borderline mark (classifiers.everyday); configs/context.yaml is part
 # of the version's hash.
-MATCHER_VERSION = "15"
-# The family of configs/lexicons/outlets.yaml: an outlet named in a post that reports on it
-# (context.reports_on) is a borderline mark, not perpetrator content.
-OUTLETS_FAMILY = "propaganda_outlets"
+# 16 (from blind25 and blind26): an article written apart before a capitalised name ("Ал
+# Кайда"); exclusions written with the acronym in capitals apply to it in capitals ("ISIS
+# neutron"); Turkic stem terms take fourteen letters of suffixes; a content rule met in a post
+# of everyday life without the militant register is a mark, as the model's topics are.
+MATCHER_VERSION = "16"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -118,9 +121,9 @@ _GAP = _SEPARATOR_CLASS + "{0,3}"
 # stem mode: up to five letters of case ending or suffix after each word; abbreviations take
 # them too ("ИГИЛа", "IShIDning"), but only in small letters (checked on the original text).
 _ENDING = r"[^\W\d_]{0,5}"
-# Turkic languages chain suffixes (Uzbek "katiba-si-ning", Kazakh "мемлекет-тер-інің"): their
-# stem terms take up to eight letters after each word.
-_LONG_ENDING = r"[^\W\d_]{0,12}"
+# Turkic languages chain suffixes (Uzbek "katiba-si-dagi-lar-ning", Kazakh "мемлекет-тер-інің"):
+# their stem terms take up to fourteen letters after each word.
+_LONG_ENDING = r"[^\W\d_]{0,14}"
 _ABBR_ENDING = r"[^\W\d_]{1,10}"
 _AGGLUTINATIVE = frozenset({"kk", "ky", "uz", "tk", "tt", "az", "ba"})
 # Automaton value of a disclaimer anchor, in place of an entry index.
@@ -411,8 +414,14 @@ class LexiconTagger:
             if cues:
                 cues += typed_matches(text, {m.topic for m in cues}, self._typed)
                 found, unmet = apply_rules(cues, self._rules, text)
-                matches.extend(found)
                 marks.extend(unmet)
+                # A rule met by a post's shape in a post of everyday life ("lesson 5 of the
+                # English course, link in the pinned post") is a mark (classifiers.everyday).
+                everyday = everyday_veto(text, [m.topic for m in found], matches) if found else []
+                if everyday:
+                    marks.extend(everyday)
+                else:
+                    matches.extend(found)
         if len(matches) > 1:
             matches = _drop_contained(matches)
         if not with_signals or not (matches or anchored or marks):
@@ -607,16 +616,18 @@ class LexiconTagger:
                 entry = self._fold_entries[index]
                 if (run_on > entry.ending and not member) or entry.lexicon.family in vetoed:
                     continue
+                first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
                 if (
                     entry.needs_article
                     and not member
                     and (
                         (run_on and stem is None)
-                        or not _article_before(norm.text, words[first_index])
+                        or not _article_before(
+                            norm.text, words[first_index], text[first : first + 1].isupper()
+                        )
                     )
                 ):
                     continue  # "al-Qadr" (the Night of Power) is "kad" + r: no run-on
-                first, stop = original_span(norm, text, words[first_index][1], words[end_index][2])
                 if (
                     entry.needs_article
                     and not member
@@ -724,16 +735,20 @@ _ARABIZI_DIGIT = re.compile(r"[^\W\d_][23579]|[23579][^\W\d_]")
 _ARTICLE_WORD = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})\\s$")
 
 
-def _article_before(folded: str, word: tuple[str, int, int]) -> bool:
-    """An article joined to the word by a hyphen ("Al-Kaýda"); in Arabizi, where digits write
-    Arabic sounds ("el qa3ida"), the article is a word of its own."""
+def _article_before(folded: str, word: tuple[str, int, int], capital: bool = False) -> bool:
+    """An article joined to the word by a hyphen ("Al-Kaýda"); a word of its own before a name
+    written with a capital inside a sentence ("wrote Ал Кайда"; Kazakh «ал қайда» is "and
+    where") or in Arabizi, where digits write Arabic sounds ("el qa3ida")."""
     _, start, end = word
     if _ARTICLE_LAST.search(folded, 0, start) is not None:
         return True
-    return (
-        _ARABIZI_DIGIT.search(folded, start, end) is not None
-        and _ARTICLE_WORD.search(folded, 0, start) is not None
-    )
+    article = _ARTICLE_WORD.search(folded, 0, start)
+    if article is None:
+        return False
+    if _ARABIZI_DIGIT.search(folded, start, end) is not None:
+        return True
+    # A capital after an article opening a sentence may be a title's ("Ал Қайда барасың?").
+    return capital and folded[: article.start()].rstrip()[-1:] not in ("", ".", "!", "?", "…")
 
 
 # Anything but letters and the marks names are written with, between two letters.
@@ -804,7 +819,9 @@ def _acronym_amid_small(
     norm: Normalized, text: str, at: tuple[int, int], span: tuple[int, int], entry: _Entry
 ) -> bool:
     """Whether the acronym at span is in capitals and the rest of the exclusion phrase around
-    it in small letters ("ИДУ в", not the verb «иду в»; "ИГ РАН" stays the institute)."""
+    it in small letters ("ИДУ в", not the verb «иду в»; "ИГ РАН" stays the institute). An
+    exclusion written with the acronym in its capitals ("ISIS neutron", the UK's ISIS Neutron
+    and Muon Source) is about the acronym itself and always applies."""
     first, stop = span
     letters = [c for c in text[first:stop] if c.isalpha()]
     if len(letters) < 2 or not all(c.isupper() for c in letters):
@@ -813,10 +830,17 @@ def _acronym_amid_small(
     for phrase in entry.phrases:
         found = norm.text.find(phrase, max(0, end - len(phrase)), start + len(phrase))
         if found != -1 and found + len(phrase) >= end:
+            if any(_in_capitals(written) for written in entry.term.exclude):
+                return False
             a, b = original_span(norm, text, found, found + len(phrase))
             rest = [c for c in text[a:first] + text[stop:b] if c.isalpha()]
             return bool(rest) and all(c.islower() for c in rest)
     return False
+
+
+def _in_capitals(phrase: str) -> bool:
+    """Whether an exclusion is written with an acronym in capitals ("ISIS neutron")."""
+    return any(len(word) > 1 and word.isupper() for word in phrase.split())
 
 
 # Suffixes that make a follower or an adjective of a name, in the languages of the region:

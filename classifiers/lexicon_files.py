@@ -18,7 +18,7 @@ from classifiers.normalize import normalize, squeeze
 # The lexicons shipped with vemeter (configs/lexicons in the repository).
 DEFAULT_LEXICON_DIR = Path(__file__).resolve().parents[1] / "configs" / "lexicons"
 
-__all__ = ["Layer", "Lexicon", "LexiconError", "Mode", "Term", "load_lexicons"]
+__all__ = ["OUTLETS_FAMILY", "Layer", "Lexicon", "LexiconError", "Mode", "Term", "load_lexicons"]
 
 Mode = Literal["abbr", "word", "stem"]
 Layer = Literal["un_listed", "multi_jurisdiction", "national_only"]
@@ -38,6 +38,11 @@ _FIELD_HINTS = {
     "layer": "use one of the listed layers, or leave it out",
     "mode": "abbr = case-sensitive word, word = whole word, stem = words with endings",
 }
+
+
+# The family of configs/lexicons/outlets.yaml: an outlet named in a post that reports on it
+# (context.reports_on) is a borderline mark, not perpetrator content.
+OUTLETS_FAMILY = "propaganda_outlets"
 
 
 class LexiconError(ValueError):

@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 
 from classifiers import context, lexicon
+from classifiers.content import RULES_FAMILY as RULES
 from classifiers.everyday import EVERYDAY
+from classifiers.lexicon import build_tagger
 from classifiers.normalize import normalize
 from classifiers.post import PostClassifier
 from classifiers.topic_model import TopicModel
 from tests.classifiers.test_topic_model import examples
 
 LANGS = ("ru", "en", "kk", "uz")
+SHIPPED = build_tagger
 COOKING = "Урок [NUMBER] по плову загружен, смотрите"
 MATCH_LIVE = "Прямой эфир матча «Динамо» — «Кайрат» через [NUMBER] минут 🔴 [LINK]"
 
@@ -71,23 +74,24 @@ def test_the_register_or_no_everyday_word_keeps_the_models_topic(
     assert verdict(either, text) == (("instruction",), [])
 
 
-def test_a_rule_of_the_same_topic_still_flags(
+def test_rules_met_in_an_everyday_post_are_marks_too(
     either: PostClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only the model's own topics become marks: a rule's hit of another topic keeps its flag
-    while the model's topic in the same everyday post is a mark."""
+    """A content rule met by a post's shape ("lesson" + "in the pinned post") in a post of
+    everyday life is a mark, in every mode; with a register word the rule's tag stands."""
+    lesson = "Урок [NUMBER] по английскому загружен, ссылка в закрепе"
+    rules = [m for m in SHIPPED().tag(lesson.replace("по английскому ", "")) if m.family == RULES]
+    assert [m.topic for m in rules] == ["instruction"]  # the rule itself is met
+    matches, signals = SHIPPED().tag_with_signals(lesson)
+    assert not [m for m in matches if m.family == RULES]
+    assert {"borderline_instruction", EVERYDAY} <= {s.name for s in signals}
+    marked = "Урок [NUMBER] для муджахидов по английскому загружен, ссылка в закрепе"
+    assert [m.topic for m in SHIPPED().tag(marked) if m.family == RULES] == ["instruction"]
+    # In `either` mode neither the rule nor the model (here flagging financing) then flags it.
     assert either.model is not None
-    monkeypatch.setattr(either.model, "flagged_topics", lambda scores: ("financing", "instruction"))
-    text = "Плов на свадьбу: переводите на карту, всё для моджахедов"
-    rules = {m.topic for m in either.classify(text).matches}
-    assert "financing" in rules  # the rule «card» + «mujahideen»
-    # The register word «моджахедов» keeps the model's instruction as well.
-    assert set(either.model_topics(either.classify(text))) == {"financing", "instruction"}
-    # Without it, only the rule's topic stands.
-    monkeypatch.setattr(context, "in_register", lambda normalized_text: False)
-    result = either.classify(text)
-    assert either.model_topics(result) == ("financing",)
-    assert "borderline_instruction" in {s.name for s in result.signals}
+    monkeypatch.setattr(either.model, "flagged_topics", lambda scores: ("financing",))
+    result = either.classify(lesson)
+    assert either.model_topics(result) == () and not result.matches
 
 
 def test_lexicon_mode_adds_no_marks(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
