@@ -109,7 +109,9 @@ __all__ = [
 # Кайда"); exclusions written with the acronym in capitals apply to it in capitals ("ISIS
 # neutron"); Turkic stem terms take fourteen letters of suffixes; a content rule met in a post
 # of everyday life without the militant register is a mark, as the model's topics are.
-MATCHER_VERSION = "16"
+# 17 (from blind28): the article «эл-» (Kyrgyz), member plurals «-овтар», a Latin acronym that
+# is also an English word ("isis") counts amid another script's sentence.
+MATCHER_VERSION = "17"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -163,7 +165,7 @@ def _case_ending(ending: str, langs: Sequence[str]) -> bool:
 # "HTSchilar", "ИГИЛчи", "DAIŞçy"): ordinary words do not take it after capitals, so it makes
 # the organisation reading clear, as a context word would.
 _MEMBER_SUFFIX = re.compile(
-    r"(?:ш?ник|шн[аыоие]|[ое]?вц|[ое]?вец|[ое]вск|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н|изаци|izati|isati|ers?\b)",
+    r"(?:ш?ник|шн[аыоие]|[ое]?вц|[ое]?вец|[ое]вск|[ое]в[тдл][аеыі]р|ист|ч[иыу]|ш[ыі]|chi|çy|çi|ci|и[её]н|изаци|izati|isati|ers?\b)",
     re.IGNORECASE,
 )
 # A Turkic case ending on a Latin acronym in capitals ("HTSga", "IMUning", "TTP-den"): the
@@ -181,7 +183,7 @@ _FOLD_WORD_ENDING = 3
 # The Arabic article written before a name, in Latin or Cyrillic letters (al-, el-, ul-, аль-,
 # эль-, әл-, ал-, and the assimilated an-, ash-...): first in a term; in the text, joined to
 # the name by a hyphen ("al kadar" is Turkish for "this much").
-_ARTICLES = "al|el|ul|an|ash|as|at|ad|ar|az|аль|эль|әл|ал|ан|аш|ас|ат|ад|ар|аз"
+_ARTICLES = "al|el|ul|an|ash|as|at|ad|ar|az|аль|эль|эл|әл|ал|ан|аш|ас|ат|ад|ар|аз"
 _ARTICLE_FIRST = re.compile(f"(?:{_ARTICLES})[-\\s\u2010\u2011]")
 _ARTICLE_LAST = re.compile(f"(?<![^\\W_])(?:{_ARTICLES})[-\u2010\u2011]$")
 _MIN_ARTICLE_KEY = 3
@@ -557,7 +559,13 @@ class LexiconTagger:
         if spelled_out:
             return True
         if entry.term.needs_context or (not exact and guarded):
-            return text[stop : stop + 1] == "*" or has_context(norm.text)
+            return (
+                text[stop : stop + 1] == "*"
+                or has_context(norm.text)
+                # A Latin word that is also an English word or name ("isis") amid another
+                # script's sentence is the acronym: the English reading needs English around.
+                or (not entry.term.needs_context and _latin_amid_other(text, first, stop))
+            )
         return True
 
     def _find_folded(
@@ -836,6 +844,16 @@ def _acronym_amid_small(
             rest = [c for c in text[a:first] + text[stop:b] if c.isalpha()]
             return bool(rest) and all(c.islower() for c in rest)
     return False
+
+
+def _latin_amid_other(text: str, first: int, stop: int) -> bool:
+    """Whether text[first:stop] is in Latin letters and at least four in five of the letters
+    around it (ten at least) are of another script."""
+    if not text[first:stop].isascii():
+        return False
+    around = [c for c in text[:first] + text[stop:] if c.isalpha()]
+    other = sum(not c.isascii() for c in around)
+    return len(around) >= 10 and other * 5 >= len(around) * 4
 
 
 def _in_capitals(phrase: str) -> bool:

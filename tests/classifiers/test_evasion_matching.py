@@ -547,6 +547,15 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("Суд над сторонниками ИДУ в [CITY] продолжается.", True),
         # A Turkic suffix chain of thirteen letters on a stem term.
         ("Imom Buxoriy katibasidagilarning ko'pi [CITY] tomonga ketgan.", True),
+        # After blind28: the Kyrgyz article «эл-»; a member plural «-овтар» on a small-letter
+        # acronym; a Latin acronym that is an English name amid Arabic; "suspected" is no
+        # context for TTP (a blood disorder in a clinic); Tajik ISKP with «-ро».
+        ("Эл-Каида тууралуу жаңы иликтөө жарыяланды.", True),
+        ("игиловтар туралы жаңалықты көрдіңдер ме", True),
+        ("نشر [NAME] تقريرا عن isis وانتشار حساباته على المنصات.", True),
+        ("Temple of isis in Egypt reopened for visitors.", False),
+        ("Patient admitted with suspected TTP and started on plasma exchange.", False),
+        ("Гузориши нав фаъолияти ДИИШ-Хуросонро баррасӣ мекунад.", True),
     ],
 )
 def test_rules_from_the_blind_sets_misses_count_the_forms_and_not_their_look_alikes(
