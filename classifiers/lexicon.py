@@ -51,7 +51,7 @@ from classifiers.normalize import (
     original_span,
     squeeze,
 )
-from classifiers.ordinary_words import is_ordinary
+from classifiers.ordinary_words import is_ordinary, is_small_word
 from classifiers.spelling import (
     MIN_SINGLE,
     NameStarts,
@@ -111,7 +111,9 @@ __all__ = [
 # of everyday life without the militant register is a mark, as the model's topics are.
 # 17 (from blind28): the article «эл-» (Kyrgyz), member plurals «-овтар», a Latin acronym that
 # is also an English word ("isis") counts amid another script's sentence.
-MATCHER_VERSION = "17"
+# 18 (from blind29): a name guards only its capitalised form ("Isis" may be the goddess; "isis"
+# all in small letters is the acronym): configs/ordinary_words.yaml records the forms accepted.
+MATCHER_VERSION = "18"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -221,8 +223,10 @@ class _Entry:
     # Exclude entries as normalised phrases, which veto a match they cover ("иг ран").
     phrases: tuple[str, ...]
     arabic_prefix: re.Pattern[str] | None
-    # abbr only: the acronym in small letters or capitalised is a word or a name.
+    # abbr only: the acronym in small letters or capitalised is a word or a name; and whether
+    # all in small letters it is a word (a name is written with its capital: "Isis").
     ordinary: bool = False
+    small_word: bool = False
 
 
 def build_tagger(
@@ -495,7 +499,13 @@ class LexiconTagger:
         exact = _case_fits(
             entry.case, found, entry.term.lower_in_hashtag and _in_hashtag(norm.text, start)
         )
-        guarded = entry.ordinary
+        # A name guards only its capitalised form: "isis" all in small letters in running text
+        # is the acronym (hashtags drop every capital, names' too: "#isis" may be the cat).
+        letters_found = [c for c in found if c.isalpha()]
+        small = bool(letters_found) and all(c.islower() for c in letters_found)
+        guarded = (
+            entry.small_word if small and not _in_hashtag(norm.text, start) else entry.ordinary
+        )
         if exact and entry.term.needs_context:
             derivative = "".join(c for c in found[len(entry.term.term) :] if c.isalpha())
             if _MEMBER_SUFFIX.match(derivative):
@@ -954,8 +964,12 @@ def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:
         key, joined, pattern, arabic_prefix = _compile_spelling(
             spelling, term, members=lexicon.topic == "designated_org"
         )
-        ordinary = term.mode == "abbr" and (is_ordinary(term.term) or is_ordinary(spelling))
-        entry = _Entry(lexicon, term, pattern, case, excludes, phrases, arabic_prefix, ordinary)
+        abbr = term.mode == "abbr"
+        ordinary = abbr and (is_ordinary(term.term) or is_ordinary(spelling))
+        small_word = abbr and (is_small_word(term.term) or is_small_word(spelling))
+        entry = _Entry(
+            lexicon, term, pattern, case, excludes, phrases, arabic_prefix, ordinary, small_word
+        )
         compiled.append((key, joined, entry))
     return compiled
 

@@ -118,8 +118,8 @@ def test_small_letter_igil_is_the_acronym_outside_music(tagger: LexiconTagger, t
 def test_capital_run_ons_and_acronyms_that_are_names_need_more(
     tagger: LexiconTagger, text: str
 ) -> None:
-    # "ISIS" in small letters is also a name (the goddess, a river, a cat): it counts only
-    # with context. «игил» is a Tuvan instrument in a post about music, and «игилик» Kyrgyz
+    # "Isis" is also a name (the goddess, a river, a cat): capitalised, or in a hashtag (which
+    # drops every capital), it counts only with context. «игил» is a Tuvan instrument in a post about music, and «игилик» Kyrgyz
     # for welfare; four capitals after an acronym make another word.
     assert [term for term, _ in _found(tagger, text) if term in ("ИГИЛ", "ISIS", "ИСИС")] == []
 
@@ -553,7 +553,12 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("Эл-Каида тууралуу жаңы иликтөө жарыяланды.", True),
         ("игиловтар туралы жаңалықты көрдіңдер ме", True),
         ("نشر [NAME] تقريرا عن isis وانتشار حساباته على المنصات.", True),
-        ("Temple of isis in Egypt reopened for visitors.", False),
+        ("Temple of Isis in Egypt reopened for visitors.", False),
+        # After blind29: a name guards only its capitalised form; all in small letters it is
+        # the acronym ("Isil" the Turkish name, "isis" the group).
+        ("why does every documentary about isis use the same drone footage", True),
+        ("Isil [NAME] won the regional chess open in [CITY].", False),
+        ("isil toparynyň agzasy tussag edildi.", True),
         ("Patient admitted with suspected TTP and started on plasma exchange.", False),
         ("Гузориши нав фаъолияти ДИИШ-Хуросонро баррасӣ мекунад.", True),
     ],
