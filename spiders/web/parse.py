@@ -349,8 +349,10 @@ def parse_article(
     author: str | None = None,
 ) -> Article:
     """An article page read by CSS selectors; LayoutError when the body selector matches nothing."""
-    # Text that cannot be UTF-8 (lone surrogates) would stop lxml: made readable first.
-    page = Selector(text=html.encode("utf-8", "replace").decode("utf-8"))
+    # Text that cannot be UTF-8 (lone surrogates) would stop lxml: made readable first. Read as
+    # HTML whatever it looks like: parsel would take a body that parses as JSON ('{"":""}') for
+    # JSON, on which CSS selectors raise.
+    page = Selector(text=html.encode("utf-8", "replace").decode("utf-8"), type="html")
     if not page.css(body):
         raise LayoutError(f"body selector {body!r} matched nothing")
     titles = _values(page, title) if title else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given
 from hypothesis import strategies as st
@@ -96,6 +97,14 @@ def test_article_pages_spoiled_are_read_or_reported(data: st.DataObject) -> None
         return
     assert isinstance(article.text, str) and isinstance(article.title, str)
     assert article.published_at is None or article.published_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("body", ['{"":""}', "[1, 2]", "null", "42"])
+def test_an_article_page_that_is_json_is_a_layout_change(body: str) -> None:
+    """Found by the test above in CI: a page whose body parses as JSON was read as JSON, on
+    which CSS selectors raise instead of reporting that the layout changed."""
+    with pytest.raises(web.LayoutError, match="matched nothing"):
+        web.parse_article(body, **SELECTORS[0])
 
 
 @BOUNDED
