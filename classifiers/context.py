@@ -14,6 +14,7 @@ from classifiers.normalize import normalize
 __all__ = [
     "CONTEXT",
     "HISTORIC_FAMILIES",
+    "QUOTED",
     "digest",
     "everyday",
     "has_context",
@@ -28,6 +29,11 @@ CONTEXT = DEFAULT_LEXICON_DIR.parent / "context.yaml"
 # Families with a name that is also a historic state or province ("Islamic state" of the
 # Abbasids, the historic Wilayat Khorasan): their names in words need context next to history.
 HISTORIC_FAMILIES = frozenset({"islamic_state", "isil_khorasan"})
+
+
+# Text in quotes: «...», "...", “...”, and '...' whose marks are not apostrophes inside words
+# (Uzbek «to'y», «bog'da»).
+QUOTED = re.compile(r"(?:[«\"“„]|(?<!\w)['‘])[^«»\"“”„\n]{1,60}?(?:[»\"”“]|['’](?!\w))")
 
 
 @functools.cache
@@ -80,14 +86,17 @@ def reports_on(normalized_text: str) -> bool:
 
 def everyday(normalized_text: str) -> tuple[int, int] | None:
     """The span of the first word of an everyday domain in a normalised post (food, sport,
-    weddings, weather...: configs/context.yaml, everyday), or None."""
-    found = _pattern("everyday").search(normalized_text)
-    if found is None:
-        return None
-    end = found.end()
-    while end < len(normalized_text) and normalized_text[end].isalnum():
-        end += 1
-    return found.start(), end
+    weddings, weather...: configs/context.yaml, everyday), or None. A word in quotes does not
+    count: «Огурцы», «Toʻy torti» in quotes are code names, not the thing."""
+    quoted = [found.span() for found in QUOTED.finditer(normalized_text)]
+    for found in _pattern("everyday").finditer(normalized_text):
+        if any(start <= found.start() < end for start, end in quoted):
+            continue
+        end = found.end()
+        while end < len(normalized_text) and normalized_text[end].isalnum():
+            end += 1
+        return found.start(), end
+    return None
 
 
 def in_register(normalized_text: str) -> bool:

@@ -14,7 +14,6 @@ name of an organisation or outlet, a word in quotes written in small letters (a 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from classifiers import context
@@ -28,12 +27,12 @@ __all__ = ["EVERYDAY", "EVERYDAY_EMOJI", "REGISTER_EMOJI", "everyday_veto", "vet
 EVERYDAY = "everyday_context"
 # Sport, dishes, weddings and nature: an emoji of these is an everyday word too (not cakes,
 # pans or books, which content posts use as code: «торт» 🎂, «Oshxona» darslari 🍳).
-EVERYDAY_EMOJI = frozenset("⚽🏀🏐🏈🎾🏒🥊🥋🏆🥇🥈🥉🏅⛹🍕🍔🌯🥙🍲🥟🍚🍛🍜🍝🥗🥘🎈💍👰🤵🌷🌻🌸🐦🎣")
+EVERYDAY_EMOJI = frozenset(
+    "⚽🏀🏐🏈🎾🏒🥊🥋🏆🥇🥈🥉🏅⛹🍕🍔🌯🥙🍲🥟🍚🍛🍜🍝🥗🥘☕🎈💍👰🤵🌷🌻🌸🐦🎣"
+)
 # The black flag and a pistol stand for the register on their own (a raised finger, a bomb or
 # fireworks are everyday emoji too).
 REGISTER_EMOJI = frozenset("🏴🔫")
-# A code word: one or two words in quotes, the first in small letters («салют», "tuition").
-_QUOTED = re.compile(r"[«\"“'‘„](\w[\w'ʻʼ’-]{2,}(?: \w{2,})?)[»\"”'’“]")
 
 
 def everyday_veto(
@@ -71,9 +70,16 @@ def vetoed(signals: Iterable[Signal]) -> bool:
     return any(s.name == EVERYDAY for s in signals)
 
 
+def _code_word(quoted: str) -> bool:
+    """One or two words in quotes, the first in small letters: a code word («салют»,
+    'tuition'); a capitalised one is a name («Динамо»)."""
+    words = quoted[1:-1].split()
+    return 0 < len(words) <= 2 and words[0][:1].isalpha() and words[0][:1].islower()
+
+
 def _register(text: str, normalized_text: str) -> bool:
     return (
         context.in_register(normalized_text)
         or not REGISTER_EMOJI.isdisjoint(text)
-        or any(quoted.group(1)[0].islower() for quoted in _QUOTED.finditer(text))
+        or any(_code_word(quoted.group()) for quoted in context.QUOTED.finditer(text))
     )

@@ -113,7 +113,9 @@ __all__ = [
 # is also an English word ("isis") counts amid another script's sentence.
 # 18 (from blind29): a name guards only its capitalised form ("Isis" may be the goddess; "isis"
 # all in small letters is the acronym): configs/ordinary_words.yaml records the forms accepted.
-MATCHER_VERSION = "18"
+# 19 (from blind27): an everyday word in quotes is a code name, not everyday life («Огурцы»);
+# apostrophes inside words are no quotes (Uzbek «to'y»); explosives are the register.
+MATCHER_VERSION = "19"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 

@@ -65,6 +65,8 @@ def test_everyday_words_turn_the_models_own_topic_into_a_mark(either: PostClassi
         "Урок [NUMBER] про «плов» загружен, пароль у админа",  # a code word in quotes
         "Урок [NUMBER] по плову от ИГИЛ загружен",  # an organisation named
         "Урок [NUMBER] по плову загружен 🏴",  # the black flag
+        "Урок [NUMBER] по плову и взрывчатке загружен",  # explosives: no everyday word excuses
+        "To'yimizga «salyut» tayyor 🎆",  # a small-letter code word in quotes
         "Урок [NUMBER] загружен, смотрите",  # no everyday word at all
     ],
 )
@@ -110,6 +112,11 @@ def test_lexicon_mode_adds_no_marks(model_dir: Path, monkeypatch: pytest.MonkeyP
         # Word starts only: «садака» (alms) holds «сад», «садои» (Tajik: voice) too.
         ("Братья ждут садаку, садои мо", None),
         ("Набираем серьёзных, bog'laning", None),  # «набира», «bog'» are left out
+        # A word in quotes is a code name, not the thing («Огурцы», «Toʻy torti»)...
+        ("Мастерская «Огурцы»: новая глава в закрытом канале", None),
+        ("«Toʻy torti»ni qanday tayyorlash haqida video", None),
+        # ... but an apostrophe inside an Uzbek word is no quote mark.
+        ("Bog'da palov pishirdik, qo'shnilar ham keldi", "palov"),
     ],
 )
 def test_everyday_words_are_found_at_a_words_start(text: str, word: str | None) -> None:
