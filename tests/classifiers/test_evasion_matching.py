@@ -559,6 +559,14 @@ def test_forms_of_names_people_write_count_and_their_look_alikes_do_not(
         ("why does every documentary about isis use the same drone footage", True),
         ("Isil [NAME] won the regional chess open in [CITY].", False),
         ("isil toparynyň agzasy tussag edildi.", True),
+        # After blind30: the instrument in English, the Kabul government of 1992-2001.
+        ("The igil is a two-stringed bowed instrument from Tuva.", False),
+        ("igil claimed it again lol", True),
+        (
+            "The Islamic State of Afghanistan was the name of the Kabul government until 2001.",
+            False,
+        ),
+        ("Islamic State claimed the attack in [CITY].", True),
         ("Patient admitted with suspected TTP and started on plasma exchange.", False),
         ("Гузориши нав фаъолияти ДИИШ-Хуросонро баррасӣ мекунад.", True),
     ],
