@@ -49,3 +49,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         if not POSTGRES_URL:
             pytest.skip("set VEMETER_TEST_POSTGRES_URL to run PostgreSQL tests (.ci/run does)")
         yield from _postgres_engine()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small topic model trained on two topics (financing, recruitment), saved once per module."""
+    from classifiers.topic_model import TopicModel
+    from tests.classifiers.test_topic_model import examples
+
+    folder = tmp_path_factory.mktemp("model") / "topics"
+    TopicModel.fit(examples(topics=("financing", "recruitment"))).save(folder)
+    return folder

@@ -14,20 +14,11 @@ from classifiers.everyday import EVERYDAY
 from classifiers.lexicon import build_tagger
 from classifiers.normalize import normalize
 from classifiers.post import PostClassifier
-from classifiers.topic_model import TopicModel
-from tests.classifiers.test_topic_model import examples
 
 LANGS = ("ru", "en", "kk", "uz")
 SHIPPED = build_tagger
 COOKING = "Урок [NUMBER] по плову загружен, смотрите"
 MATCH_LIVE = "Прямой эфир матча «Динамо» — «Кайрат» через [NUMBER] минут 🔴 [LINK]"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("model") / "topics"
-    TopicModel.fit(examples(topics=("financing", "recruitment"))).save(folder)
-    return folder
 
 
 @pytest.fixture

@@ -16,19 +16,11 @@ from storage.engine import open_database
 from storage.models import DailyCount, Post, Tag
 from storage.records import build_record
 from storage.runs import start_run
-from tests.classifiers.test_topic_model import examples
 
 LANGS = ("ru", "en", "kk")
 MODEL_ONLY = "Bread market news: donation receipt at the library"  # no lexicon term
 LEXICON_ONLY = "Суд рассмотрел дело о членстве в ИГИЛ"
 NEUTRAL = "Погода в Бишкеке: завтра снег и ветер"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("model") / "topics"
-    TopicModel.fit(examples(topics=("financing", "recruitment"))).save(folder)
-    return folder
 
 
 def flags(classifier: PostClassifier) -> list[bool]:
