@@ -3,10 +3,10 @@
 A topic model of word and letter n-grams learns a content post's *shape* as well as its
 meaning: "lesson [N] is up, link in the pinned post", a live stream, gifts to a card, "our
 lions". Ordinary posts share those shapes: a cooking lesson, a football match streamed live, a
-wedding fund, wrestlers who won gold. In `either` and `model` modes, a topic that the model
-flags and no rule or name confirms, in a post with a word of an everyday domain
-(configs/context.yaml `everyday`) and nothing of the militant register, becomes a
-`borderline_<topic>` mark: review sampling over-samples it and the reviewed estimate counts it,
+wedding fund, wrestlers who won gold. A topic that the model flags and no rule confirms
+(`either` and `model` modes), or that a content rule meets by a post's shape (every mode), in a
+post with a word of an everyday domain (configs/context.yaml `everyday`) and nothing of the
+militant register, becomes a `borderline_<topic>` mark: review sampling over-samples it and the reviewed estimate counts it,
 but it is not a flagged post. The register is a word of configs/context.yaml `register`, a
 name of an organisation or outlet, a word in quotes written in small letters (a code word:
 «салют», 'tuition'), or the black flag or pistol emoji.
@@ -40,8 +40,8 @@ def everyday_veto(
 ) -> list[Signal]:
     """The marks that replace the model-only topics of text, or [] when they stand.
 
-    model_only: topics the model flags that no rule matched; matches: the post's lexicon
-    matches (a name of an organisation or outlet keeps the model's topics)."""
+    model_only: the model's topics that no rule matched, or the topics of rules just met;
+    matches: the post's lexicon matches (a name of an organisation or outlet keeps them)."""
     topics = sorted(set(model_only))
     if not topics or any(
         m.topic == "designated_org" or m.family == OUTLETS_FAMILY for m in matches
