@@ -11,7 +11,8 @@ PYTEST  = $(BIN)/pytest -n auto --dist loadscope
 
 .PHONY: demo test test-fast lint bench clean
 
-$(BIN)/vemeter: pyproject.toml
+# setup.py builds the C counting loops (classifiers/_native.c) in place: a change rebuilds.
+$(BIN)/vemeter: pyproject.toml setup.py classifiers/_native.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"

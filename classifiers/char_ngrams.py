@@ -13,11 +13,18 @@ characters are too many to pack (more than 2**(60 // max_n) - 1) is left to the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+
+_native: ModuleType | None
+try:  # the C counting loops (setup.py builds them where a compiler exists)
+    from classifiers import _native
+except ImportError:  # pragma: no cover - installs without a C compiler
+    _native = None
 
 __all__ = ["FastCharNgrams"]
 
@@ -65,6 +72,7 @@ class FastCharNgrams:
             np.int32
         )
         self.crowding = int(np.diff(self.first).max(initial=1))
+        self._columns64 = np.ascontiguousarray(self.columns, dtype=np.int64)
 
     def _key(self, term: str) -> int:
         key = 0
@@ -93,7 +101,11 @@ class FastCharNgrams:
         for text in texts:
             words = self.preprocess(text).split()
             pieces.append(" " + "  ".join(words) + " " if words else "")
-        codes = np.frombuffer("".join(pieces).encode("utf-32-le"), dtype=np.uint32)
+        codes = np.frombuffer(
+            "".join(pieces).encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32
+        )
+        if _native is not None:
+            return self._transform_c(codes, pieces)
         size = codes.size
         owners = np.repeat(np.arange(count), np.fromiter(map(len, pieces), np.int64, count))
         # A padded word ends after a space that follows a letter (words hold no spaces).
@@ -123,6 +135,24 @@ class FastCharNgrams:
                 rows.append(owners[at[hit]])
                 cols.append(self.columns[index[hit]])
         return self._matrix(count, rows, cols)
+
+    def _transform_c(self, codes: NDArray[np.uint32], pieces: list[str]) -> sparse.csr_matrix:
+        """transform() by the C loop: the same matrix, each row's columns in order of first
+        occurrence instead of sorted (products with it are the same)."""
+        assert _native is not None
+        lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
+        indptr, indices, data = _native.ngram_tfidf(
+            codes, lengths, self.rank, self.keys, self._columns64, self.first, self.idf,
+            self.bits, self.min_n, self.max_n, self.sublinear, self.norm == "l2",
+        )  # fmt: skip
+        return sparse.csr_matrix(
+            (
+                np.frombuffer(data, dtype=np.float64),
+                np.frombuffer(indices, dtype=np.int32),
+                np.frombuffer(indptr, dtype=np.int32),
+            ),
+            shape=(len(pieces), self.width),
+        )
 
     def _lookup(self, values: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """Each key's position in self.keys, and whether it is there."""

@@ -11,6 +11,12 @@ from classifiers.normalize import Normalized
 
 __all__ = ["evasion_views"]
 
+_c_hints: Callable[[str], int] | None
+try:  # one C pass for the cheap hints (setup.py builds it where a compiler exists)
+    from classifiers._native import evasion_hints as _c_hints
+except ImportError:  # pragma: no cover - the regular expressions below give the same bits
+    _c_hints = None
+
 # What may stand between the letters of a name spelled out: . * - _ · • | / + ~ and emoji (with
 # their variation selector), and spaces; up to three of them ("И. Г. И. Л.", "Д 🔸 А").
 _SEP_CHARS = (
@@ -158,38 +164,36 @@ def evasion_views(norm: Normalized, original: str) -> list[Normalized]:
     scripts or digits with letters read in one script ("ДAИШ", "D4ESH", "T@liban").
     """
     text = norm.text
-    if _SYMBOL_RE.search(text) is not None:
+    hints = _c_hints(text) if _c_hints is not None else python_hints(text)
+    if hints & HINT_SYMBOL:
         dropped = _drop_symbols(norm)
         if dropped is not None:
             censored = _CENSORED_RE.sub(_vowel_for, text)
             vowels = [Normalized(censored, norm.offsets)] if censored != text else []
             return [dropped, *vowels, *evasion_views(dropped, original)]
-    if ("!" in text or "|" in text) and _LEET_I_RE.search(text) is not None:
+    if hints & HINT_LEET:
         read = Normalized(_LEET_I_RE.sub(_i_for, text), norm.offsets)
         return [read, *evasion_views(read, original)]
-    if "-" in text and _SAID_ALOUD_RE.search(text) is not None:
+    if hints & HINT_DASHES and _SAID_ALOUD_RE.search(text) is not None:
         said = _read_letter_names(norm)
         if said is not None:
             return [said, *evasion_views(said, original)]
-    if "-" in text and _SYLLABLES_RE.search(text) is not None:
+    if hints & HINT_DASHES and _SYLLABLES_RE.search(text) is not None:
         joined = _join_syllables(norm)
         if joined is not None:
             return [joined, *evasion_views(joined, original)]
-    if "ال " in text and _SPACED_ARTICLE_RE.search(text) is not None:
+    if hints & HINT_ARTICLE and _SPACED_ARTICLE_RE.search(text) is not None:
         joined = _join_spaced_article(norm)
         return [joined, *evasion_views(joined, original)]
-    hinted = _SEPARATOR_OR_DIGIT_RE.search(text) is not None
-    spaced = _SPACED_RE.search(text) is not None or _SPACED_AT_START_RE.match(text) is not None
-    scripts = _scripts_meet(text)
-    if not hinted and not spaced and not scripts and "#" not in text:
+    if not hints & _VIEW_HINTS:
         return []
-    spelled = spaced or (hinted and _BETWEEN_SEPARATORS_RE.search(text) is not None)
-    mixed = scripts or (hinted and _DIGIT_JOIN_RE.search(text) is not None)
+    spelled = bool(hints & (HINT_SPACED | HINT_BETWEEN))
+    mixed = bool(hints & (HINT_SCRIPTS | HINT_DIGIT))
     views: list[Normalized] = []
     base = _join_spelled_out(norm, original) if spelled else norm
     if base is not norm:
         views.append(base)
-    if "#" in text:
+    if hints & HINT_HASH:
         split = _split_camel_hashtags(base, original)
         if split is not None:
             views.append(split)
@@ -221,6 +225,42 @@ def _scripts_meet(text: str) -> bool:
         return False
     join = _NON_LATIN_JOIN_RE if len(ascii_part) > non_ascii else _LATIN_JOIN_RE
     return join.search(text) is not None
+
+
+# The cheap hints as bits: classifiers/_native.c computes the same mask in one pass.
+HINT_SYMBOL = 1  # _SYMBOL_RE
+HINT_LEET = 2  # _LEET_I_RE
+HINT_DASHES = 4  # a hyphen in the text (the C pass: "x-abcd-y", which both hyphen forms need)
+HINT_ARTICLE = 8  # "ال " in the text (the C pass: before an Arabic letter)
+HINT_BETWEEN = 16  # _BETWEEN_SEPARATORS_RE
+HINT_DIGIT = 32  # _DIGIT_JOIN_RE
+HINT_SPACED = 64  # _SPACED_RE or _SPACED_AT_START_RE
+HINT_SCRIPTS = 128  # _scripts_meet
+HINT_HASH = 256  # "#" in the text
+_VIEW_HINTS = HINT_BETWEEN | HINT_DIGIT | HINT_SPACED | HINT_SCRIPTS | HINT_HASH
+
+
+def python_hints(text: str) -> int:
+    """The hint bits by regular expressions (where the C pass is not built)."""
+    bits = HINT_SYMBOL if _SYMBOL_RE.search(text) is not None else 0
+    if ("!" in text or "|" in text) and _LEET_I_RE.search(text) is not None:
+        bits |= HINT_LEET
+    if "-" in text:
+        bits |= HINT_DASHES
+    if "ال " in text:
+        bits |= HINT_ARTICLE
+    if _SEPARATOR_OR_DIGIT_RE.search(text) is not None:
+        if _BETWEEN_SEPARATORS_RE.search(text) is not None:
+            bits |= HINT_BETWEEN
+        if _DIGIT_JOIN_RE.search(text) is not None:
+            bits |= HINT_DIGIT
+    if _SPACED_RE.search(text) is not None or _SPACED_AT_START_RE.match(text) is not None:
+        bits |= HINT_SPACED
+    if _scripts_meet(text):
+        bits |= HINT_SCRIPTS
+    if "#" in text:
+        bits |= HINT_HASH
+    return bits
 
 
 def _join_spelled_out(norm: Normalized, original: str) -> Normalized:

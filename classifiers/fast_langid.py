@@ -10,10 +10,17 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from py3langid import langid as _langid
+
+_native: ModuleType | None
+try:  # the C counting loops (setup.py builds them where a compiler exists)
+    from classifiers import _native
+except ImportError:  # pragma: no cover - installs without a C compiler
+    _native = None
 
 __all__ = ["FastLanguageIdentifier", "new_py3langid", "release_shared_model"]
 
@@ -101,6 +108,8 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
 
     def _raw_score(self, data: bytes) -> Any:
         tables = _tables(self.tk_nextmove, self.tk_row, self.tk_output)
+        if _native is not None and _fits_c(self, tables):
+            return self._raw_scores([data])[0]
         codes = np.frombuffer(data, dtype=np.uint8).astype(np.intp)
         features = tables[2][_walk(tables, codes, None)]
         features = features[features >= 0]
@@ -113,6 +122,19 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
 
     def _raw_scores(self, encoded: list[bytes]) -> Any:
         """(texts x languages) scores of a batch: _raw_score() of each text, from one walk."""
+        tables = _tables(self.tk_nextmove, self.tk_row, self.tk_output)
+        if _native is not None and _fits_c(self, tables):
+            scores = np.empty((len(encoded), len(self.nb_classes)), dtype=np.float64)
+            lengths64 = np.fromiter(map(len, encoded), np.int64, len(encoded))
+            _native.walk_scores(
+                b"".join(encoded), lengths64, tables[0], tables[1], tables[2],
+                self.nb_ptc, self.nb_pc, scores,
+            )  # fmt: skip
+            return scores
+        return self._raw_scores_numpy(encoded, tables)
+
+    def _raw_scores_numpy(self, encoded: list[bytes], tables: tuple[Any, Any, Any, int]) -> Any:
+        """_raw_scores() in whole-array NumPy passes (when the C loops are not built)."""
         count = len(encoded)
         lengths = np.fromiter(map(len, encoded), np.intp, count)
         codes = np.frombuffer(b"".join(encoded), dtype=np.uint8).astype(np.intp)
@@ -121,7 +143,6 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
         offsets = np.arange(codes.size, dtype=np.intp) - np.repeat(
             np.cumsum(lengths) - lengths, lengths
         )
-        tables = _tables(self.tk_nextmove, self.tk_row, self.tk_output)
         features = tables[2][_walk(tables, codes, offsets)]
         found = features >= 0
         # One sort of (text, feature) keys counts every text's features at once.
@@ -147,6 +168,24 @@ class FastLanguageIdentifier(_langid.LanguageIdentifier):  # type: ignore[misc]
         if present.size:
             scores[present] = np.add.reduceat(terms, first, axis=0) + self.nb_pc
         return scores
+
+
+def _fits_c(identifier: FastLanguageIdentifier, tables: tuple[Any, Any, Any, int]) -> bool:
+    """Whether the C loop takes these arrays as they are (new_py3langid's always are)."""
+    ptc, pc = identifier.nb_ptc, identifier.nb_pc
+    return bool(
+        tables[0].dtype == np.uint32
+        and tables[1].dtype == np.int64
+        and tables[2].dtype == np.int64
+        and isinstance(ptc, np.ndarray)
+        and ptc.dtype == np.float32
+        and ptc.flags.c_contiguous
+        and isinstance(pc, np.ndarray)
+        and pc.dtype == np.float64
+        and pc.flags.c_contiguous
+        and ptc.ndim == 2
+        and ptc.shape[1] == pc.size == len(identifier.nb_classes)
+    )
 
 
 def _walk(tables: tuple[Any, Any, Any, int], codes: Any, offsets: Any | None) -> Any:

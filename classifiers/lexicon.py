@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import ahocorasick
+import ahocorasick_rs
 
 from classifiers import tagger_cache
 from classifiers.base import Signal, TopicMatch
@@ -931,17 +931,48 @@ def content_hash(
     return hashlib.sha256("\n".join(records).encode()).hexdigest()[:8]
 
 
+_Value = tuple[int, tuple[int, ...], bool]
+
+
+class _Automaton:
+    """Aho-Corasick search for many keys at once, every match (overlapping ones too).
+
+    ahocorasick_rs (Rust) finds them about twice as fast as pyahocorasick on posts, in the same
+    order (by end). It cannot be pickled, so a pickle (the tagger cache) keeps the keys and
+    builds it again (~10 ms).
+    """
+
+    def __init__(self, items: list[tuple[str, _Value]]) -> None:
+        self._items = items
+        self._values = [value for _, value in items]
+        self._search = ahocorasick_rs.AhoCorasick(
+            [key for key, _ in items], implementation=ahocorasick_rs.Implementation.DFA
+        )
+
+    def iter(self, text: str) -> list[tuple[int, _Value]]:
+        """(index of the last character, value) of every key found in text."""
+        values = self._values
+        return [
+            (end - 1, values[index])
+            for index, _, end in self._search.find_matches_as_indexes(text, overlapping=True)
+        ]
+
+    def __reduce__(self) -> tuple[type[_Automaton], tuple[list[tuple[str, _Value]]]]:
+        return (_Automaton, (self._items,))
+
+
 def _automaton(
     keys: dict[str, list[int]], inner: set[int] | frozenset[int] = frozenset()
-) -> ahocorasick.Automaton | None:
+) -> _Automaton | None:
     """Each key stores (length, entry indexes, whether a hit inside a word may count)."""
     if not keys:
         return None
-    automaton = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-    for key, indexes in keys.items():
-        automaton.add_word(key, (len(key), tuple(indexes), not inner.isdisjoint(indexes)))
-    automaton.make_automaton()
-    return automaton
+    return _Automaton(
+        [
+            (key, (len(key), tuple(indexes), not inner.isdisjoint(indexes)))
+            for key, indexes in keys.items()
+        ]
+    )
 
 
 def _compile(lexicon: Lexicon, term: Term) -> list[tuple[str, bool, _Entry]]:

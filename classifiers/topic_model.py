@@ -211,9 +211,10 @@ class TopicModel:
             with contextlib.suppress(ValueError):  # two terms sharing a hash: never seen
                 self._features = FastCharNgrams(self.vectorizer).transform
         if self.labels:
-            self._weights = np.vstack(
-                [classifiers[t].coef_[0] for t in columns], dtype=np.float64
-            ).T
+            # In C order: SciPy's sparse product copies a transposed (F order) matrix per call.
+            self._weights = np.ascontiguousarray(
+                np.vstack([classifiers[t].coef_[0] for t in columns], dtype=np.float64).T
+            )
             self._bias = np.array([classifiers[t].intercept_[0] for t in columns])
 
     @property

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from classifiers import typed_cues
+from classifiers import char_ngrams, typed_cues
 from classifiers.char_ngrams import FastCharNgrams
 from classifiers.starter import STARTER_DIR
 from classifiers.topic_model import TrainParams, _vectorizer
@@ -38,13 +39,29 @@ def fitted() -> TfidfVectorizer:
 
 
 def assert_same(vectorizer: TfidfVectorizer, texts: list[str]) -> None:
+    """Both ways of counting (the C loop where it is built, and NumPy) give scikit-learn's."""
     expected = vectorizer.transform(texts)
-    got = FastCharNgrams(vectorizer).transform(texts)
-    assert got.shape == expected.shape
-    assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(
-        np.sort(got.indices), np.sort(expected.indices)
-    )
-    assert abs(got - expected).max() <= 1e-12 if expected.nnz else got.nnz == 0
+    built = char_ngrams._native
+    paths = [built, None] if built is not None else [None]
+    for counting in paths:
+        char_ngrams._native = counting
+        try:
+            got = FastCharNgrams(vectorizer).transform(texts)
+        finally:
+            char_ngrams._native = built
+        assert got.shape == expected.shape
+        assert np.array_equal(got.indptr, expected.indptr)
+        for row in range(len(texts)):  # the C loop keeps a row's columns in order of occurrence
+            span = slice(got.indptr[row], got.indptr[row + 1])
+            assert np.array_equal(np.sort(got.indices[span]), expected[row].indices)
+        assert abs(got - expected).max() <= 1e-12 if expected.nnz else got.nnz == 0
+
+
+def test_the_c_loop_is_built_where_a_compiler_is() -> None:
+    # CI has one (.ci/run checks the import too); a user without one gets the NumPy loop.
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler on this machine")
+    assert char_ngrams._native is not None
 
 
 def test_the_model_features_are_scikit_learns(fitted: TfidfVectorizer) -> None:
@@ -56,8 +73,6 @@ def test_the_model_features_are_scikit_learns(fitted: TfidfVectorizer) -> None:
 def test_a_batch_too_big_for_32_bit_pairs_gives_the_same_features(
     fitted: TfidfVectorizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from classifiers import char_ngrams
-
     monkeypatch.setattr(char_ngrams, "_NARROW_PAIRS", 0)  # as if texts x vocabulary >= 2**32
     assert_same(fitted, corpus_texts(300)[::3])
 

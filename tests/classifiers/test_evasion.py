@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from classifiers import evasion
 from classifiers.confusables import to_cyrillic, to_latin
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import MAX_VARIANTS, transliterations
@@ -138,3 +141,38 @@ def test_digits_in_cyrillic_words_are_read_as_the_letters_they_look_like() -> No
     assert to_cyrillic("исл4мское") == "ислчмское"  # Russian leetspeak: 4 = ч
     assert to_cyrillic("исл4мское", shape=True) == "исламское"
     assert to_cyrillic("д3ржава", shape=True) == "держава"
+
+
+# Characters that make or break each hint: separators, digits, letters of three scripts,
+# spaces, "!", "|", "#", hyphens, the Arabic article, other alphanumerics ("²", "٣", "ª").
+_HINT_CHARS = st.sampled_from(list("aбzяsα-.*_|!#@$ 19ال ءيب²٣ª·•🔥\u200d\ufe0f\u2013→\nßɏԯͰA"))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_HINT_CHARS, max_size=14).map("".join))
+def test_the_c_hints_are_the_regular_expressions_bits(text: str) -> None:
+    """classifiers/_native.c's one pass gives evasion.py's bits; the two necessary ones are
+    set whenever their expressions match and never where the Python test is not."""
+    if evasion._c_hints is None:
+        pytest.skip("the C loops are not built (no C compiler at install)")
+    c_bits = evasion._c_hints(text)
+    python_bits = evasion.python_hints(text)
+    necessary = evasion.HINT_DASHES | evasion.HINT_ARTICLE
+    assert c_bits & ~necessary == python_bits & ~necessary
+    assert c_bits & necessary & ~python_bits == 0
+    said_or_syllables = evasion._SAID_ALOUD_RE, evasion._SYLLABLES_RE
+    if any(pattern.search(text) for pattern in said_or_syllables):
+        assert c_bits & evasion.HINT_DASHES
+    if evasion._SPACED_ARTICLE_RE.search(text):
+        assert c_bits & evasion.HINT_ARTICLE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["эй-би-си", "ай-эс-кей-пи", "дабл-ю-эй-дабл-ю", "ta-ly-ban", "ис-лам-ско-е", "ال قاعدة"],
+)
+def test_the_c_hints_let_the_hyphen_and_article_readings_through(text: str) -> None:
+    if evasion._c_hints is None:
+        pytest.skip("the C loops are not built (no C compiler at install)")
+    assert evasion._c_hints(text) & (evasion.HINT_DASHES | evasion.HINT_ARTICLE)
+    assert evasion_views(normalize(text), text)

@@ -1,0 +1,521 @@
+/* Counting loops of language identification and of the topic model's features, in C.
+ *
+ * classifiers.fast_langid and classifiers.char_ngrams compute the same results with NumPy
+ * (whole-array passes, sorts); these loops do it in one pass per text and are used when this
+ * module is built (setup.py builds it where a C compiler exists; without one the NumPy code
+ * runs). Both take only buffers (bytes, NumPy arrays) and check every index they read.
+ *
+ * walk_scores: the byte n-gram features of py3langid's tokenizer DFA, each text walked from
+ *   the start state, and the naive Bayes scores sum(log1p(count) * ptc[feature]) + pc.
+ * ngram_tfidf: the TF-IDF rows of scikit-learn's char_wb n-grams for padded words, looked up
+ *   in the vocabulary's packed keys (classifiers.char_ngrams explains the keys).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_BITS 60
+#define SLOT_BITS 20
+#define FIBONACCI 0x9E3779B97F4A7C15ULL
+#define UNICODE_SIZE 0x110000
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Held;
+
+static int
+take(PyObject *object, Held *held, Py_ssize_t itemsize, int writable, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(object, &held->view, flags) < 0)
+        return -1;
+    held->held = 1;
+    if (held->view.itemsize != itemsize) {
+        PyErr_Format(PyExc_TypeError, "%s: items of %zd bytes expected, got %zd", name,
+                     itemsize, held->view.itemsize);
+        return -1;
+    }
+    if (held->view.len % itemsize) {
+        PyErr_Format(PyExc_ValueError, "%s: size is not a whole number of items", name);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+release(Held *held, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (held[i].held)
+            PyBuffer_Release(&held[i].view);
+}
+
+/* walk_scores(data, lengths, nextmove, rowbase, output, ptc, pc, scores) -> None
+ *   data: all texts' bytes end to end; lengths: int64 per text; nextmove: uint32 DFA moves;
+ *   rowbase: int64 row start of each state (row * 256); output: int64 feature of each state
+ *   or -1; ptc: float32 (features x classes); pc: float64 (classes); scores: float64
+ *   (texts x classes), written. A text with no feature scores zeros, as py3langid's does. */
+static PyObject *
+walk_scores(PyObject *self, PyObject *args)
+{
+    PyObject *objects[8];
+    Held held[8] = {{0}};
+    static const Py_ssize_t sizes[8] = {1, 8, 4, 8, 8, 4, 8, 8};
+    static const char *names[8] = {"data", "lengths", "nextmove", "rowbase",
+                                   "output", "ptc", "pc", "scores"};
+    int32_t *counts = NULL;
+    int64_t *touched = NULL;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOOOO", &objects[0], &objects[1], &objects[2], &objects[3],
+                          &objects[4], &objects[5], &objects[6], &objects[7]))
+        return NULL;
+    for (int i = 0; i < 8; i++)
+        if (take(objects[i], &held[i], sizes[i], i == 7, names[i]) < 0)
+            goto done;
+    {
+        const uint8_t *data = held[0].view.buf;
+        const int64_t *lengths = held[1].view.buf;
+        const uint32_t *nextmove = held[2].view.buf;
+        const int64_t *rowbase = held[3].view.buf;
+        const int64_t *output = held[4].view.buf;
+        const float *ptc = held[5].view.buf;
+        const double *pc = held[6].view.buf;
+        double *scores = held[7].view.buf;
+        Py_ssize_t size = held[0].view.len, texts = held[1].view.len / 8;
+        Py_ssize_t moves = held[2].view.len / 4, states = held[3].view.len / 8;
+        Py_ssize_t classes = held[6].view.len / 8;
+        Py_ssize_t features = classes ? held[5].view.len / 4 / classes : 0;
+        if (held[4].view.len / 8 != states || held[7].view.len / 8 != texts * classes ||
+            features * classes * 4 != held[5].view.len) {
+            PyErr_SetString(PyExc_ValueError, "walk_scores: array sizes do not agree");
+            goto done;
+        }
+        counts = calloc((size_t)(features ? features : 1), sizeof(int32_t));
+        touched = malloc((size_t)(size ? size : 1) * sizeof(int64_t));
+        if (counts == NULL || touched == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        Py_ssize_t at = 0;
+        for (Py_ssize_t t = 0; t < texts; t++) {
+            int64_t length = lengths[t];
+            if (length < 0 || length > size - at) {
+                PyErr_SetString(PyExc_ValueError, "walk_scores: lengths exceed the data");
+                goto done;
+            }
+            double *row = scores + t * classes;
+            memset(row, 0, (size_t)classes * sizeof(double));
+            Py_ssize_t found = 0;
+            int64_t state = 0;
+            for (int64_t i = 0; i < length; i++) {
+                int64_t move = rowbase[state] + data[at + i];
+                if (move < 0 || move >= moves) {
+                    PyErr_SetString(PyExc_ValueError, "walk_scores: a move outside the table");
+                    goto done;
+                }
+                state = nextmove[move];
+                if (state >= states) {
+                    PyErr_SetString(PyExc_ValueError, "walk_scores: a state outside the table");
+                    goto done;
+                }
+                int64_t feature = output[state];
+                if (feature >= 0 && feature < features && counts[feature]++ == 0)
+                    touched[found++] = feature;
+            }
+            for (Py_ssize_t k = 0; k < found; k++) {
+                int64_t feature = touched[k];
+                double weight = log1p((double)counts[feature]);
+                const float *p = ptc + feature * classes;
+                for (Py_ssize_t c = 0; c < classes; c++)
+                    row[c] += weight * (double)p[c];
+                counts[feature] = 0;
+            }
+            if (found)
+                for (Py_ssize_t c = 0; c < classes; c++)
+                    row[c] += pc[c];
+            at += length;
+        }
+    }
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    free(counts);
+    free(touched);
+    release(held, 8);
+    return result;
+}
+
+/* Growing output arrays of ngram_tfidf. */
+typedef struct {
+    int32_t *indices;
+    double *data;
+    Py_ssize_t size, room;
+} Entries;
+
+static int
+add_entry(Entries *entries, int32_t column, double value)
+{
+    if (entries->size == entries->room) {
+        Py_ssize_t room = entries->room ? entries->room * 2 : 4096;
+        int32_t *indices = realloc(entries->indices, (size_t)room * sizeof(int32_t));
+        if (indices == NULL)
+            return -1;
+        entries->indices = indices;
+        double *data = realloc(entries->data, (size_t)room * sizeof(double));
+        if (data == NULL)
+            return -1;
+        entries->data = data;
+        entries->room = room;
+    }
+    entries->indices[entries->size] = column;
+    entries->data[entries->size] = value;
+    entries->size++;
+    return 0;
+}
+
+typedef struct {
+    const uint64_t *keys;
+    const int64_t *columns;
+    const int32_t *first;
+    Py_ssize_t nkeys, width;
+    int32_t *counts;
+    int32_t *touched;
+    Py_ssize_t found;
+} Vocabulary;
+
+static inline void
+count_key(Vocabulary *v, uint64_t key)
+{
+    uint64_t slot = (key * FIBONACCI) >> (64 - SLOT_BITS);
+    int32_t low = v->first[slot], high = v->first[slot + 1];
+    for (int32_t i = low; i < high; i++) {
+        if (v->keys[i] == key) {
+            int64_t column = v->columns[i];
+            if (column >= 0 && column < v->width && v->counts[column]++ == 0)
+                v->touched[v->found++] = (int32_t)column;
+            return;
+        }
+    }
+}
+
+/* ngram_tfidf(codes, lengths, rank, keys, columns, first, idf, bits, min_n, max_n,
+ *             sublinear, l2) -> (indptr bytes of int32, indices bytes of int32, data bytes
+ *             of float64)
+ *   codes: uint32 code points of every text's padded words (" w1  w2 ") end to end;
+ *   lengths: int64 code points per text; rank: uint16 rank of each code point (0: not in the
+ *   vocabulary); keys: uint64 vocabulary keys grouped by slot; columns: int64 column of each
+ *   key; first: int32 where each of the 2**20 slots begins in keys (2**20 + 1 entries);
+ *   idf: float64 per column. Columns of a row are in order of first occurrence. */
+static PyObject *
+ngram_tfidf(PyObject *self, PyObject *args)
+{
+    PyObject *objects[7];
+    Held held[7] = {{0}};
+    static const Py_ssize_t sizes[7] = {4, 8, 2, 8, 8, 4, 8};
+    static const char *names[7] = {"codes", "lengths", "rank", "keys",
+                                   "columns", "first", "idf"};
+    int bits, min_n, max_n, sublinear, l2;
+    Entries entries = {0};
+    int32_t *indptr = NULL;
+    Vocabulary v = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOOOOiiipp", &objects[0], &objects[1], &objects[2],
+                          &objects[3], &objects[4], &objects[5], &objects[6], &bits, &min_n,
+                          &max_n, &sublinear, &l2))
+        return NULL;
+    for (int i = 0; i < 7; i++)
+        if (take(objects[i], &held[i], sizes[i], 0, names[i]) < 0)
+            goto done;
+    if (bits < 1 || min_n < 1 || max_n < min_n || bits * max_n > KEY_BITS) {
+        PyErr_SetString(PyExc_ValueError, "ngram_tfidf: n-gram sizes do not fit the keys");
+        goto done;
+    }
+    {
+        const uint32_t *codes = held[0].view.buf;
+        const int64_t *lengths = held[1].view.buf;
+        const uint16_t *rank = held[2].view.buf;
+        const double *idf = held[6].view.buf;
+        Py_ssize_t size = held[0].view.len / 4, texts = held[1].view.len / 8;
+        v.keys = held[3].view.buf;
+        v.columns = held[4].view.buf;
+        v.first = held[5].view.buf;
+        v.nkeys = held[3].view.len / 8;
+        v.width = held[6].view.len / 8;
+        if (held[2].view.len / 2 != UNICODE_SIZE || held[4].view.len / 8 != v.nkeys ||
+            held[5].view.len / 4 != ((Py_ssize_t)1 << SLOT_BITS) + 1) {
+            PyErr_SetString(PyExc_ValueError, "ngram_tfidf: vocabulary arrays do not agree");
+            goto done;
+        }
+        for (Py_ssize_t s = 0; s <= ((Py_ssize_t)1 << SLOT_BITS); s++) {
+            if (v.first[s] < 0 || v.first[s] > v.nkeys || (s && v.first[s] < v.first[s - 1])) {
+                PyErr_SetString(PyExc_ValueError, "ngram_tfidf: slot table out of order");
+                goto done;
+            }
+        }
+        v.counts = calloc((size_t)(v.width ? v.width : 1), sizeof(int32_t));
+        v.touched = malloc((size_t)(v.width ? v.width : 1) * sizeof(int32_t));
+        indptr = malloc((size_t)(texts + 1) * sizeof(int32_t));
+        if (v.counts == NULL || v.touched == NULL || indptr == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        indptr[0] = 0;
+        Py_ssize_t at = 0;
+        for (Py_ssize_t t = 0; t < texts; t++) {
+            int64_t length = lengths[t];
+            if (length < 0 || length > size - at) {
+                PyErr_SetString(PyExc_ValueError, "ngram_tfidf: lengths exceed the codes");
+                goto done;
+            }
+            const uint32_t *text = codes + at;
+            v.found = 0;
+            /* Padded words: a space, letters, a space; the next word starts after it. */
+            int64_t start = 0;
+            while (start < length) {
+                int64_t end = start + 1;
+                while (end < length && text[end] != 32)
+                    end++;
+                if (end >= length)
+                    end = length - 1; /* an unpadded tail: its letters end the word */
+                int64_t word = end - start + 1;
+                for (int64_t p = start; p <= end; p++) {
+                    uint64_t key = 0;
+                    for (int n = 1; n <= max_n && p + n - 1 <= end; n++) {
+                        uint32_t code = text[p + n - 1];
+                        uint64_t r = code < UNICODE_SIZE ? rank[code] : 0;
+                        key = (key << bits) | r;
+                        if (n >= min_n)
+                            count_key(&v, key | ((uint64_t)n << KEY_BITS));
+                    }
+                }
+                if (word < min_n) {
+                    /* scikit-learn counts a word shorter than min_n once, whole. */
+                    uint64_t key = 0;
+                    for (int64_t p = start; p <= end; p++) {
+                        uint32_t code = text[p];
+                        key = (key << bits) | (code < UNICODE_SIZE ? rank[code] : 0);
+                    }
+                    count_key(&v, key | ((uint64_t)word << KEY_BITS));
+                }
+                start = end + 1;
+            }
+            double norm = 0.0;
+            Py_ssize_t row_start = entries.size;
+            for (Py_ssize_t k = 0; k < v.found; k++) {
+                int32_t column = v.touched[k];
+                double tf = (double)v.counts[column];
+                double value = (sublinear ? log(tf) + 1.0 : tf) * idf[column];
+                norm += value * value;
+                v.counts[column] = 0;
+                if (add_entry(&entries, column, value) < 0) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+            }
+            if (l2 && norm > 0.0) {
+                norm = sqrt(norm);
+                for (Py_ssize_t k = row_start; k < entries.size; k++)
+                    entries.data[k] /= norm;
+            }
+            if (entries.size > INT32_MAX) {
+                PyErr_SetString(PyExc_OverflowError, "ngram_tfidf: too many entries");
+                goto done;
+            }
+            indptr[t + 1] = (int32_t)entries.size;
+            at += length;
+        }
+        PyObject *a = PyBytes_FromStringAndSize((const char *)indptr,
+                                                (texts + 1) * (Py_ssize_t)sizeof(int32_t));
+        PyObject *b = PyBytes_FromStringAndSize((const char *)entries.indices,
+                                                entries.size * (Py_ssize_t)sizeof(int32_t));
+        PyObject *c = PyBytes_FromStringAndSize((const char *)entries.data,
+                                                entries.size * (Py_ssize_t)sizeof(double));
+        if (a && b && c)
+            result = PyTuple_Pack(3, a, b, c);
+        Py_XDECREF(a);
+        Py_XDECREF(b);
+        Py_XDECREF(c);
+    }
+done:
+    free(entries.indices);
+    free(entries.data);
+    free(indptr);
+    free(v.counts);
+    free(v.touched);
+    release(held, 7);
+    return result;
+}
+
+
+/* evasion_hints: one pass over a normalised text for the cheap hints of classifiers.evasion,
+ * as a bit mask (the HINT_* constants there). Each bit is what the regular expression named
+ * beside it finds, character classes as Python's re reads them (a letter is [^\W\d_]:
+ * alphanumeric and not a decimal digit); the two marked "necessary" are set whenever their
+ * expressions could match, which then decide. */
+enum {
+    HINT_SYMBOL = 1,   /* _SYMBOL_RE: an emoji, bullet, underscore or asterisk */
+    HINT_LEET = 2,     /* _LEET_I_RE: ! or | between two letters */
+    HINT_DASHES = 4,   /* necessary for _SAID_ALOUD_RE, _SYLLABLES_RE: x-abcd-y */
+    HINT_ARTICLE = 8,  /* necessary for _SPACED_ARTICLE_RE: "ال " before an Arabic letter */
+    HINT_BETWEEN = 16, /* _BETWEEN_SEPARATORS_RE: a letter alone between separators */
+    HINT_DIGIT = 32,   /* _DIGIT_JOIN_RE: a digit, @ or $ next to a letter */
+    HINT_SPACED = 64,  /* _SPACED_RE, _SPACED_AT_START_RE: three letters between spaces */
+    HINT_SCRIPTS = 128, /* _scripts_meet: a Latin letter touching a Cyrillic or Greek one */
+    HINT_HASH = 256,   /* "#" in the text */
+};
+
+static inline int
+is_letter(Py_UCS4 c)
+{
+    if (c < 128)
+        return (c | 32) >= 'a' && (c | 32) <= 'z';
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c);
+}
+
+static inline int
+is_separator(Py_UCS4 c)
+{
+    switch (c) {
+    case '.': case '*': case '-': case '_': case '|': case '/': case '+': case '~':
+    case 0xb7: case 0x2022: case 0x2219: case 0x22c5: case 0xfe0f:
+        return 1;
+    }
+    return (c >= 0x2010 && c <= 0x2015) || (c >= 0x2190 && c <= 0x2bff) ||
+           (c >= 0x1f000 && c <= 0x1faff);
+}
+
+static inline int
+is_symbol(Py_UCS4 c)
+{
+    switch (c) {
+    case '*': case '_': case 0xb7: case 0x2022: case 0x2027: case 0x200d: case 0xfe0f:
+        return 1;
+    }
+    return (c >= 0x2190 && c <= 0x2bff) || (c >= 0x1f000 && c <= 0x1faff);
+}
+
+static inline int
+is_latin(Py_UCS4 c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 0xdf && c <= 0x24f);
+}
+
+static inline int
+is_greek_or_cyrillic(Py_UCS4 c)
+{
+    return c >= 0x370 && c <= 0x52f;
+}
+
+static PyObject *
+evasion_hints(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "evasion_hints: a str expected");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    long bits = 0;
+    int ascii_lower = 0, meet = 0;
+#define AT(k) ((k) >= 0 && (k) < n ? PyUnicode_READ(kind, data, (k)) : (Py_UCS4)0x110000)
+#define LETTER_AT(k) ((k) >= 0 && (k) < n && is_letter(PyUnicode_READ(kind, data, (k))))
+    Py_UCS4 previous = 0x110000;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c >= 'a' && c <= 'z')
+            ascii_lower = 1;
+        if (!meet && ((is_latin(c) && is_greek_or_cyrillic(previous)) ||
+                      (is_greek_or_cyrillic(c) && is_latin(previous))))
+            meet = 1;
+        previous = c;
+        if (c < 128 && is_letter(c))
+            continue; /* the common case: nothing below starts at a Latin letter */
+        if (is_symbol(c))
+            bits |= HINT_SYMBOL;
+        if (is_separator(c)) {
+            /* c, an optional space, a letter, an optional space, a separator */
+            Py_ssize_t j = i + 1;
+            if (AT(j) == ' ')
+                j++;
+            if (LETTER_AT(j)) {
+                j++;
+                if (AT(j) == ' ')
+                    j++;
+                if (j < n && is_separator(AT(j)))
+                    bits |= HINT_BETWEEN;
+            }
+        }
+        switch (c) {
+        case '!': case '|':
+            if (LETTER_AT(i - 1) && LETTER_AT(i + 1))
+                bits |= HINT_LEET;
+            break;
+        case '-':
+            if (LETTER_AT(i - 1)) {
+                Py_ssize_t j = i + 1;
+                while (j < n && j - i <= 5 && LETTER_AT(j))
+                    j++;
+                if (j > i + 1 && j - i <= 5 && AT(j) == '-' && LETTER_AT(j + 1))
+                    bits |= HINT_DASHES;
+            }
+            break;
+        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7':
+        case '8': case '9': case '@': case '$':
+            if (LETTER_AT(i - 1) || LETTER_AT(i + 1))
+                bits |= HINT_DIGIT;
+            break;
+        case '#':
+            bits |= HINT_HASH;
+            break;
+        case ' ':
+            /* " x y z" not followed by a letter or digit */
+            if (LETTER_AT(i + 1) && AT(i + 2) == ' ' && LETTER_AT(i + 3) && AT(i + 4) == ' ' &&
+                LETTER_AT(i + 5) && !(i + 6 < n && Py_UNICODE_ISALNUM(AT(i + 6))))
+                bits |= HINT_SPACED;
+            break;
+        case 0x627: /* alef */
+            if (AT(i + 1) == 0x644 && AT(i + 2) == ' ' && AT(i + 3) >= 0x621 && AT(i + 3) <= 0x64a)
+                bits |= HINT_ARTICLE;
+            break;
+        }
+    }
+    /* "x y z" at the very start */
+    if (LETTER_AT(0) && AT(1) == ' ' && LETTER_AT(2) && AT(3) == ' ' && LETTER_AT(4) &&
+        !(5 < n && Py_UNICODE_ISALNUM(AT(5))))
+        bits |= HINT_SPACED;
+    if (meet && ascii_lower)
+        bits |= HINT_SCRIPTS;
+#undef AT
+#undef LETTER_AT
+    return PyLong_FromLong(bits);
+}
+
+static PyMethodDef methods[] = {
+    {"walk_scores", walk_scores, METH_VARARGS,
+     "walk_scores(data, lengths, nextmove, rowbase, output, ptc, pc, scores): py3langid's "
+     "naive Bayes scores of each text, written into scores."},
+    {"ngram_tfidf", ngram_tfidf, METH_VARARGS,
+     "ngram_tfidf(codes, lengths, rank, keys, columns, first, idf, bits, min_n, max_n, "
+     "sublinear, l2) -> (indptr, indices, data) of the char_wb TF-IDF rows."},
+    {"evasion_hints", evasion_hints, METH_O,
+     "evasion_hints(text) -> the bit mask of classifiers.evasion's cheap hints."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "classifiers._native",
+    "Counting loops of language identification and of the topic model, in C.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,29 @@
+"""Types of the C counting loops (classifiers/_native.c)."""
+
+from typing import Any
+
+def walk_scores(
+    data: bytes,
+    lengths: Any,
+    nextmove: Any,
+    rowbase: Any,
+    output: Any,
+    ptc: Any,
+    pc: Any,
+    scores: Any,
+) -> None: ...
+def ngram_tfidf(
+    codes: Any,
+    lengths: Any,
+    rank: Any,
+    keys: Any,
+    columns: Any,
+    first: Any,
+    idf: Any,
+    bits: int,
+    min_n: int,
+    max_n: int,
+    sublinear: bool,
+    l2: bool,
+) -> tuple[bytes, bytes, bytes]: ...
+def evasion_hints(text: str) -> int: ...
