@@ -18,7 +18,6 @@
 #include <string.h>
 
 #define KEY_BITS 60
-#define SLOT_BITS 20
 #define FIBONACCI 0x9E3779B97F4A7C15ULL
 #define UNICODE_SIZE 0x110000
 
@@ -182,6 +181,7 @@ typedef struct {
     const int64_t *columns;
     const int32_t *first;
     Py_ssize_t nkeys, width;
+    int slot_bits;
     int32_t *counts;
     int32_t *touched;
     Py_ssize_t found;
@@ -190,8 +190,10 @@ typedef struct {
 static inline void
 count_key(Vocabulary *v, uint64_t key)
 {
-    uint64_t slot = (key * FIBONACCI) >> (64 - SLOT_BITS);
+    uint64_t slot = (key * FIBONACCI) >> (64 - v->slot_bits);
     int32_t low = v->first[slot], high = v->first[slot + 1];
+    if (low < 0 || high > v->nkeys)
+        return; /* a slot table out of order: read nothing outside keys */
     for (int32_t i = low; i < high; i++) {
         if (v->keys[i] == key) {
             int64_t column = v->columns[i];
@@ -205,10 +207,11 @@ count_key(Vocabulary *v, uint64_t key)
 /* ngram_tfidf(codes, lengths, rank, keys, columns, first, idf, bits, min_n, max_n,
  *             sublinear, l2) -> (indptr bytes of int32, indices bytes of int32, data bytes
  *             of float64)
- *   codes: uint32 code points of every text's padded words (" w1  w2 ") end to end;
+ *   codes: uint32 code points of the texts end to end, each split at whitespace as
+ *   str.split() splits and its words padded as scikit-learn pads them (" w1  w2 ");
  *   lengths: int64 code points per text; rank: uint16 rank of each code point (0: not in the
  *   vocabulary); keys: uint64 vocabulary keys grouped by slot; columns: int64 column of each
- *   key; first: int32 where each of the 2**20 slots begins in keys (2**20 + 1 entries);
+ *   key; first: int32 where each of the 2**b slots begins in keys (2**b + 1 entries);
  *   idf: float64 per column. Columns of a row are in order of first occurrence. */
 static PyObject *
 ngram_tfidf(PyObject *self, PyObject *args)
@@ -221,6 +224,7 @@ ngram_tfidf(PyObject *self, PyObject *args)
     int bits, min_n, max_n, sublinear, l2;
     Entries entries = {0};
     int32_t *indptr = NULL;
+    uint32_t *text = NULL;
     Vocabulary v = {0};
     PyObject *result = NULL;
     if (!PyArg_ParseTuple(args, "OOOOOOOiiipp", &objects[0], &objects[1], &objects[2],
@@ -245,33 +249,49 @@ ngram_tfidf(PyObject *self, PyObject *args)
         v.first = held[5].view.buf;
         v.nkeys = held[3].view.len / 8;
         v.width = held[6].view.len / 8;
+        Py_ssize_t slots = held[5].view.len / 4 - 1;
+        v.slot_bits = 0;
+        while (v.slot_bits < 31 && ((Py_ssize_t)1 << v.slot_bits) < slots)
+            v.slot_bits++;
         if (held[2].view.len / 2 != UNICODE_SIZE || held[4].view.len / 8 != v.nkeys ||
-            held[5].view.len / 4 != ((Py_ssize_t)1 << SLOT_BITS) + 1) {
+            slots < 2 || ((Py_ssize_t)1 << v.slot_bits) != slots) {
             PyErr_SetString(PyExc_ValueError, "ngram_tfidf: vocabulary arrays do not agree");
             goto done;
-        }
-        for (Py_ssize_t s = 0; s <= ((Py_ssize_t)1 << SLOT_BITS); s++) {
-            if (v.first[s] < 0 || v.first[s] > v.nkeys || (s && v.first[s] < v.first[s - 1])) {
-                PyErr_SetString(PyExc_ValueError, "ngram_tfidf: slot table out of order");
-                goto done;
-            }
         }
         v.counts = calloc((size_t)(v.width ? v.width : 1), sizeof(int32_t));
         v.touched = malloc((size_t)(v.width ? v.width : 1) * sizeof(int32_t));
         indptr = malloc((size_t)(texts + 1) * sizeof(int32_t));
-        if (v.counts == NULL || v.touched == NULL || indptr == NULL) {
+        /* A text of k code points pads to at most 2k + 1 ("a b" -> " a  b "). */
+        int64_t longest = 0;
+        for (Py_ssize_t t = 0; t < texts; t++)
+            longest = lengths[t] > longest ? lengths[t] : longest;
+        text = malloc((size_t)(2 * (longest < size ? longest : size) + 2) * sizeof(uint32_t));
+        if (v.counts == NULL || v.touched == NULL || indptr == NULL || text == NULL) {
             PyErr_NoMemory();
             goto done;
         }
         indptr[0] = 0;
         Py_ssize_t at = 0;
         for (Py_ssize_t t = 0; t < texts; t++) {
-            int64_t length = lengths[t];
-            if (length < 0 || length > size - at) {
+            int64_t raw_length = lengths[t];
+            if (raw_length < 0 || raw_length > size - at) {
                 PyErr_SetString(PyExc_ValueError, "ngram_tfidf: lengths exceed the codes");
                 goto done;
             }
-            const uint32_t *text = codes + at;
+            /* The text's words (str.split's) padded as scikit-learn pads them:
+             * " w1  w2 " in the scratch buffer; n-grams never cross words. */
+            const uint32_t *raw = codes + at;
+            int64_t length = 0;
+            for (int64_t i = 0; i < raw_length;) {
+                while (i < raw_length && Py_UNICODE_ISSPACE(raw[i]))
+                    i++;
+                if (i == raw_length)
+                    break;
+                text[length++] = 32;
+                while (i < raw_length && !Py_UNICODE_ISSPACE(raw[i]))
+                    text[length++] = raw[i++];
+                text[length++] = 32;
+            }
             v.found = 0;
             /* Padded words: a space, letters, a space; the next word starts after it. */
             int64_t start = 0;
@@ -279,8 +299,6 @@ ngram_tfidf(PyObject *self, PyObject *args)
                 int64_t end = start + 1;
                 while (end < length && text[end] != 32)
                     end++;
-                if (end >= length)
-                    end = length - 1; /* an unpadded tail: its letters end the word */
                 int64_t word = end - start + 1;
                 for (int64_t p = start; p <= end; p++) {
                     uint64_t key = 0;
@@ -326,7 +344,7 @@ ngram_tfidf(PyObject *self, PyObject *args)
                 goto done;
             }
             indptr[t + 1] = (int32_t)entries.size;
-            at += length;
+            at += raw_length;
         }
         PyObject *a = PyBytes_FromStringAndSize((const char *)indptr,
                                                 (texts + 1) * (Py_ssize_t)sizeof(int32_t));
@@ -341,6 +359,7 @@ ngram_tfidf(PyObject *self, PyObject *args)
         Py_XDECREF(c);
     }
 done:
+    free(text);
     free(entries.indices);
     free(entries.data);
     free(indptr);
@@ -497,6 +516,93 @@ evasion_hints(PyObject *self, PyObject *arg)
     return PyLong_FromLong(bits);
 }
 
+/* split_words: classifiers.spelling.split_words in one pass: the words of a normalised text
+ * split at whitespace (str.split's), at - _ and the dashes U+2010-U+2015, and at a dot with
+ * three letters on each side ("халифат.сарбаздары"; not "ка.и.да"). */
+static inline int
+is_word_break(Py_UCS4 c)
+{
+    return c == '-' || c == '_' || (c >= 0x2010 && c <= 0x2015) || Py_UNICODE_ISSPACE(c);
+}
+
+static PyObject *
+split_words(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "split_words: a str expected");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    PyObject *words = PyList_New(0);
+    if (words == NULL)
+        return NULL;
+    Py_ssize_t start = -1;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        int cut = 1;
+        if (i < n) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (c == '.') {
+                cut = i >= 3 && i + 3 < n;
+                for (Py_ssize_t k = 1; cut && k <= 3; k++)
+                    cut = is_letter(PyUnicode_READ(kind, data, i - k)) &&
+                          is_letter(PyUnicode_READ(kind, data, i + k));
+            }
+            else
+                cut = is_word_break(c);
+        }
+        if (!cut) {
+            if (start < 0)
+                start = i;
+            continue;
+        }
+        if (start >= 0) {
+            PyObject *word = PyUnicode_Substring(arg, start, i);
+            if (word == NULL || PyList_Append(words, word) < 0) {
+                Py_XDECREF(word);
+                Py_DECREF(words);
+                return NULL;
+            }
+            Py_DECREF(word);
+            start = -1;
+        }
+    }
+    return words;
+}
+
+/* first_in(text, bitmap) -> the index of text's first character whose bit is set in bitmap
+ * (bytes of 0x110000 bits, least significant bit first), or -1: a character-class search
+ * without the regular-expression engine. */
+static PyObject *
+first_in(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer bits;
+    if (!PyArg_ParseTuple(args, "Uy*", &text, &bits))
+        return NULL;
+    if (bits.len != UNICODE_SIZE / 8) {
+        PyBuffer_Release(&bits);
+        PyErr_SetString(PyExc_ValueError, "first_in: a bitmap of 0x110000 bits expected");
+        return NULL;
+    }
+    const unsigned char *map = bits.buf;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), found = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (map[c >> 3] & (1u << (c & 7))) {
+            found = i;
+            break;
+        }
+    }
+    PyBuffer_Release(&bits);
+    return PyLong_FromSsize_t(found);
+}
+
 static PyMethodDef methods[] = {
     {"walk_scores", walk_scores, METH_VARARGS,
      "walk_scores(data, lengths, nextmove, rowbase, output, ptc, pc, scores): py3langid's "
@@ -506,6 +612,10 @@ static PyMethodDef methods[] = {
      "sublinear, l2) -> (indptr, indices, data) of the char_wb TF-IDF rows."},
     {"evasion_hints", evasion_hints, METH_O,
      "evasion_hints(text) -> the bit mask of classifiers.evasion's cheap hints."},
+    {"split_words", split_words, METH_O,
+     "split_words(text) -> the words of a normalised text (classifiers.spelling.split_words)."},
+    {"first_in", first_in, METH_VARARGS,
+     "first_in(text, bitmap) -> index of the first character in the bitmap's set, or -1."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -514,8 +624,18 @@ static struct PyModuleDef module = {
     "Counting loops of language identification and of the topic model, in C.", -1, methods,
 };
 
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 ""
+#endif
+
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    /* setup.py stamps the build with this file's SHA-256 (classifiers.native checks it). */
+    if (m != NULL && PyModule_AddStringConstant(m, "SOURCE_SHA256", SOURCE_SHA256) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -20,27 +20,29 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-_native: ModuleType | None
-try:  # the C counting loops (setup.py builds them where a compiler exists)
-    from classifiers import _native
-except ImportError:  # pragma: no cover - installs without a C compiler
-    _native = None
+from classifiers.native import NATIVE
+
+_native: ModuleType | None = NATIVE  # the C counting loops (classifiers.native)
 
 __all__ = ["FastCharNgrams"]
 
 _KEY_BITS = 60  # the packed characters; the n-gram's size goes in the 4 bits above
 _SIZE_SHIFT = np.uint64(_KEY_BITS)
-# A table of 2**20 slots for a vocabulary of up to max_features (200,000) keys, each key's slot
-# from Fibonacci hashing (its product with 2**64 / golden ratio, top bits).
-_SLOT_BITS = 20
+# A table of 2 to 4 slots per key (a power of two), each key's slot from Fibonacci hashing (its
+# product with 2**64 / golden ratio, top bits). Small, so that its scattered reads stay in
+# cache: 2**18 slots (1 MB) for the starter model's 133,000 keys.
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)
 _UNICODE = 0x110000
 # A batch's (text, n-gram) pairs are numbered in 32 bits below this many.
 _NARROW_PAIRS = 1 << 32
 
 
-def _slots(keys: NDArray[np.uint64]) -> NDArray[np.int64]:
-    return ((keys * _FIBONACCI) >> np.uint64(64 - _SLOT_BITS)).astype(np.int64)
+def _slot_bits(count: int) -> int:
+    return max(4, count.bit_length() + 1)
+
+
+def _slots(keys: NDArray[np.uint64], bits: int) -> NDArray[np.int64]:
+    return ((keys * _FIBONACCI) >> np.uint64(64 - bits)).astype(np.int64)
 
 
 class FastCharNgrams:
@@ -62,13 +64,14 @@ class FastCharNgrams:
         self.rank[[ord(c) for c in alphabet]] = np.arange(1, len(alphabet) + 1, dtype=np.uint16)
         keys = np.fromiter(map(self._key, terms), np.uint64, len(terms))
         columns = np.fromiter(vectorizer.vocabulary_.values(), np.int64, len(terms))
-        slots = _slots(keys)
+        self.slot_bits = _slot_bits(len(terms))
+        slots = _slots(keys, self.slot_bits)
         order = np.argsort(slots, kind="stable")
         self.keys, self.columns = keys[order], columns[order]
         # Where each slot's keys begin in self.keys: most slots hold one key or none, so a
         # lookup is two reads instead of a binary search's seventeen.
         # Kept in 32 bits: half the memory for the lookups' scattered reads.
-        self.first = np.searchsorted(slots[order], np.arange((1 << _SLOT_BITS) + 1)).astype(
+        self.first = np.searchsorted(slots[order], np.arange((1 << self.slot_bits) + 1)).astype(
             np.int32
         )
         self.crowding = int(np.diff(self.first).max(initial=1))
@@ -95,17 +98,18 @@ class FastCharNgrams:
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The (texts x vocabulary) TF-IDF matrix, as the vectorizer's transform() gives it."""
         count = len(texts)
+        processed = list(map(self.preprocess, texts))
+        if _native is not None:
+            return self._transform_c(processed)
         # Each word padded with a space on both sides, as scikit-learn pads it. N-grams never
         # cross words, so all texts' padded words can sit end to end in one array.
         pieces = []
-        for text in texts:
-            words = self.preprocess(text).split()
+        for text in processed:
+            words = text.split()
             pieces.append(" " + "  ".join(words) + " " if words else "")
         codes = np.frombuffer(
             "".join(pieces).encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32
         )
-        if _native is not None:
-            return self._transform_c(codes, pieces)
         size = codes.size
         owners = np.repeat(np.arange(count), np.fromiter(map(len, pieces), np.int64, count))
         # A padded word ends after a space that follows a letter (words hold no spaces).
@@ -136,10 +140,15 @@ class FastCharNgrams:
                 cols.append(self.columns[index[hit]])
         return self._matrix(count, rows, cols)
 
-    def _transform_c(self, codes: NDArray[np.uint32], pieces: list[str]) -> sparse.csr_matrix:
-        """transform() by the C loop: the same matrix, each row's columns in order of first
-        occurrence instead of sorted (products with it are the same)."""
+    def _transform_c(self, processed: list[str]) -> sparse.csr_matrix:
+        """transform() by the C loop, which splits and pads the words itself: the same matrix,
+        each row's columns in order of first occurrence instead of sorted (products with it
+        are the same)."""
         assert _native is not None
+        codes = np.frombuffer(
+            "".join(processed).encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32
+        )
+        pieces = processed
         lengths = np.fromiter(map(len, pieces), np.int64, len(pieces))
         indptr, indices, data = _native.ngram_tfidf(
             codes, lengths, self.rank, self.keys, self._columns64, self.first, self.idf,
@@ -156,7 +165,7 @@ class FastCharNgrams:
 
     def _lookup(self, values: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """Each key's position in self.keys, and whether it is there."""
-        slot = _slots(values)
+        slot = _slots(values, self.slot_bits)
         low, high = self.first[slot], self.first[slot + 1]
         index = np.minimum(low, self.keys.size - 1)
         hit = (high > low) & (self.keys[index] == values)

@@ -7,15 +7,13 @@ import re
 from collections.abc import Callable
 
 from classifiers.confusables import MIXED_RE, to_cyrillic, to_latin
+from classifiers.native import NATIVE
 from classifiers.normalize import Normalized
 
 __all__ = ["evasion_views"]
 
-_c_hints: Callable[[str], int] | None
-try:  # one C pass for the cheap hints (setup.py builds it where a compiler exists)
-    from classifiers._native import evasion_hints as _c_hints
-except ImportError:  # pragma: no cover - the regular expressions below give the same bits
-    _c_hints = None
+# One C pass for the cheap hints (classifiers.native); else the regular expressions below.
+_c_hints: Callable[[str], int] | None = NATIVE.evasion_hints if NATIVE is not None else None
 
 # What may stand between the letters of a name spelled out: . * - _ · • | / + ~ and emoji (with
 # their variation selector), and spaces; up to three of them ("И. Г. И. Л.", "Д 🔸 А").

@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 from py3langid import langid as _langid
 
-_native: ModuleType | None
-try:  # the C counting loops (setup.py builds them where a compiler exists)
-    from classifiers import _native
-except ImportError:  # pragma: no cover - installs without a C compiler
-    _native = None
+from classifiers.native import NATIVE
+
+_native: ModuleType | None = NATIVE  # the C counting loops (classifiers.native)
 
 __all__ = ["FastLanguageIdentifier", "new_py3langid", "release_shared_model"]
 

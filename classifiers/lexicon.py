@@ -587,7 +587,7 @@ class LexiconTagger:
         assert self._folded is not None
         # Most words are in the caches: looked up without a call.
         words_of_post = split_words(norm.text)
-        if not any(map(self._name_starts.__getitem__, words_of_post)):
+        if not self._name_starts.can_begin(words_of_post):
             return []
         keys = [key for key in map(spelling_cache().__getitem__, words_of_post) if key]
         folded = " ".join(keys)

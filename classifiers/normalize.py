@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from classifiers.native import NATIVE
+
 __all__ = [
     "BOXED_CAPITALS",
     "SEPARATORS",
@@ -66,6 +68,39 @@ _FOLD_RE = re.compile(f"[{_FOLD_CLASS}]")
 # character class is searched several times faster than an alternation.
 _ANY_CHANGE_RE = re.compile(f"[{_FOLD_CLASS}{_INVISIBLE}{_ARABIC_MARKS}{_LEFTOVER_ACCENTS}]")
 
+
+def _class_codes(fragment: str) -> list[int]:
+    """The code points of a character-class fragment of characters and ranges ("a-z\u0300")."""
+    codes: list[int] = []
+    index = 0
+    while index < len(fragment):
+        if index + 2 < len(fragment) and fragment[index + 1] == "-":
+            codes.extend(range(ord(fragment[index]), ord(fragment[index + 2]) + 1))
+            index += 3
+        else:
+            codes.append(ord(fragment[index]))
+            index += 1
+    return codes
+
+
+def _bitmap(codes: Sequence[int]) -> bytes:
+    bits = bytearray(0x110000 // 8)
+    for code in codes:
+        bits[code >> 3] |= 1 << (code & 7)
+    return bytes(bits)
+
+
+# _ANY_CHANGE_RE's set as a bitmap, for the C loop's search (~8x faster: classifiers.native).
+_CHANGE_BITS = _bitmap([*_FOLD, *_class_codes(_INVISIBLE + _ARABIC_MARKS + _LEFTOVER_ACCENTS)])
+
+
+def _needs_change(text: str) -> bool:
+    """Whether any character of text is folded or deleted (_ANY_CHANGE_RE)."""
+    if NATIVE is not None:
+        return bool(NATIVE.first_in(text, _CHANGE_BITS) >= 0)
+    return _ANY_CHANGE_RE.search(text) is not None
+
+
 # What may stand between the words of a multi-word name in normalised text: "Хизб ут-Тахрир",
 # "Хизбут Тахрир" and "#Хизб_ут_Тахрир" are one name, and Uzbek apostrophes are often dropped.
 SEPARATORS = " -_'\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
@@ -102,7 +137,7 @@ def normalize(text: str) -> Normalized:
         offsets: Sequence[int] = range(len(text))
     else:
         folded, offsets = _normalize_by_cluster(text)
-    if "  " in folded or _ANY_CHANGE_RE.search(folded) is not None:
+    if "  " in folded or _needs_change(folded):
         folded = _FOLD_RE.sub(_fold_char, folded)
         folded, offsets = _delete(folded, offsets, _DELETE_RE)
         folded, offsets = _delete(folded, offsets, _SPACE_RUN_RE, keep_first=True)

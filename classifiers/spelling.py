@@ -28,7 +28,9 @@ keys (short folded words such as "dash" are ordinary words); acronyms never are.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+
+from classifiers.native import NATIVE
 
 __all__ = [
     "MIN_SINGLE",
@@ -102,6 +104,11 @@ _WORD_DOT = re.compile(r"\.(?=[^\W\d_]{3})(?<=[^\W\d_]{3}\.)")  # the dot first:
 _TOKEN = re.compile(f"[^\\s{re.escape(_SEPARATORS)}]+")
 _NOT_LETTER = re.compile(r"[^\w'’`]|[\d_]")
 
+# The same split in one C pass (classifiers.native); else python_split_words.
+_c_split_words: Callable[[str], list[str]] | None = (
+    NATIVE.split_words if NATIVE is not None else None
+)
+
 
 class _FoldCache(dict[str, str]):
     """word -> key; a missing word is folded on lookup, so hits never leave C."""
@@ -119,29 +126,64 @@ class _FoldCache(dict[str, str]):
 _cache = _FoldCache()
 
 
-class NameStarts(dict[str, bool]):
-    """word -> whether a name's key can begin at it: a one-word key is a prefix of the word's
-    key (an ending may follow), or the word's key is the first word of a longer one. Looked up
-    with the words of a post, it tells in a few dict reads that no name's key can be found
-    there (most posts), before the keys are joined and searched; a missing word is worked out
-    on lookup."""
+# What NameStarts says of a word, in order: the most a post's words say is one max().
+NO_NAME, FIRST_WORD, WHOLE_NAME = 0, 1, 2
+
+
+class NameStarts(dict[str, int]):
+    """word -> whether a name's key can begin at it: WHOLE_NAME when a one-word key is a prefix
+    of the word's key (an ending may follow), FIRST_WORD when the word's key is only the first
+    word of longer ones, else NO_NAME. Looked up with the words of a post, it tells in a few
+    dict reads that no name's key can be found there (most posts), before the keys are joined
+    and searched; a missing word is worked out on lookup. The first words of longer names are
+    often everyday words ("сад" of a "детский сад", the "abu" of many names): next_fits
+    then checks the word after them."""
 
     def __init__(self, keys: Iterable[str]) -> None:
         super().__init__()
         keys = list(keys)
-        self._firsts = frozenset(key.split(" ", 1)[0] for key in keys if " " in key)
+        seconds: dict[str, set[str]] = {}
+        for key in keys:
+            words = key.split(" ", 2)
+            if len(words) > 1:
+                seconds.setdefault(words[0], set()).add(words[1])
+        # The second words that may follow each first word; the text's may add an ending.
+        self._seconds = {first: tuple(sorted(after)) for first, after in seconds.items()}
         self._whole = frozenset(key for key in keys if " " not in key)
         self._shortest = max(1, min(map(len, self._whole), default=1))
 
-    def __missing__(self, word: str) -> bool:
+    def __missing__(self, word: str) -> int:
         key = _cache[word]
-        fits = key in self._firsts or any(
-            key[:size] in self._whole for size in range(self._shortest, len(key) + 1)
-        )
+        if any(key[:size] in self._whole for size in range(self._shortest, len(key) + 1)):
+            fits = WHOLE_NAME
+        else:
+            fits = FIRST_WORD if key in self._seconds else NO_NAME
         if len(self) >= _CACHE_LIMIT:
             self.clear()
         self[word] = fits
         return fits
+
+    def can_begin(self, words: list[str]) -> bool:
+        """Whether a name's key can begin at one of words (a post's, split_words')."""
+        most = max(map(self.__getitem__, words), default=NO_NAME)
+        if most != FIRST_WORD:
+            return most == WHOLE_NAME
+        return self.next_fits(words, list(map(self.__getitem__, words)))
+
+    def next_fits(self, words: list[str], starts: list[int]) -> bool:
+        """Whether a word marked FIRST_WORD is followed by the second word of one of its
+        names (the next word with a key, as the keys are joined)."""
+        for index, start in enumerate(starts):
+            if start != FIRST_WORD:
+                continue
+            seconds = self._seconds[_cache[words[index]]]
+            for word in words[index + 1 :]:
+                key = _cache[word]
+                if key:
+                    if key.startswith(seconds):
+                        return True
+                    break
+        return False
 
 
 # Vowels by the three classes a short name keeps apart (classifiers.lexicon._vowels_fit):
@@ -222,6 +264,13 @@ def _fold_letters(word: str) -> str:
 
 def split_words(text: str) -> list[str]:
     """The words of a normalised text as folded_words sees them, without their positions."""
+    if _c_split_words is not None:
+        return _c_split_words(text)
+    return python_split_words(text)
+
+
+def python_split_words(text: str) -> list[str]:
+    """split_words by regular expression and str methods (where the C loop is not built)."""
     if "." in text:
         text = _WORD_DOT.sub(" ", text)
     for separator in _SEPARATORS:

@@ -64,6 +64,30 @@ def test_the_c_loop_is_built_where_a_compiler_is() -> None:
     assert char_ngrams._native is not None
 
 
+def test_the_c_loop_refuses_a_slot_table_that_is_not_one(fitted: TfidfVectorizer) -> None:
+    """A table of slots not a power of two is refused; one out of order reads nothing outside
+    the keys (no crash, no row from elsewhere)."""
+    native = char_ngrams._native
+    if native is None:
+        pytest.skip("the C loops are not built (no C compiler at install)")
+    fast = FastCharNgrams(fitted)
+    codes = np.frombuffer(" ab ".encode("utf-32-le"), dtype=np.uint32)
+    lengths = np.array([4], dtype=np.int64)
+
+    def run(first: np.ndarray) -> tuple[bytes, bytes, bytes]:
+        return native.ngram_tfidf(
+            codes, lengths, fast.rank, fast.keys, fast._columns64, first, fast.idf,
+            fast.bits, fast.min_n, fast.max_n, fast.sublinear, True,
+        )  # fmt: skip
+
+    with pytest.raises(ValueError, match="do not agree"):
+        run(fast.first[:-1].copy())
+    scrambled = np.full_like(fast.first, fast.keys.size + 5)
+    _, indices, _ = run(scrambled)
+    assert indices == b""
+    assert fast.slot_bits < 20  # two to four slots per key, not a fixed 2**20
+
+
 def test_the_model_features_are_scikit_learns(fitted: TfidfVectorizer) -> None:
     assert FastCharNgrams.fits(fitted)
     texts = [*corpus_texts(3000)[::3], "", " ", "a", "ab", "a  b\tc", "Карта 4400 1234 5678 9012"]

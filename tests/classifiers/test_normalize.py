@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from classifiers.native import NATIVE
 from classifiers.normalize import _clean_text, clean_text, normalize, original_span, squeeze
 
 
@@ -129,3 +132,21 @@ _COMMON = ["ab", "ж", "é", " ", "  ", "\n", "\n\n", "\n\n\n", " \n"]
 def test_clean_text_skips_only_texts_the_full_clean_up_leaves_alone(text: str) -> None:
     # The fast path (nothing to change) must give what the four substitutions give.
     assert clean_text(text) == _clean_text(text)
+
+
+def test_the_change_bitmap_is_the_change_class() -> None:
+    """Every code point is in the C search's bitmap exactly when _ANY_CHANGE_RE matches it,
+    and first_in finds the first one."""
+    module = importlib.import_module("classifiers.normalize")
+    bits = module._CHANGE_BITS
+    pattern = module._ANY_CHANGE_RE
+    for code in range(0x110000):
+        in_bitmap = bool(bits[code >> 3] & (1 << (code & 7)))
+        assert in_bitmap == (pattern.match(chr(code)) is not None), hex(code)
+    if NATIVE is None:
+        pytest.skip("the C loops are not built (no C compiler at install)")
+    for text in ("", "plain text", "ёлка", "a\u200bb", "ab\u0301", "x🅰", "abc\u0640"):
+        found = pattern.search(text)
+        assert NATIVE.first_in(text, bits) == (found.start() if found else -1)
+    with pytest.raises(ValueError, match="bitmap"):
+        NATIVE.first_in("text", bits[:-1])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from classifiers import spelling
 from classifiers.normalize import normalize
-from classifiers.spelling import fold_name
+from classifiers.spelling import NameStarts, fold_name, split_words
 
 
 def key(text: str) -> str:
@@ -113,7 +112,31 @@ def _name_words() -> list[str]:
     return sorted(words)
 
 
-@settings(max_examples=300, deadline=None)
+def test_a_first_word_needs_its_names_second_word_after_it() -> None:
+    """ "Abu" begins many names: a post with it and no second word of one is passed over, one
+    with the second word (with a case ending, or a word without a key between) is not."""
+    starts = NameStarts(fold_name(normalize(name).text) for name in ("Abu Sayyaf", "Taliban"))
+
+    def can_begin(text: str) -> bool:
+        return starts.can_begin(split_words(normalize(text).text))
+
+    assert can_begin("they said abu sayyaf did")
+    assert can_begin("Абу Сайяфтың")
+    assert can_begin("abu - 7 sayyaf")
+    assert can_begin("the talibans")
+    assert not can_begin("abu bakr went to the market")
+    assert not can_begin("sayyaf abu")
+    assert not can_begin("детский сад")
+
+
+class _EveryWord:
+    """A NameStarts that lets every post through to the key look-up."""
+
+    def can_begin(self, words: list[str]) -> bool:
+        return True
+
+
+@settings(max_examples=600, deadline=None)
 @given(
     st.lists(
         st.tuples(
@@ -128,7 +151,8 @@ def _name_words() -> list[str]:
 def test_the_words_filter_drops_no_name_the_keys_would_find(
     shipped: object, pieces: list[tuple[str, str, str]]
 ) -> None:
-    """NameStarts passes over posts where no key can begin: the same matches as looking up
+    """NameStarts passes over posts where no key can begin, first words of longer names
+    followed by other words too ("детский сад", "обу ҳаво"): the same matches as looking up
     the keys of every post."""
     from classifiers.lexicon import LexiconTagger
 
@@ -136,9 +160,27 @@ def test_the_words_filter_drops_no_name_the_keys_would_find(
     text = "".join(word + ending + gap for word, ending, gap in pieces).strip()
     filtered = shipped.tag(text)
     starts = shipped._name_starts
-    shipped._name_starts = defaultdict(lambda: True)  # type: ignore[assignment]
+    shipped._name_starts = _EveryWord()  # type: ignore[assignment]
     try:
         everything = shipped.tag(text)
     finally:
         shipped._name_starts = starts
     assert filtered == everything
+
+
+# Characters that split words or keep them whole: spaces of several kinds, dots, hyphens and
+# dashes, underscores, letters of three scripts, digits and other alphanumerics ("²", "٣").
+_SPLIT_CHARS = st.sampled_from(list("ab яж ك.._-—\u2010\u2015\u2003\u00a0\n\t19²٣ª'"))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_SPLIT_CHARS, max_size=16).map("".join))
+def test_the_c_split_gives_the_python_words(text: str) -> None:
+    """classifiers/_native.c's split_words and the regular-expression one agree, and both give
+    the words folded_words finds positions for."""
+    if spelling._c_split_words is None:
+        pytest.skip("the C loops are not built (no C compiler at install)")
+    words = spelling._c_split_words(text)
+    assert words == spelling.python_split_words(text)
+    dotted = spelling._WORD_DOT.sub(" ", text)
+    assert words == [found.group() for found in spelling._TOKEN.finditer(dotted)]
