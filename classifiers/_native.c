@@ -603,6 +603,34 @@ first_in(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(found);
 }
 
+/* script_letters(text) -> (Cyrillic, Latin, Arabic) letter counts as
+ * classifiers.language_rules.script_counts counts them from UTF-8 lead bytes: D0-D4 are
+ * U+0400-U+053F; C3-C9 U+00C0-U+027F, with the ASCII letters; D8-DB U+0600-U+06FF and DD
+ * U+0740-U+077F. */
+static PyObject *
+script_letters(PyObject *self, PyObject *arg)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "script_letters: a str expected");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), cyrillic = 0, latin = 0, arabic = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 128)
+            latin += ((c | 32) >= 'a' && (c | 32) <= 'z');
+        else if (c >= 0x400 && c <= 0x53f)
+            cyrillic++;
+        else if (c >= 0xc0 && c <= 0x27f)
+            latin++;
+        else if ((c >= 0x600 && c <= 0x6ff) || (c >= 0x740 && c <= 0x77f))
+            arabic++;
+    }
+    return Py_BuildValue("nnn", cyrillic, latin, arabic);
+}
+
 static PyMethodDef methods[] = {
     {"walk_scores", walk_scores, METH_VARARGS,
      "walk_scores(data, lengths, nextmove, rowbase, output, ptc, pc, scores): py3langid's "
@@ -616,6 +644,8 @@ static PyMethodDef methods[] = {
      "split_words(text) -> the words of a normalised text (classifiers.spelling.split_words)."},
     {"first_in", first_in, METH_VARARGS,
      "first_in(text, bitmap) -> index of the first character in the bitmap's set, or -1."},
+    {"script_letters", script_letters, METH_O,
+     "script_letters(text) -> (Cyrillic, Latin, Arabic) letters, as script_counts counts."},
     {NULL, NULL, 0, NULL},
 };
 

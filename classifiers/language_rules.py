@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from classifiers.native import NATIVE
+
 __all__ = ["LetterEvidence", "letter_count", "script_counts", "script_of", "segments"]
 
 # Letters that only some of the project's languages use. A letter a language never writes is
@@ -57,8 +59,12 @@ def script_counts(text: str) -> tuple[str | None, int, int]:
     Letters are counted by script lead bytes, so a few symbols of those blocks (e.g. ×) count
     too: close enough for thresholds, and far cheaper than a regex over every character.
     """
-    data = text.encode("utf-8", errors="surrogatepass")
-    counts = [(len(data.translate(None, others)), code) for code, others in _SCRIPT_BYTES]
+    if NATIVE is not None:  # the same counts in one C pass over the characters
+        cyrillic, latin, arabic = NATIVE.script_letters(text)
+        counts = [(cyrillic, "Cyrl"), (latin, "Latn"), (arabic, "Arab")]
+    else:
+        data = text.encode("utf-8", errors="surrogatepass")
+        counts = [(len(data.translate(None, others)), code) for code, others in _SCRIPT_BYTES]
     count, code = max(counts)
     total = sum(n for n, _ in counts)
     return (code if count else None), total, total - count

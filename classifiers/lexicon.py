@@ -403,7 +403,7 @@ class LexiconTagger:
                 if not _unclear_name(m, norm.text, text) and not _surname(m, text)
             ]
         marks: list[Signal] = []
-        if any(m.family == OUTLETS_FAMILY for m in matches) and reports_on(norm.text):
+        if matches and any(m.family == OUTLETS_FAMILY for m in matches) and reports_on(norm.text):
             # Researchers or a platform reporting on an outlet: news about it, not its content.
             marks = [
                 Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])
@@ -411,7 +411,7 @@ class LexiconTagger:
                 if m.family == OUTLETS_FAMILY
             ]
             matches = [m for m in matches if m.family != OUTLETS_FAMILY]
-        if self._has_tiers and any(m.tier != "flag" for m in matches):
+        if matches and self._has_tiers and any(m.tier != "flag" for m in matches):
             cues = [m for m in matches if m.tier == "cue"]
             marks += [
                 Signal(f"borderline_{m.topic}", m.start, m.end, text[m.start : m.end])

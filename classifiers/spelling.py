@@ -173,9 +173,8 @@ class NameStarts(dict[str, int]):
     def next_fits(self, words: list[str], starts: list[int]) -> bool:
         """Whether a word marked FIRST_WORD is followed by the second word of one of its
         names (the next word with a key, as the keys are joined)."""
-        for index, start in enumerate(starts):
-            if start != FIRST_WORD:
-                continue
+        index = -1
+        while (index := _index_of(starts, FIRST_WORD, index + 1)) >= 0:
             seconds = self._seconds[_cache[words[index]]]
             for word in words[index + 1 :]:
                 key = _cache[word]
@@ -184,6 +183,14 @@ class NameStarts(dict[str, int]):
                         return True
                     break
         return False
+
+
+def _index_of(values: list[int], value: int, start: int) -> int:
+    """values.index(value, start), or -1: a C-speed skip over the words that say nothing."""
+    try:
+        return values.index(value, start)
+    except ValueError:
+        return -1
 
 
 # Vowels by the three classes a short name keeps apart (classifiers.lexicon._vowels_fit):

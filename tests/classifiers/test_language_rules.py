@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from classifiers import language_rules
 from classifiers.language import LanguageIdentifier
 from classifiers.language_prior import SourcePriors
 from classifiers.language_rules import LetterEvidence, script_counts, segments
+from classifiers.native import NATIVE
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +153,24 @@ def test_langdetect_engine_still_identifies() -> None:
     assert (result.language, result.languages) == ("en", (("en", 1.0),))
     assert detector.version.startswith("langdetect@") and "+rules3" in detector.version
     assert "+short" not in detector.version  # the short-text model rides on py3langid only
+
+
+def _python_counts(text: str) -> tuple[int, int, int]:
+    data = text.encode("utf-8", errors="surrogatepass")
+    cyrillic, latin, arabic = (
+        len(data.translate(None, others)) for _, others in language_rules._SCRIPT_BYTES
+    )
+    return cyrillic, latin, arabic
+
+
+def test_the_c_script_count_is_the_lead_byte_count() -> None:
+    """Each character below U+0800 (all the boundaries) counts for the same script either way,
+    and every later block of 4,096 characters gives the same totals (surrogates too)."""
+    if NATIVE is None:
+        pytest.skip("the C loops are not built (no C compiler at install)")
+    for code in range(0x800):
+        assert NATIVE.script_letters(chr(code)) == _python_counts(chr(code)), hex(code)
+    for block in range(0x800, 0x110000, 0x1000):
+        text = "".join(map(chr, range(block, min(block + 0x1000, 0x110000))))
+        assert NATIVE.script_letters(text) == _python_counts(text), hex(block)
+    assert script_counts("Привет, мир! hi") == ("Cyrl", 11, 2)
