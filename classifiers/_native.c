@@ -53,43 +53,43 @@ release(Held *held, int count)
             PyBuffer_Release(&held[i].view);
 }
 
-/* walk_scores(data, lengths, nextmove, rowbase, output, ptc, pc, scores) -> None
+/* walk_scores(data, lengths, nextmove, states, ptc, pc, scores) -> None
  *   data: all texts' bytes end to end; lengths: int64 per text; nextmove: uint32 DFA moves;
- *   rowbase: int64 row start of each state (row * 256); output: int64 feature of each state
- *   or -1; ptc: float32 (features x classes); pc: float64 (classes); scores: float64
+ *   states: int32 pairs, per state its row start (row * 256) and its feature or -1; ptc: float32 (features x classes); pc: float64 (classes); scores: float64
  *   (texts x classes), written. A text with no feature scores zeros, as py3langid's does. */
 static PyObject *
 walk_scores(PyObject *self, PyObject *args)
 {
-    PyObject *objects[8];
-    Held held[8] = {{0}};
-    static const Py_ssize_t sizes[8] = {1, 8, 4, 8, 8, 4, 8, 8};
-    static const char *names[8] = {"data", "lengths", "nextmove", "rowbase",
-                                   "output", "ptc", "pc", "scores"};
+    PyObject *objects[7];
+    Held held[7] = {{0}};
+    static const Py_ssize_t sizes[7] = {1, 8, 4, 4, 4, 8, 8};
+    static const char *names[7] = {"data", "lengths", "nextmove", "states",
+                                   "ptc", "pc", "scores"};
     int32_t *counts = NULL;
     int64_t *touched = NULL;
     PyObject *result = NULL;
-    if (!PyArg_ParseTuple(args, "OOOOOOOO", &objects[0], &objects[1], &objects[2], &objects[3],
-                          &objects[4], &objects[5], &objects[6], &objects[7]))
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &objects[0], &objects[1], &objects[2], &objects[3],
+                          &objects[4], &objects[5], &objects[6]))
         return NULL;
-    for (int i = 0; i < 8; i++)
-        if (take(objects[i], &held[i], sizes[i], i == 7, names[i]) < 0)
+    for (int i = 0; i < 7; i++)
+        if (take(objects[i], &held[i], sizes[i], i == 6, names[i]) < 0)
             goto done;
     {
         const uint8_t *data = held[0].view.buf;
         const int64_t *lengths = held[1].view.buf;
         const uint32_t *nextmove = held[2].view.buf;
-        const int64_t *rowbase = held[3].view.buf;
-        const int64_t *output = held[4].view.buf;
-        const float *ptc = held[5].view.buf;
-        const double *pc = held[6].view.buf;
-        double *scores = held[7].view.buf;
+        /* Per state, its row's first move and its output feature (-1: none), side by side:
+         * one cache line per step of the walk instead of two arrays' worth. */
+        const int32_t *info = held[3].view.buf;
+        const float *ptc = held[4].view.buf;
+        const double *pc = held[5].view.buf;
+        double *scores = held[6].view.buf;
         Py_ssize_t size = held[0].view.len, texts = held[1].view.len / 8;
         Py_ssize_t moves = held[2].view.len / 4, states = held[3].view.len / 8;
-        Py_ssize_t classes = held[6].view.len / 8;
-        Py_ssize_t features = classes ? held[5].view.len / 4 / classes : 0;
-        if (held[4].view.len / 8 != states || held[7].view.len / 8 != texts * classes ||
-            features * classes * 4 != held[5].view.len) {
+        Py_ssize_t classes = held[5].view.len / 8;
+        Py_ssize_t features = classes ? held[4].view.len / 4 / classes : 0;
+        if (held[3].view.len % 8 || held[6].view.len / 8 != texts * classes ||
+            features * classes * 4 != held[4].view.len) {
             PyErr_SetString(PyExc_ValueError, "walk_scores: array sizes do not agree");
             goto done;
         }
@@ -111,7 +111,7 @@ walk_scores(PyObject *self, PyObject *args)
             Py_ssize_t found = 0;
             int64_t state = 0;
             for (int64_t i = 0; i < length; i++) {
-                int64_t move = rowbase[state] + data[at + i];
+                int64_t move = (int64_t)info[2 * state] + data[at + i];
                 if (move < 0 || move >= moves) {
                     PyErr_SetString(PyExc_ValueError, "walk_scores: a move outside the table");
                     goto done;
@@ -121,7 +121,7 @@ walk_scores(PyObject *self, PyObject *args)
                     PyErr_SetString(PyExc_ValueError, "walk_scores: a state outside the table");
                     goto done;
                 }
-                int64_t feature = output[state];
+                int64_t feature = info[2 * state + 1];
                 if (feature >= 0 && feature < features && counts[feature]++ == 0)
                     touched[found++] = feature;
             }
@@ -144,7 +144,7 @@ walk_scores(PyObject *self, PyObject *args)
 done:
     free(counts);
     free(touched);
-    release(held, 8);
+    release(held, 7);
     return result;
 }
 
@@ -633,7 +633,7 @@ script_letters(PyObject *self, PyObject *arg)
 
 static PyMethodDef methods[] = {
     {"walk_scores", walk_scores, METH_VARARGS,
-     "walk_scores(data, lengths, nextmove, rowbase, output, ptc, pc, scores): py3langid's "
+     "walk_scores(data, lengths, nextmove, states, ptc, pc, scores): py3langid's "
      "naive Bayes scores of each text, written into scores."},
     {"ngram_tfidf", ngram_tfidf, METH_VARARGS,
      "ngram_tfidf(codes, lengths, rank, keys, columns, first, idf, bits, min_n, max_n, "

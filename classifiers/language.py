@@ -100,6 +100,11 @@ class LanguageResult:
     languages: tuple[tuple[str, float], ...] = ()
 
 
+@functools.cache
+def _undetermined(script: str | None) -> LanguageResult:
+    return LanguageResult(UNDETERMINED, script, 0.0)
+
+
 class LanguageIdentifier:
     """Identify the language of a post with py3langid restricted to the crawl's languages."""
 
@@ -187,7 +192,9 @@ class LanguageIdentifier:
         found = self._distributions(
             [stripped[i] for i in wanted], [counts[i][1] for i in wanted], batch
         )
-        results = [LanguageResult(UNDETERMINED, count[0], 0.0) for count in counts]
+        # Placeholders until decided, shared (the results are frozen): a frozen dataclass's
+        # __init__ costs more than a dict read, and the wanted posts get their own below.
+        results = [_undetermined(count[0]) for count in counts]
         letters = {i: counts[i][1] for i in wanted}
         rows = {i: found[row] for row, i in enumerate(wanted)}
         # Most posts are confident: settle those from whole-batch argmax/max, no per-row NumPy.

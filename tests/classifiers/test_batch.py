@@ -129,20 +129,27 @@ def test_the_c_loop_refuses_arrays_that_do_not_agree() -> None:
     if counting is None:
         pytest.skip("the C counting loops are not built (no C compiler at install)")
     py3 = fast_langid.new_py3langid(["ru", "en"])
-    moves, rows, output, _ = fast_langid._tables(py3.tk_nextmove, py3.tk_row, py3.tk_output)
+    tables = fast_langid._tables(py3.tk_nextmove, py3.tk_row, py3.tk_output)
+    moves, pairs = tables[0], fast_langid._state_pairs(tables)
     scores = np.empty((1, 2))
     with pytest.raises(ValueError, match="lengths exceed"):
         counting.walk_scores(
-            b"abc", np.array([4], np.int64), moves, rows, output, py3.nb_ptc, py3.nb_pc, scores
+            b"abc", np.array([4], np.int64), moves, pairs, py3.nb_ptc, py3.nb_pc, scores
         )
     with pytest.raises(ValueError, match="do not agree"):
         counting.walk_scores(
-            b"abc", np.array([3], np.int64), moves, rows, output, py3.nb_ptc, py3.nb_pc,
+            b"abc", np.array([3], np.int64), moves, pairs, py3.nb_ptc, py3.nb_pc,
             np.empty((2, 2)),
         )  # fmt: skip
     with pytest.raises(TypeError, match="items of 8 bytes"):
         counting.walk_scores(
-            b"abc", np.array([3], np.int32), moves, rows, output, py3.nb_ptc, py3.nb_pc, scores
+            b"abc", np.array([3], np.int32), moves, pairs, py3.nb_ptc, py3.nb_pc, scores
+        )
+    wild = pairs.copy()
+    wild[:, 0] = np.iinfo(np.int32).max  # every row start past the table's end
+    with pytest.raises(ValueError, match="outside the table"):
+        counting.walk_scores(
+            b"abc", np.array([3], np.int64), moves, wild, py3.nb_ptc, py3.nb_pc, scores
         )
 
 
