@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.lexicon import MATCHER_VERSION, Lexicon, LexiconTagger, Term, TopicMatch
+from classifiers.lexicon import (
+    MATCHER_VERSION,
+    Lexicon,
+    LexiconTagger,
+    Term,
+    TopicMatch,
+    build_tagger,
+)
 
 TERMS = [
     Term(term="ИГИЛ", lang=["ru"], mode="abbr"),
@@ -57,6 +64,38 @@ def test_abbreviation_inside_longer_words_does_not_match(text: str) -> None:
 @pytest.mark.parametrize("text", ["Я иду домой.", "Иду в магазин.", "Иду"])
 def test_case_sensitive_abbreviation_ignores_everyday_words(text: str) -> None:
     assert _found(text) == []
+
+
+@pytest.fixture(scope="module")
+def shipped() -> LexiconTagger:
+    return build_tagger()
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("the iju has been quiet for years, the report says", "islamic_jihad_union"),
+        ("Ktj posts are mostly in one language, a researcher said", "katibat_tawhid_wal_jihad"),
+    ],
+)
+def test_a_three_letter_acronym_no_dictionary_knows_counts_in_small_letters(
+    shipped: LexiconTagger, text: str, family: str
+) -> None:
+    assert [m.family for m in shipped.tag(text)] == [family]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a tip from a reader about the market",  # "tip" is an English word
+        "the imu was calibrated before the flight",  # IMU: the sensor, needs context
+        "hts codes for the shipment are on the invoice",  # HTS: tariff codes
+    ],
+)
+def test_a_three_letter_acronym_that_is_a_word_or_everyday_needs_context(
+    shipped: LexiconTagger, text: str
+) -> None:
+    assert [m for m in shipped.tag(text) if m.topic == "designated_org"] == []
 
 
 def test_multi_word_names_match_with_any_separator() -> None:
