@@ -122,4 +122,13 @@ def unclear(family: str | None, found: str, word: str, normalized_text: str) -> 
         and " " in found.strip()
         and _pattern("history").search(normalized_text) is not None
     )
-    return (homonym or historic) and not has_context(normalized_text)
+    if historic:
+        return _historic_context().search(normalized_text) is None
+    return homonym and not has_context(normalized_text)
+
+
+@functools.cache
+def _historic_context() -> re.Pattern[str]:
+    """The context stems without those of the historic register (configs/context.yaml)."""
+    register = set(_stems("history_register"))
+    return _start_of_word([stem for stem in _stems("stems") if stem not in register])

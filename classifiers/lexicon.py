@@ -118,7 +118,11 @@ __all__ = [
 # 20 (from the acronym_case misses of blind3-blind33, 2026-12-05): a Latin acronym of three
 # letters counts in small letters or capitalised when no dictionary knows it as a word or name
 # ("iju", "Ktj"), as four letters did; acronyms with everyday readings still need context.
-MATCHER_VERSION = "20"
+# 21 (from blind34, after its first run): a member derivative before punctuation
+# ("нусровцев."), Gulf Arabizi 6 and 9 (ط, ص: "6aliban"), an Arabic name whose words all take
+# the article needs it on the first ("دولة إسلامية" is an Islamic state), and in a post about a
+# historic state "caliphate" is that state's word, not context (configs/context.yaml).
+MATCHER_VERSION = "21"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -213,6 +217,10 @@ class _FoldEntry:
     # A needs_article name's vowels by class (spelling.vowel_classes): its key is short, so the
     # vowels it folds away must be there ("an-Nasr" is not "an-Nusra", "an-Nabi" not "an-Naba").
     vowels: str = ""
+    # An Arabic name all of whose words carry the article (الدولة الإسلامية): without it on
+    # the first word the same letters are a common noun phrase ("دولة إسلامية", an Islamic
+    # state), which the spelling key cannot tell apart, since it drops the article.
+    arabic_definite: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -665,6 +673,8 @@ class LexiconTagger:
                     continue
                 if entry.title_case and not _title_case_elsewhere(text[first:stop]):
                     continue
+                if entry.arabic_definite and not _ARABIC_DEFINITE.match(text, first):
+                    continue
                 family = entry.lexicon.family
                 if any(
                     m.family == family and m.start < stop and first < m.end
@@ -887,13 +897,21 @@ _NAME_MEMBER = re.compile(
     r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6}"
     r"|и[её]н[^\W\d_]{0,4}|ӣ)"
 )
+# The article on an Arabic word, after the clitics و ف ب ك ل (للدولة: ل + الدولة).
+_ARABIC_DEFINITE = re.compile("[وفبك]?(?:ال|لل)")
+_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+_EDGE_NON_LETTERS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 # A member derivative's stem must be this long, so that short words folding like a name
 # ("qadis", judges, folds like "Qaeda") do not count.
 _MIN_MEMBER_STEM = 4
 
 
 def _member_derivative(word: str, key: str) -> bool:
-    """Whether word is a name's key followed by a follower's or an adjective's suffix."""
+    """Whether word is a name's key followed by a follower's or an adjective's suffix.
+
+    word is a token as the text has it: quotes and punctuation around it are not part of the
+    suffix ("нусровцев.", «игиловцы»,)."""
+    word = _EDGE_NON_LETTERS.sub("", word)
     return any(
         _NAME_MEMBER.fullmatch(word, cut) and fold_word(word[:cut]) == key
         for cut in range(_MIN_MEMBER_STEM, len(word))
@@ -1038,9 +1056,14 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
         article = _ARTICLE_FIRST.match(normalized)
         assert article is not None
         vowels = vowel_classes("".join(c for c in normalized[article.end() :] if c.isalpha()))
-    return key, _FoldEntry(
-        lexicon, term, ending, tuple(e for e in excludes if e), needs_article, title_case, vowels
+    words = term.term.split()
+    arabic_definite = _ARABIC_LETTER.search(term.term) is not None and all(
+        word.startswith("ال") for word in words
     )
+    return key, _FoldEntry(
+        lexicon, term, ending, tuple(e for e in excludes if e), needs_article, title_case,
+        vowels, arabic_definite,
+    )  # fmt: skip
 
 
 # An article between two words of a name ("Jabhat al-Nusra"), which Arabic also writes as the

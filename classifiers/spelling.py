@@ -67,9 +67,10 @@ _DIGRAPH = {
     "dzh": "j", "dj": "j", "zh": "j", "kh": "h", "gh": "g", "ph": "f", "th": "t", "dh": "d",
     "ts": "s", "ee": "i", "oo": "u", "ou": "u", "x": "h", "q": "k", "w": "v", "c": "k",
 }  # fmt: skip
-# Arabizi digits that stand for a consonant (the others are dropped with every other digit).
-_ARABIZI = str.maketrans({"7": "h", "5": "kh"})
-_ARABIZI_RE = re.compile(r"[^\W\d_][57]|[57][^\W\d_]")
+# Arabizi digits that stand for a consonant (the others are dropped with every other digit):
+# 7 ح, 5 خ, and in the Gulf's chat alphabet 6 ط and 9 ص ("6aliban").
+_ARABIZI = str.maketrans({"7": "h", "5": "kh", "6": "t", "9": "s"})
+_ARABIZI_RE = re.compile(r"[^\W\d_][5679]|[5679][^\W\d_]")
 _VOWELS = "aeiou"
 # u after a vowel and before a consonant is the w of Arabic (Таухид, Tauhid: Tawhid).
 _U_AS_W = re.compile(r"(?<=[aeiou])u(?=[^aeiouy\W])")

@@ -98,6 +98,36 @@ def test_a_three_letter_acronym_that_is_a_word_or_everyday_needs_context(
     assert [m for m in shipped.tag(text) if m.topic == "designated_org"] == []
 
 
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("Суд признал его виновным в участии на стороне нусровцев.", "hayat_tahrir_al_sham"),
+        ("wafd men 6aliban wosel [CITY] el yom", "taliban"),
+        ("قال الباحث إن الدولة الإسلامية خسرت مواقع", "islamic_state"),
+        ("قال الباحث إن بالدولة الإسلامية صلة", "islamic_state"),
+    ],
+)
+def test_forms_of_names_from_blind34(shipped: LexiconTagger, text: str, family: str) -> None:
+    assert family in {m.family for m in shipped.tag(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "تعد إندونيسيا أكبر دولة إسلامية من حيث عدد السكان.",  # an Islamic state, indefinite
+        "Омейядский халифат описан в учебнике как крупное исламское государство.",
+        "The Umayyad caliphate was a large Islamic State of its age, the lecture said.",
+    ],
+)
+def test_generic_and_historic_islamic_states_are_no_name(shipped: LexiconTagger, text: str) -> None:
+    assert [m for m in shipped.tag(text) if m.topic == "designated_org"] == []
+
+
+def test_a_historic_post_with_militant_context_keeps_the_name(shipped: LexiconTagger) -> None:
+    text = "Лектор сравнил Аббасидов и боевиков Исламского государства."
+    assert "islamic_state" in {m.family for m in shipped.tag(text)}
+
+
 def test_multi_word_names_match_with_any_separator() -> None:
     for text in ["члены Хизб ут-Тахрир", "члены Хизб ут Тахрир", "Хизбут-Тахрир", "#ХизбутТахрир"]:
         assert [term for term, _ in _found(text)] == ["Хизб ут-Тахрир"], text
