@@ -64,6 +64,10 @@ def _pattern(key: str = "stems") -> re.Pattern[str]:
     return _start_of_word(_stems(key))
 
 
+# Arabic clitics and the article before a homonym: «الطالبان» (the two students) is «طالبان».
+_ARABIC_CLITICS = re.compile("^[وفبك]?(?:ال|لل)?")
+
+
 @functools.cache
 def _homonyms() -> dict[str, re.Pattern[str]]:
     """Each homonym (normalised) and a pattern of the words of its ordinary sense."""
@@ -114,7 +118,7 @@ def unclear(family: str | None, found: str, word: str, normalized_text: str) -> 
     # An ordinary word is not written in capitals: «ИГИЛ» is the acronym next to a concert.
     in_capitals = len(letters) > 1 and all(c.isupper() for c in letters)
     homonym = not in_capitals and any(
-        word.removeprefix("و").startswith(name) and ordinary.search(normalized_text)
+        _ARABIC_CLITICS.sub("", word).startswith(name) and ordinary.search(normalized_text)
         for name, ordinary in _homonyms().items()
     )
     historic = (

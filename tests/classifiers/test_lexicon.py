@@ -103,6 +103,7 @@ def test_a_three_letter_acronym_that_is_a_word_or_everyday_needs_context(
     [
         ("Суд признал его виновным в участии на стороне нусровцев.", "hayat_tahrir_al_sham"),
         ("wafd men 6aliban wosel [CITY] el yom", "taliban"),
+        ("سيطرت الطالبان على كابول", "taliban"),
         ("قال الباحث إن الدولة الإسلامية خسرت مواقع", "islamic_state"),
         ("قال الباحث إن بالدولة الإسلامية صلة", "islamic_state"),
     ],
@@ -115,6 +116,7 @@ def test_forms_of_names_from_blind34(shipped: LexiconTagger, text: str, family: 
     "text",
     [
         "تعد إندونيسيا أكبر دولة إسلامية من حيث عدد السكان.",  # an Islamic state, indefinite
+        "فاز الطالبان بالمركز الأول في مسابقة الرياضيات.",  # the two students won a contest
         "Омейядский халифат описан в учебнике как крупное исламское государство.",
         "The Umayyad caliphate was a large Islamic State of its age, the lecture said.",
     ],
