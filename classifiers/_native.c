@@ -370,6 +370,28 @@ done:
 }
 
 
+/* The characters of a str argument, or -1 with a TypeError naming the function. */
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+} Text;
+
+static int
+text_of(PyObject *arg, const char *name, Text *text)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "%s: a str expected", name);
+        return -1;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return -1;
+    text->kind = PyUnicode_KIND(arg);
+    text->data = PyUnicode_DATA(arg);
+    text->n = PyUnicode_GET_LENGTH(arg);
+    return 0;
+}
+
 /* evasion_hints: one pass over a normalised text for the cheap hints of classifiers.evasion,
  * as a bit mask (the HINT_* constants there). Each bit is what the regular expression named
  * beside it finds, character classes as Python's re reads them (a letter is [^\W\d_]:
@@ -432,15 +454,12 @@ is_greek_or_cyrillic(Py_UCS4 c)
 static PyObject *
 evasion_hints(PyObject *self, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "evasion_hints: a str expected");
+    Text text;
+    if (text_of(arg, "evasion_hints", &text) < 0)
         return NULL;
-    }
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = text.kind;
+    const void *data = text.data;
+    Py_ssize_t n = text.n;
     long bits = 0;
     int ascii_lower = 0, meet = 0;
 #define AT(k) ((k) >= 0 && (k) < n ? PyUnicode_READ(kind, data, (k)) : (Py_UCS4)0x110000)
@@ -528,15 +547,12 @@ is_word_break(Py_UCS4 c)
 static PyObject *
 split_words(PyObject *self, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "split_words: a str expected");
+    Text text;
+    if (text_of(arg, "split_words", &text) < 0)
         return NULL;
-    }
-    if (PyUnicode_READY(arg) < 0)
-        return NULL;
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = text.kind;
+    const void *data = text.data;
+    Py_ssize_t n = text.n;
     PyObject *words = PyList_New(0);
     if (words == NULL)
         return NULL;
@@ -610,13 +626,12 @@ first_in(PyObject *self, PyObject *args)
 static PyObject *
 script_letters(PyObject *self, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "script_letters: a str expected");
+    Text text;
+    if (text_of(arg, "script_letters", &text) < 0)
         return NULL;
-    }
-    int kind = PyUnicode_KIND(arg);
-    const void *data = PyUnicode_DATA(arg);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), cyrillic = 0, latin = 0, arabic = 0;
+    int kind = text.kind;
+    const void *data = text.data;
+    Py_ssize_t n = text.n, cyrillic = 0, latin = 0, arabic = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (c < 128)

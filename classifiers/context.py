@@ -12,6 +12,7 @@ from classifiers.lexicon_files import DEFAULT_LEXICON_DIR
 from classifiers.normalize import normalize
 
 __all__ = [
+    "ARABIC_DEFINITE",
     "CONTEXT",
     "HISTORIC_FAMILIES",
     "QUOTED",
@@ -64,8 +65,12 @@ def _pattern(key: str = "stems") -> re.Pattern[str]:
     return _start_of_word(_stems(key))
 
 
-# Arabic clitics and the article before a homonym: «الطالبان» (the two students) is «طالبان».
-_ARABIC_CLITICS = re.compile("^[وفبك]?(?:ال|لل)?")
+# Arabic clitics (و ف ب ك) and the article, also after ل (للدولة: ل + الدولة).
+_CLITIC, _ARTICLE = "[وفبك]", "(?:ال|لل)"
+# A word written with the article (a name whose words all take it needs it: classifiers.lexicon).
+ARABIC_DEFINITE = re.compile(f"{_CLITIC}?{_ARTICLE}")
+# What goes before a homonym: «الطالبان» (the two students) is «طالبان».
+_ARABIC_CLITICS = re.compile(f"^{_CLITIC}?{_ARTICLE}?")
 
 
 @functools.cache

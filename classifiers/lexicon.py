@@ -27,8 +27,8 @@ from classifiers.content import (
     typed_matches,
     typed_of,
 )
+from classifiers.context import ARABIC_DEFINITE, has_context, reports_on, unclear
 from classifiers.context import digest as context_digest
-from classifiers.context import has_context, reports_on, unclear
 from classifiers.disclaimer import ANCHORS, find_disclaimers
 from classifiers.evasion import evasion_views
 from classifiers.evasion_translit import transliterations
@@ -675,7 +675,7 @@ class LexiconTagger:
                     continue
                 if entry.title_case and not _title_case_elsewhere(text[first:stop]):
                     continue
-                if entry.arabic_definite and not _ARABIC_DEFINITE.match(text, first):
+                if entry.arabic_definite and not ARABIC_DEFINITE.match(text, first):
                     continue
                 family = entry.lexicon.family
                 if any(
@@ -899,9 +899,6 @@ _NAME_MEMBER = re.compile(
     r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6}"
     r"|и[её]н[^\W\d_]{0,4}|ӣ)"
 )
-# The article on an Arabic word, after the clitics و ف ب ك ل (للدولة: ل + الدولة).
-_ARABIC_DEFINITE = re.compile("[وفبك]?(?:ال|لل)")
-_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 _EDGE_NON_LETTERS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 # A member derivative's stem must be this long, so that short words folding like a name
 # ("qadis", judges, folds like "Qaeda") do not count.
@@ -1058,10 +1055,8 @@ def _compile_fold(lexicon: Lexicon, term: Term) -> tuple[str, _FoldEntry] | None
         article = _ARTICLE_FIRST.match(normalized)
         assert article is not None
         vowels = vowel_classes("".join(c for c in normalized[article.end() :] if c.isalpha()))
-    words = term.term.split()
-    arabic_definite = _ARABIC_LETTER.search(term.term) is not None and all(
-        word.startswith("ال") for word in words
-    )
+    # Every word starting with the article is an Arabic name.
+    arabic_definite = all(word.startswith("ال") for word in term.term.split())
     return key, _FoldEntry(
         lexicon, term, ending, tuple(e for e in excludes if e), needs_article, title_case,
         vowels, arabic_definite,
