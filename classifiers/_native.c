@@ -544,18 +544,18 @@ is_word_break(Py_UCS4 c)
     return c == '-' || c == '_' || (c >= 0x2010 && c <= 0x2015) || Py_UNICODE_ISSPACE(c);
 }
 
-static PyObject *
-split_words(PyObject *self, PyObject *arg)
+/* The words of text (as split_words splits them) appended to words; with a table (a dict or
+ * a dict subclass with __missing__), each word's value there, a small int, appended to marks. */
+static int
+split_into(PyObject *arg, const char *name, PyObject *words, PyObject *table, char **marks,
+           Py_ssize_t *count, Py_ssize_t *room)
 {
     Text text;
-    if (text_of(arg, "split_words", &text) < 0)
-        return NULL;
+    if (text_of(arg, name, &text) < 0)
+        return -1;
     int kind = text.kind;
     const void *data = text.data;
     Py_ssize_t n = text.n;
-    PyObject *words = PyList_New(0);
-    if (words == NULL)
-        return NULL;
     Py_ssize_t start = -1;
     for (Py_ssize_t i = 0; i <= n; i++) {
         int cut = 1;
@@ -575,18 +575,87 @@ split_words(PyObject *self, PyObject *arg)
                 start = i;
             continue;
         }
-        if (start >= 0) {
-            PyObject *word = PyUnicode_Substring(arg, start, i);
-            if (word == NULL || PyList_Append(words, word) < 0) {
-                Py_XDECREF(word);
-                Py_DECREF(words);
-                return NULL;
-            }
-            Py_DECREF(word);
-            start = -1;
+        if (start < 0)
+            continue;
+        PyObject *word = PyUnicode_Substring(arg, start, i);
+        start = -1;
+        if (word == NULL || PyList_Append(words, word) < 0) {
+            Py_XDECREF(word);
+            return -1;
         }
+        if (table != NULL) {
+            /* The dict's own lookup first; a missing word goes through __missing__. */
+            PyObject *value = PyDict_GetItemWithError(table, word);
+            if (value != NULL)
+                Py_INCREF(value);
+            else if (!PyErr_Occurred())
+                value = PyObject_GetItem(table, word);
+            Py_DECREF(word);
+            if (value == NULL)
+                return -1;
+            long mark = PyLong_AsLong(value);
+            Py_DECREF(value);
+            if (mark == -1 && PyErr_Occurred())
+                return -1;
+            if (mark < 0 || mark > 255) {
+                PyErr_Format(PyExc_ValueError, "%s: marks are 0-255, got %ld", name, mark);
+                return -1;
+            }
+            if (*count == *room) {
+                Py_ssize_t larger = *room ? 2 * *room : 64;
+                char *grown = realloc(*marks, (size_t)larger);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    return -1;
+                }
+                *marks = grown;
+                *room = larger;
+            }
+            (*marks)[(*count)++] = (char)mark;
+        }
+        else
+            Py_DECREF(word);
+    }
+    return 0;
+}
+
+static PyObject *
+split_words(PyObject *self, PyObject *arg)
+{
+    PyObject *words = PyList_New(0);
+    if (words == NULL)
+        return NULL;
+    if (split_into(arg, "split_words", words, NULL, NULL, NULL, NULL) < 0) {
+        Py_DECREF(words);
+        return NULL;
     }
     return words;
+}
+
+/* split_marked(text, table) -> (words, marks): split_words(text), and bytes holding
+ * table[word] for each word (classifiers.spelling.NameStarts: whether a name can begin
+ * there), so that most posts are settled by a byte search. */
+static PyObject *
+split_marked(PyObject *self, PyObject *args)
+{
+    PyObject *arg, *table;
+    if (!PyArg_ParseTuple(args, "OO!", &arg, &PyDict_Type, &table))
+        return NULL;
+    PyObject *words = PyList_New(0);
+    if (words == NULL)
+        return NULL;
+    char *marks = NULL;
+    Py_ssize_t count = 0, room = 0;
+    PyObject *result = NULL;
+    if (split_into(arg, "split_marked", words, table, &marks, &count, &room) == 0) {
+        PyObject *bytes = PyBytes_FromStringAndSize(marks ? marks : "", count);
+        if (bytes != NULL)
+            result = PyTuple_Pack(2, words, bytes);
+        Py_XDECREF(bytes);
+    }
+    free(marks);
+    Py_DECREF(words);
+    return result;
 }
 
 /* first_in(text, bitmap) -> the index of text's first character whose bit is set in bitmap
@@ -657,6 +726,8 @@ static PyMethodDef methods[] = {
      "evasion_hints(text) -> the bit mask of classifiers.evasion's cheap hints."},
     {"split_words", split_words, METH_O,
      "split_words(text) -> the words of a normalised text (classifiers.spelling.split_words)."},
+    {"split_marked", split_marked, METH_VARARGS,
+     "split_marked(text, table) -> (split_words(text), bytes of table[word] per word)."},
     {"first_in", first_in, METH_VARARGS,
      "first_in(text, bitmap) -> index of the first character in the bitmap's set, or -1."},
     {"script_letters", script_letters, METH_O,

@@ -57,7 +57,7 @@ from classifiers.spelling import (
     NameStarts,
     fold_name,
     fold_word,
-    folded_words,
+    keyed_spans,
     spelling_cache,
     split_words,
     vowel_classes,
@@ -601,16 +601,16 @@ class LexiconTagger:
         """Names matched on spelling keys that no other reading found (classifiers.spelling)."""
         assert self._folded is not None
         # Most words are in the caches: looked up without a call.
-        words_of_post = split_words(norm.text)
-        if not self._name_starts.can_begin(words_of_post):
+        words_of_post, marks = self._name_starts.words(norm.text)
+        if not self._name_starts.can_begin(words_of_post, marks):
             return []
-        keys = [key for key in map(spelling_cache().__getitem__, words_of_post) if key]
-        folded = " ".join(keys)
+        keys = list(map(spelling_cache().__getitem__, words_of_post))
+        folded = " ".join(key for key in keys if key)
         hits = list(self._folded.iter(folded))
         if not hits:
             return []
         # Rare: now the words' positions are needed.
-        words = list(folded_words(norm.text))
+        words = keyed_spans(norm.text, words_of_post, keys)
         starts: dict[int, int] = {}
         position = 0
         for index, (key, _, _) in enumerate(words):

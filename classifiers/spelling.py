@@ -38,6 +38,7 @@ __all__ = [
     "fold_name",
     "fold_word",
     "folded_words",
+    "keyed_spans",
     "spelling_cache",
     "split_words",
     "vowel_classes",
@@ -109,6 +110,10 @@ _NOT_LETTER = re.compile(r"[^\w'’`]|[\d_]")
 _c_split_words: Callable[[str], list[str]] | None = (
     NATIVE.split_words if NATIVE is not None else None
 )
+# ... and with each word's value in a table (NameStarts.words).
+_c_split_marked: Callable[[str, dict[str, int]], tuple[list[str], bytes]] | None = (
+    NATIVE.split_marked if NATIVE is not None else None
+)
 
 
 class _FoldCache(dict[str, str]):
@@ -164,18 +169,25 @@ class NameStarts(dict[str, int]):
         self[word] = fits
         return fits
 
-    def can_begin(self, words: list[str]) -> bool:
-        """Whether a name's key can begin at one of words (a post's, split_words')."""
-        most = max(map(self.__getitem__, words), default=NO_NAME)
-        if most != FIRST_WORD:
-            return most == WHOLE_NAME
-        return self.next_fits(words, list(map(self.__getitem__, words)))
+    def words(self, text: str) -> tuple[list[str], bytes]:
+        """split_words(text), and what this says of each word (one byte per word)."""
+        if _c_split_marked is not None:
+            return _c_split_marked(text, self)
+        words = split_words(text)
+        return words, bytes(map(self.__getitem__, words))
 
-    def next_fits(self, words: list[str], starts: list[int]) -> bool:
+    def can_begin(self, words: list[str], marks: bytes) -> bool:
+        """Whether a name's key can begin at one of words (a post's, as self.words gives
+        them with their marks)."""
+        if WHOLE_NAME in marks:
+            return True
+        return FIRST_WORD in marks and self.next_fits(words, marks)
+
+    def next_fits(self, words: list[str], marks: bytes) -> bool:
         """Whether a word marked FIRST_WORD is followed by the second word of one of its
         names (the next word with a key, as the keys are joined)."""
         index = -1
-        while (index := _index_of(starts, FIRST_WORD, index + 1)) >= 0:
+        while (index := marks.find(FIRST_WORD, index + 1)) >= 0:
             seconds = self._seconds[_cache[words[index]]]
             for word in words[index + 1 :]:
                 key = _cache[word]
@@ -184,14 +196,6 @@ class NameStarts(dict[str, int]):
                         return True
                     break
         return False
-
-
-def _index_of(values: list[int], value: int, start: int) -> int:
-    """values.index(value, start), or -1: a C-speed skip over the words that say nothing."""
-    try:
-        return values.index(value, start)
-    except ValueError:
-        return -1
 
 
 # Vowels by the three classes a short name keeps apart (classifiers.lexicon._vowels_fit):
@@ -295,6 +299,20 @@ def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
         key = fold_word(match.group())
         if key:
             yield key, match.start(), match.end()
+
+
+def keyed_spans(text: str, words: list[str], keys: list[str]) -> list[tuple[str, int, int]]:
+    """folded_words(text) from its split_words and their keys (spelling_cache's), without
+    splitting or folding again: the words are pieces of the text, in order, and no word
+    begins with what separates them."""
+    spans = []
+    end = 0
+    for word, key in zip(words, keys, strict=True):
+        start = text.index(word, end)
+        end = start + len(word)
+        if key:
+            spans.append((key, start, end))
+    return spans
 
 
 def fold_name(text: str) -> str:

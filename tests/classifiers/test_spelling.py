@@ -118,7 +118,7 @@ def test_a_first_word_needs_its_names_second_word_after_it() -> None:
     starts = NameStarts(fold_name(normalize(name).text) for name in ("Abu Sayyaf", "Taliban"))
 
     def can_begin(text: str) -> bool:
-        return starts.can_begin(split_words(normalize(text).text))
+        return starts.can_begin(*starts.words(normalize(text).text))
 
     assert can_begin("they said abu sayyaf did")
     assert can_begin("Абу Сайяфтың")
@@ -132,7 +132,11 @@ def test_a_first_word_needs_its_names_second_word_after_it() -> None:
 class _EveryWord:
     """A NameStarts that lets every post through to the key look-up."""
 
-    def can_begin(self, words: list[str]) -> bool:
+    def words(self, text: str) -> tuple[list[str], bytes]:
+        found = split_words(text)
+        return found, bytes(len(found))
+
+    def can_begin(self, words: list[str], marks: bytes) -> bool:
         return True
 
 
@@ -184,3 +188,25 @@ def test_the_c_split_gives_the_python_words(text: str) -> None:
     assert words == spelling.python_split_words(text)
     dotted = spelling._WORD_DOT.sub(" ", text)
     assert words == [found.group() for found in spelling._TOKEN.finditer(dotted)]
+    keys = [spelling.spelling_cache()[word] for word in words]
+    assert spelling.keyed_spans(text, words, keys) == list(spelling.folded_words(text))
+
+
+def test_the_marks_are_the_tables_values_word_by_word() -> None:
+    """NameStarts.words: the C split's marks are the table's value for each word, words the
+    table has not seen included (its __missing__ works them out), as the Python split's."""
+
+    def starts() -> NameStarts:
+        return NameStarts(fold_name(normalize(name).text) for name in ("Abu Sayyaf", "Taliban"))
+
+    text = "abu-sayyaf said. the talibans and abu bakr"
+    words, marks = starts().words(text)
+    assert words == split_words(text)
+    first, whole = spelling.FIRST_WORD, spelling.WHOLE_NAME
+    assert list(marks) == [first, 0, 0, 0, whole, 0, first, 0]
+    saved = spelling._c_split_marked
+    spelling._c_split_marked = None
+    try:
+        assert starts().words(text) == (words, marks)
+    finally:
+        spelling._c_split_marked = saved
