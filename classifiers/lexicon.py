@@ -124,7 +124,11 @@ __all__ = [
 # historic state "caliphate" is that state's word, not context (configs/context.yaml).
 # 22 (from blind35): an Arabic homonym keeps its ordinary sense after the article and clitics
 # («الطالبان», the two students, in a post about a contest).
-MATCHER_VERSION = "22"
+# 23 (from the misses left over blind3-blind35, before blind36 was read): an acronym with
+# everyday readings written as a proper noun inside a sentence ("the old Imu network", «про
+# Иду пишут»); an Arabic one-word name's feminine and plural adjective («الطالبانية»); the
+# follower suffix -i ("a former Daeshi"); an Arabic homonym stretched with tatweel (القـاعـدة).
+MATCHER_VERSION = "23"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
@@ -585,6 +589,13 @@ class LexiconTagger:
             guarded = guarded or (bool(ending) and not all(c.isupper() for c in letters))
         if spelled_out:
             return True
+        if (
+            entry.term.needs_context
+            and not exact
+            and _proper_noun_case(found, entry)
+            and _inside_sentence(text, first)
+        ):
+            return True
         if entry.term.needs_context or (not exact and guarded):
             return (
                 text[stop : stop + 1] == "*"
@@ -726,8 +737,16 @@ class LexiconTagger:
         if entry.case is not None:
             if not self._acronym_fits(entry, norm, text, first, stop, start, spelled_out):
                 return None
-        elif entry.term.needs_context and not (
-            spelled_out or text[stop : stop + 1] == "*" or has_context(norm.text)
+        elif (
+            entry.term.needs_context
+            and not (
+                spelled_out
+                or text[stop : stop + 1] == "*"
+                # Stretched with tatweel inside (القـاعـدة): written to slip past a keyword filter,
+                # as a word spelled out with dots is; the ordinary word is not written so.
+                or _TATWEEL in text[first:stop]
+                or has_context(norm.text)
+            )
         ):
             return None  # a name that is also an ordinary word ("القاعدة": the base, the rule)
         lexicon = entry.lexicon
@@ -743,6 +762,7 @@ class LexiconTagger:
         )
 
 
+_TATWEEL = "\u0640"
 _WORD_END = re.compile(r"[^\W_]*")
 
 
@@ -875,6 +895,39 @@ def _acronym_amid_small(
     return False
 
 
+def _proper_noun_case(found: str, entry: _Entry) -> bool:
+    """Whether an acronym with everyday readings is written as a proper noun is, a capital
+    and then small letters, in a form no everyday reading takes: the readings are common nouns
+    and verbs ("an imu sensor", "иду домой"), which stay in small letters inside a sentence.
+    Not where a dictionary knows the capitalised form as a name or abbreviation ("Hts", US
+    Heights; "Сид", a given name) nor, in Latin letters, as any word (English capitalises words
+    in headings: "Pro Tip")."""
+    letters = [c for c in found if c.isalpha()]
+    if len(letters) < _MIN_ANY_CASE or len(letters) != len(found):
+        return False
+    if not (letters[0].isupper() and all(c.islower() for c in letters[1:])):
+        return False
+    if entry.ordinary and not entry.small_word:
+        return False
+    return not (entry.ordinary and found.isascii())
+
+
+# What opens a sentence or a quotation, after which any word may take a capital.
+_OPENERS = frozenset(".!?…:;«“„\"'‘(‹[—–-\n")
+
+
+def _inside_sentence(text: str, first: int) -> bool:
+    """Whether the word at `first` stands inside a sentence of running text: a word before it
+    on the line that ends no sentence and opens no quotation, and not a heading whose words
+    mostly begin with capitals."""
+    before = text[:first].rstrip(" \t")
+    if not before or before[-1] in _OPENERS:
+        return False
+    words = [w for w in split_words(text) if w[:1].isalpha()]
+    capitals = sum(w[0].isupper() for w in words)
+    return capitals * 2 <= len(words)
+
+
 def _latin_amid_other(text: str, first: int, stop: int) -> bool:
     """Whether text[first:stop] is in Latin letters and at least four in five of the letters
     around it (ten at least) are of another script."""
@@ -891,14 +944,17 @@ def _in_capitals(phrase: str) -> bool:
 
 
 # Suffixes that make a follower or an adjective of a name, in the languages of the region:
-# English -ist/-is/-ism/-ite ("Qaedist", "Daeshis"), Russian -овец/-овский ("аль-каидовской"),
+# English -ist/-is/-i/-ism/-ite ("Qaedist", "Daeshis", "a former Daeshi"), Russian -овец/-овский ("аль-каидовской"),
 # Turkic -chi/-çy/-чы with a plural and case chain ("Kaýdaçylar", "Нусрачылар").
 _NAME_MEMBER = re.compile(
-    r"(?:ists?|is|isms?|ites?"
+    r"(?:ists?|is|i|isms?|ites?"
     r"|(?:ов|ев)?(?:ец|цы|цев|цам|цами|цах|ск(?:ий|ая|ое|ие|ой|ого|ому|их|им|ими|ую))"
     r"|(?:ч|ш|ç|ş|ch|sh)[иыіуүaeıiyu](?:л[аеыі]р|l[ae]r|д[аеыі]р|т[аеыі]р)?[^\W\d_]{0,6}"
     r"|и[её]н[^\W\d_]{0,4}|ӣ)"
 )
+# The Arabic adjective of a name, feminine or plural («الحكومة الطالبانية», «الطالبانيون»):
+# the masculine -ي is left out, being also a family name's ending (جلال طالباني).
+_ARABIC_NISBA = "ي(?:ه|ون|ين|ات)"  # in normalised text: ة is ه
 _EDGE_NON_LETTERS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 # A member derivative's stem must be this long, so that short words folding like a name
 # ("qadis", judges, folds like "Qaeda") do not count.
@@ -1221,6 +1277,8 @@ def _compile_spelling(
     if members and term.mode != "abbr" and len(words) == 1:
         # A one-word name may take a follower's or an adjective's suffix ("Daeshis").
         tail = f"(?:-?{_NAME_MEMBER.pattern})?"
+        if "\u0600" <= words[0][:1] <= "\u06ff" and not term.needs_context:
+            tail = f"(?:{_ARABIC_NISBA})?"
     # Leading words of up to _BARE_WORD letters (prepositions, particles: "ба дасти", "mol
     # bilan") take no ending in a stem term; every later word and the last one may.
     bare = 0

@@ -295,3 +295,68 @@ def test_a_built_tagger_is_reused_until_one_of_its_files_changes(tmp_path: Path)
     second = build_tagger([path], [])
     assert second is not first
     assert [m.term for m in second.tag("the Quorbland Front said")] == ["Quorbland Front"]
+
+
+# Matcher 23: rules from the misses left over all earlier blind sets, each tested on names it
+# was not written for (the misses were IMU, ИДУ, KIB; Taliban's Arabic adjective; "Daeshi";
+# al-Qaida stretched with tatweel).
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reporters wrote that the Ttp met elders in [CITY] on Monday.",
+        "Журналист [NAME] написал, что Ттп снова заявила о себе.",
+        "В отчёте говорится, что Ктж действовала у границы.",
+    ],
+)
+def test_an_acronym_with_everyday_readings_counts_as_a_proper_noun_inside_a_sentence(
+    shipped: LexiconTagger, text: str
+) -> None:
+    """A capital then small letters inside a sentence is a proper noun's case, which none of
+    the everyday readings (a disorder, a railway's initials, a sensor) takes."""
+    assert [m.term for m in shipped.tag(text) if m.topic == "designated_org"] != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ttp is rare, the doctor said.",  # a sentence's first word takes a capital anyway
+        "Он сказал: «Ттп лечится».",  # so does a quotation's
+        "Ttp Patient Guide For New Families",  # a heading in title case
+        "the ttp count was low",  # small letters: the everyday reading
+        "My cousin moved to Jackson Hts last year.",  # a dictionary's abbreviation (Heights)
+        "Вчера Сид пришёл домой поздно.",  # a given name (configs/ordinary_words_extra.yaml)
+        "Here is a Pro Tip for the market.",  # an English word, capitalised in a phrase
+        "У пациента Ттп, сказал врач.",  # the disorder's words (configs/context.yaml homonyms)
+    ],
+)
+def test_the_proper_noun_case_does_not_count_where_capitals_say_nothing(
+    shipped: LexiconTagger, text: str
+) -> None:
+    assert [m for m in shipped.tag(text) if m.topic == "designated_org"] == []
+
+
+def test_an_arabic_name_takes_its_feminine_and_plural_adjective() -> None:
+    """A one-word Arabic name (word mode here, so no stem ending helps) with the nisba
+    «ـية»/«ـيون»; the masculine «ـي» is also a family name's ending and does not count."""
+    tagger = _tagger([Term(term="داعش", lang=["ar"], mode="word")])
+    assert _found("قالت المصادر إن الخلايا الداعشية انتشرت") == [("داعش", "الداعشية")]
+    assert [t for t, _ in _found("اعتقل الداعشيون في المدينة", tagger)] == ["داعش"]
+    assert _found("قالت المصادر إن الخلية الداعشي", tagger) == []
+
+
+def test_a_latin_name_takes_the_follower_suffix_i(shipped: LexiconTagger) -> None:
+    """ "a former Daeshi" was missed beside "Daeshis"; the same suffix on a name it was not
+    written for."""
+    tagger = _tagger([Term(term="Amaq", lang=["en"], mode="word")])
+    assert _found("an Amaqi video was shared", tagger) == [("Amaq", "Amaqi")]
+    assert "taliban" in {m.family for m in shipped.tag("he was a Talibani commander")}
+
+
+def test_a_name_stretched_with_tatweel_needs_no_context() -> None:
+    """An Arabic name that is also an ordinary word counts only with context, unless it is
+    stretched with tatweel inside: written to slip past a filter."""
+    tagger = _tagger([Term(term="الجبهة", lang=["ar"], mode="word", needs_context=True)])
+    assert _found("قرأت عن الجبهة اليوم", tagger) == []
+    assert _found("قرأت عن الجـبـهة اليوم", tagger) == [("الجبهة", "الجـبـهة")]
