@@ -247,6 +247,11 @@ class _Entry:
     ordinary: bool = False
     small_word: bool = False
 
+    def __reduce__(self) -> tuple[type[_Entry], tuple[object, ...]]:
+        # Pickled by its fields in order (the tagger cache holds ~20,000): a frozen dataclass's
+        # own __setstate__ looks its fields up per object, most of a cache load's time.
+        return (_Entry, tuple(getattr(self, name) for name in self.__slots__))
+
 
 def build_tagger(
     lexicon_paths: Sequence[Path] | None = None,

@@ -305,6 +305,7 @@ class RowMapper:
         self.source = source or settings.source or default_source
         self.pseudonymise = pseudonymise
         self.latest = latest_allowed()
+        self.platforms: set[str] = set()  # platform keys seen valid (_new_platform)
         f = self.f
         # The file's names of PostItem's fields, for messages.
         self.names = {
@@ -322,7 +323,7 @@ class RowMapper:
             raise RowError(
                 f"{f.platform}: missing (add the column, or pass --platform)", f.platform
             )
-        if not _SLUG.match(platform):
+        if platform not in self.platforms and not self._new_platform(platform):
             raise RowError(
                 f"{f.platform}: {_show(platform)} is not a platform key (like vk, telegram, ok)",
                 f.platform,
@@ -362,6 +363,14 @@ class RowMapper:
             item.post_id, item.target = key, implied or item.target
             self.check(item)
         return item
+
+    def _new_platform(self, platform: str) -> bool:
+        """Whether platform is a key like vk or telegram; remembered (a file has a few)."""
+        if not _SLUG.match(platform):
+            return False
+        if len(self.platforms) < 100:
+            self.platforms.add(platform)
+        return True
 
     def check(self, item: PostItem) -> None:
         problem = check_post(item, self.latest)
