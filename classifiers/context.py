@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from classifiers import yaml_text
@@ -114,18 +115,21 @@ def in_register(normalized_text: str) -> bool:
     return _pattern("register").search(normalized_text) is not None
 
 
-def unclear(family: str | None, found: str, word: str, normalized_text: str) -> bool:
-    """Whether a name found as `found`, in the word `word` (normalised), needs context the post
-    lacks: the word is also an ordinary word and the post has a word of that sense (Tajik
-    «толибони синфи 9»: the students of class 9), or the name is written out in words in a
-    post about a historic state (the Abbasid "Islamic state")."""
+def unclear(family: str | None, found: str, word: Callable[[], str], normalized_text: str) -> bool:
+    """Whether a name found as `found`, in the word `word()` gives (normalised; asked only when
+    needed), needs context the post lacks: the word is also an ordinary word and the post has
+    a word of that sense (Tajik «толибони синфи 9»: the students of class 9), or the name is
+    written out in words in a post about a historic state (the Abbasid "Islamic state")."""
     letters = [c for c in found if c.isalpha()]
     # An ordinary word is not written in capitals: «ИГИЛ» is the acronym next to a concert.
     in_capitals = len(letters) > 1 and all(c.isupper() for c in letters)
-    homonym = not in_capitals and any(
-        _ARABIC_CLITICS.sub("", word).startswith(name) and ordinary.search(normalized_text)
-        for name, ordinary in _homonyms().items()
-    )
+    homonym = False
+    if not in_capitals:
+        bare = _ARABIC_CLITICS.sub("", word())
+        homonym = any(
+            bare.startswith(name) and ordinary.search(normalized_text)
+            for name, ordinary in _homonyms().items()
+        )
     historic = (
         family in HISTORIC_FAMILIES
         and " " in found.strip()

@@ -780,6 +780,11 @@ _SENTENCE_END = frozenset(".!?…\n")
 def _surname(match: TopicMatch, text: str) -> bool:
     if match.topic != "designated_org":
         return False
+    if (
+        not text[match.start : match.start + 1].isupper()
+        or text[match.start + 1 : match.start + 2].isupper()
+    ):
+        return False  # not a capital then small letters ("ISIS"): no surname
     end = _WORD_END.match(text, match.end)
     words = text[match.start : end.end() if end else match.end].split()
     if not all(w[:1].isupper() and w[1:].islower() for w in words):
@@ -983,11 +988,14 @@ def _unclear_name(match: TopicMatch, normalized_text: str, text: str) -> bool:
     post about a historic state, with no context word (classifiers.context.unclear)."""
     if match.topic != "designated_org":
         return False
-    start = match.start
-    while start > 0 and (text[start - 1].isalpha()):
-        start -= 1
-    end = _WORD_END.match(text, match.end)
-    word = normalize(text[start : end.end() if end else match.end]).text
+
+    def word() -> str:  # the whole word the name was read from, normalised
+        start = match.start
+        while start > 0 and (text[start - 1].isalpha()):
+            start -= 1
+        end = _WORD_END.match(text, match.end)
+        return normalize(text[start : end.end() if end else match.end]).text
+
     return unclear(match.family, text[match.start : match.end], word, normalized_text)
 
 
