@@ -906,20 +906,15 @@ def _acronym_amid_small(
 
 
 def _proper_noun_case(found: str, entry: _Entry) -> bool:
-    """Whether an acronym with everyday readings is written as a proper noun is, a capital
-    and then small letters, in a form no everyday reading takes: the readings are common nouns
-    and verbs ("an imu sensor", "иду домой"), which stay in small letters inside a sentence.
-    Not where a dictionary knows the capitalised form as a name or abbreviation ("Hts", US
-    Heights; "Сид", a given name) nor, in Latin letters, as any word (English capitalises words
-    in headings: "Pro Tip")."""
-    letters = [c for c in found if c.isalpha()]
-    if len(letters) < _MIN_ANY_CASE or len(letters) != len(found):
+    """Whether an acronym with everyday readings is written as a proper noun is, with a
+    capital and then small letters: its everyday readings are common nouns and verbs ("an imu
+    sensor", "иду домой"), which stay in small letters inside a sentence. Not where a
+    dictionary knows the capitalised form as a name or abbreviation ("Hts", US Heights; "Сид",
+    a given name) nor, in Latin letters, as any word (English capitalises words in headings:
+    "Pro Tip")."""
+    if len(found) < _MIN_ANY_CASE or not found.isalpha() or not found.istitle():
         return False
-    if not (letters[0].isupper() and all(c.islower() for c in letters[1:])):
-        return False
-    if entry.ordinary and not entry.small_word:
-        return False
-    return not (entry.ordinary and found.isascii())
+    return not (entry.ordinary and (not entry.small_word or found.isascii()))
 
 
 # What opens a sentence or a quotation, after which any word may take a capital.
