@@ -597,6 +597,7 @@ class LexiconTagger:
         if (
             entry.term.needs_context
             and not exact
+            and len(found) == len(entry.case)  # no ending: «Идумея», «Идут» are words
             and _proper_noun_case(found, entry)
             and _inside_sentence(text, first)
         ):
@@ -917,16 +918,15 @@ def _proper_noun_case(found: str, entry: _Entry) -> bool:
     return not (entry.ordinary and (not entry.small_word or found.isascii()))
 
 
-# What opens a sentence or a quotation, after which any word may take a capital.
-_OPENERS = frozenset(".!?…:;«“„\"'‘(‹[—–-\n")
-
-
 def _inside_sentence(text: str, first: int) -> bool:
-    """Whether the word at `first` stands inside a sentence of running text: a word before it
-    on the line that ends no sentence and opens no quotation, and not a heading whose words
-    mostly begin with capitals."""
-    before = text[:first].rstrip(" \t")
-    if not before or before[-1] in _OPENERS:
+    """Whether the word at `first` stands inside a sentence of running text: right after a
+    word, a number or a comma on the same line (not after a sentence's end, a quotation's or a
+    list's opening, an emoji or a smiley: «я устал) Иду спать»), and not in a heading whose
+    words mostly begin with capitals."""
+    at = first
+    while at > 0 and text[at - 1].isspace() and text[at - 1] != "\n":
+        at -= 1
+    if at == first or at == 0 or not (text[at - 1].isalnum() or text[at - 1] == ","):
         return False
     words = [w for w in split_words(text) if w[:1].isalpha()]
     capitals = sum(w[0].isupper() for w in words)

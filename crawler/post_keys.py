@@ -125,12 +125,23 @@ _OK_TOPIC = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=4096)
 def telegram_channel(raw: str) -> str | None:
-    """The username in `name`, `@name`, `t.me/name`, `https://t.me/s/name`; None otherwise.
-    Cached: an import asks for the same few channels on every row."""
-    found = _TG_CHANNEL.match(raw.strip())
+    """The username in `name`, `@name`, `t.me/name`, `https://t.me/s/name`; None otherwise."""
+    raw = raw.strip()
+    # Short values are cached (an import asks for the same few channels on every row); a long
+    # one, from a hostile file, is not kept.
+    return _channel_in(raw) if len(raw) <= _CACHED_TARGET else _channel_of(raw)
+
+
+_CACHED_TARGET = 100
+
+
+def _channel_of(raw: str) -> str | None:
+    found = _TG_CHANNEL.match(raw)
     return found.group(1) if found else None
+
+
+_channel_in = functools.lru_cache(maxsize=4096)(_channel_of)
 
 
 def vk_owner_id(raw: str) -> int | None:

@@ -188,6 +188,14 @@ def test_the_c_split_gives_the_python_words(text: str) -> None:
     assert words == spelling.python_split_words(text)
     dotted = spelling._WORD_DOT.sub(" ", text)
     assert words == [found.group() for found in spelling._TOKEN.finditer(dotted)]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_SPLIT_CHARS, max_size=16).map("".join))
+def test_word_spans_from_the_split_are_folded_words(text: str) -> None:
+    """keyed_spans places the split's words (the C split's or the Python one's: they agree)
+    where folded_words finds them, without splitting or folding again."""
+    words = spelling.python_split_words(text)
     keys = [spelling.spelling_cache()[word] for word in words]
     assert spelling.keyed_spans(text, words, keys) == list(spelling.folded_words(text))
 

@@ -91,3 +91,15 @@ def test_spiders_build_the_same_keys() -> None:
     object.__setattr__(tg, "channel", "Chan_1")
     object.__setattr__(tg, "message_id", 77)
     assert tg.post_id == import_key("telegram", "77", "chan_1", None)[0] == "chan_1/77"
+
+
+def test_long_targets_are_not_kept_in_the_channel_cache() -> None:
+    """Channels are cached (an import asks for the same few on every row), but a hostile
+    file's distinct long targets are not kept: memory stays bounded whatever the rows hold."""
+    from crawler import post_keys
+
+    before = post_keys._channel_in.cache_info().currsize
+    for n in range(50):
+        assert post_keys.telegram_channel(f"t.me/{'x' * 5000}{n}") == f"{'x' * 5000}{n}"
+    assert post_keys._channel_in.cache_info().currsize == before
+    assert post_keys.telegram_channel("  https://t.me/s/Some_Channel  ") == "Some_Channel"
