@@ -128,7 +128,10 @@ __all__ = [
 # everyday readings written as a proper noun inside a sentence ("the old Imu network", «про
 # Иду пишут»); an Arabic one-word name's feminine and plural adjective («الطالبانية»); the
 # follower suffix -i ("a former Daeshi"); an Arabic homonym stretched with tatweel (القـاعـدة).
-MATCHER_VERSION = "23"
+# 24 (review of 23): the proper-noun rule takes the acronym alone («Идумея», «Идут» are words)
+# and only right after a word, a number or a comma (not after a smiley or an emoji); a
+# stretched homonym beside the words of its ordinary sense stays ordinary.
+MATCHER_VERSION = "24"
 # Signal name for a designated name found only through an evasion reading ("Д.А.И.Ш", "ДAИШ").
 EVASION = "evasive_spelling"
 
