@@ -4,8 +4,9 @@ Signs in, reveals, labels with the keyboard only, skips, and checks that posts w
 source name and address are XSS payloads display as text and run nothing (no dialog, no console
 error, no element the payload would have made). Screenshots of the queue, of an item blurred and
 revealed, and of a payload item are saved to test-output/review/ (or $VEMETER_TEST_OUTPUT).
-A lead then adjudicates a disputed item with the keys and opens the agreement page; the
-disputes list, the adjudication page and the agreement page are saved there too.
+A lead then adjudicates a disputed item with the keys, opens the agreement page and downloads
+the export (the sheet `vemeter review import --adjudicate` reads back); the disputes list, the
+adjudication page and the agreement page are saved there too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from review.queue import claim_next, submit
 from storage import audit
 from storage.engine import open_database, utc_now
 from storage.models import ReviewLabel
+from storage.review_labels import read_labels
 from tests.review.conftest import PASSWORD, XSS_SOURCE, XSS_TEXTS, XSS_URL, make_sample
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -265,6 +267,14 @@ def test_lead_adjudicates_with_keys_and_reads_agreement(
         assert "Overall" in table and "Only 12 items" in table
         assert page.locator("#by-reviewer tbody tr").count() == 2
         page.screenshot(path=str(OUTPUT / "lead-agreement.png"), full_page=True)
+
+        # The export: a download of the sheet `vemeter review import --adjudicate` reads.
+        page.click("nav >> text=Disputes")
+        page.wait_for_url(f"{base}/lead/disputes")
+        with page.expect_download() as download:
+            page.click("text=Download adjudications (CSV)")
+        sheet = OUTPUT / "adjudications.csv"
+        download.value.save_as(str(sheet))
         browser.close()
 
     assert errors == [], f"console errors or dialogs: {errors}"
@@ -275,7 +285,13 @@ def test_lead_adjudicates_with_keys_and_reads_agreement(
             )
         ).all()
     assert [tuple(r) for r in decided] == [(items[0], "lea", "no")]
+    exported = read_labels(engine, sheet)
+    assert exported.bad == []
+    assert [(r.item_id, r.reviewer, r.topic, r.label) for r in exported.rows] == [
+        (items[0], "lea", "*", "no")
+    ]
     actions = [(r.user_name, r.action, r.item_id) for r in audit.read(engine)]
     assert ("lea", "reveal", items[0]) in actions
     assert ("lea", "adjudication", items[0]) in actions
+    assert ("lea", "export", None) in actions
     assert audit.verify(engine).ok
